@@ -1,0 +1,220 @@
+"""dnsops.yaml: environments, provider pairs, vantage points and the lab layout.
+
+The file is loaded with line information; any error names the file, the line
+and the key (``dnsops.yaml:12: environments.lab.providers: ...``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from dnsops.errors import ConfigError
+from dnsops.yamlfile import load_yaml, pydantic_problems
+
+DEFAULT_CONFIG = "dnsops.yaml"
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _ip(value: str) -> str:
+    ipaddress.ip_address(value)
+    return value
+
+
+class Resolver(_Model):
+    """A vantage point: a recursive resolver queried from here."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    address: str
+    port: Port = 53
+    region: str
+
+    _check_address = field_validator("address")(_ip)
+
+
+class Paths(_Model):
+    zones: str = "zones"
+    policies: str = "policies"
+    drills: str = "drills"
+    state: str = ".dnsops"
+
+
+class Environment(_Model):
+    """One octoDNS config and the two providers (targets) that serve the zones."""
+
+    octodns_config: str
+    source: str = Field(default="zones", description="octoDNS source provider of the zones")
+    providers: tuple[str, str]
+    lab: bool = False
+    parent: list[str] = Field(
+        default_factory=list, description="addresses of the parent zone's servers, if known"
+    )
+    resolvers: list[Resolver] = Field(default_factory=list)
+
+    @field_validator("providers")
+    @classmethod
+    def _two_different(cls, value: tuple[str, str]) -> tuple[str, str]:
+        if value[0] == value[1]:
+            raise ValueError("the two providers must be two different octoDNS targets")
+        return value
+
+    @model_validator(mode="after")
+    def _unique_resolvers(self) -> Environment:
+        names = [r.name for r in self.resolvers]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"duplicate resolver name(s): {', '.join(dupes)}")
+        return self
+
+
+class LabProvider(_Model):
+    """A lab server playing one provider: its nameservers (name -> address)."""
+
+    kind: str = Field(pattern=r"^(powerdns|bind)$")
+    nameservers: dict[str, str]
+    api_port: Port = 8081
+
+    @field_validator("nameservers")
+    @classmethod
+    def _names(cls, value: dict[str, str]) -> dict[str, str]:
+        if not value:
+            raise ValueError("at least one nameserver is required")
+        for name, addr in value.items():
+            if not name.endswith("."):
+                raise ValueError(f"nameserver name {name!r} must be fully qualified (end in '.')")
+            _ip(addr)
+        return value
+
+    @property
+    def addresses(self) -> list[str]:
+        return list(self.nameservers.values())
+
+
+class Lab(_Model):
+    """Where the lab's servers listen: every one at port 53 of its own 127.x address."""
+
+    parent_zone: str = "test."
+    parent: dict[str, str] = Field(description="the parent server: name -> address")
+    providers: dict[str, LabProvider]
+
+    @model_validator(mode="after")
+    def _layout(self) -> Lab:
+        kinds = sorted(p.kind for p in self.providers.values())
+        if kinds != ["bind", "powerdns"]:
+            raise ValueError("the lab has exactly one 'powerdns' and one 'bind' provider")
+        seen: dict[str, str] = {}
+        for owner, addr in self._all_addresses():
+            if not ipaddress.ip_address(addr) in ipaddress.ip_network("127.0.0.0/8"):
+                raise ValueError(f"{owner}: {addr} is not a loopback (127.0.0.0/8) address")
+            if addr in seen:
+                raise ValueError(f"{owner} and {seen[addr]} share the address {addr}")
+            seen[addr] = owner
+        return self
+
+    def _all_addresses(self) -> list[tuple[str, str]]:
+        out = [(f"parent {n}", a) for n, a in self.parent.items()]
+        for pname, prov in self.providers.items():
+            out += [(f"{pname} {n}", a) for n, a in prov.nameservers.items()]
+        return out
+
+
+class Config(_Model):
+    default_environment: str
+    paths: Paths = Field(default_factory=Paths)
+    environments: dict[str, Environment]
+    lab: Lab | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Config:
+        if self.default_environment not in self.environments:
+            raise ValueError(
+                f"default_environment {self.default_environment!r} is not one of the "
+                f"environments ({', '.join(sorted(self.environments))})"
+            )
+        for name, env in self.environments.items():
+            if env.lab and self.lab is None:
+                raise ValueError(f"environment {name!r} is a lab but there is no 'lab' section")
+            if env.lab and self.lab is not None:
+                missing = set(env.providers) - set(self.lab.providers)
+                if missing:
+                    raise ValueError(
+                        f"environment {name!r}: provider(s) {', '.join(sorted(missing))} "
+                        "have no server in the 'lab' section"
+                    )
+        return self
+
+
+class Project:
+    """dnsops.yaml resolved against its directory: the root of everything else."""
+
+    def __init__(self, path: Path, config: Config) -> None:
+        self.path = path
+        self.root = path.parent
+        self.config = config
+
+    def environment(self, name: str | None) -> tuple[str, Environment]:
+        name = name or self.config.default_environment
+        try:
+            return name, self.config.environments[name]
+        except KeyError:
+            known = ", ".join(sorted(self.config.environments))
+            raise ConfigError(
+                f"{self.path}: no environment {name!r} (known: {known})"
+            ) from None
+
+    def octodns_config(self, env: Environment) -> Path:
+        return self.root / env.octodns_config
+
+    @property
+    def zones_dir(self) -> Path:
+        return self.root / self.config.paths.zones
+
+    @property
+    def policies_dir(self) -> Path:
+        return self.root / self.config.paths.policies
+
+    @property
+    def drills_dir(self) -> Path:
+        return self.root / self.config.paths.drills
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / self.config.paths.state
+
+    @property
+    def lab(self) -> Lab:
+        if self.config.lab is None:
+            raise ConfigError(f"{self.path}: there is no 'lab' section")
+        return self.config.lab
+
+    def lab_environment(self) -> tuple[str, Environment]:
+        for name, env in self.config.environments.items():
+            if env.lab:
+                return name, env
+        raise ConfigError(f"{self.path}: no environment has 'lab: true'")
+
+
+def load_project(path: Path | str = DEFAULT_CONFIG) -> Project:
+    """Load and validate dnsops.yaml.
+
+    :raises ConfigError: the file is missing, not YAML, or not a valid config;
+        the message names the file, the line and the key of every problem.
+    """
+    path = Path(path).absolute()
+    data = load_yaml(path, what="dnsops config")
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}:1: expected a mapping at the top level")
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        problems = pydantic_problems(path, data, exc)
+        raise ConfigError("\n".join(problems)) from None
+    return Project(path, config)

@@ -1,0 +1,43 @@
+"""One exception root; the CLI maps each family to an exit code and a message.
+
+Every error carries what a tired SRE needs to fix it: the file and line when the
+problem is in a file, and a hint when there is an obvious next step.
+"""
+
+from __future__ import annotations
+
+
+class DnsopsError(Exception):
+    """Base of every error dnsops raises on purpose."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class ConfigError(DnsopsError):
+    """dnsops.yaml, an octoDNS config or a policy/drill file is wrong."""
+
+
+class ZoneError(DnsopsError):
+    """A zone file does not load (YAML error) or holds invalid records."""
+
+    def __init__(self, problems: list[str], *, hint: str | None = None) -> None:
+        noun = "problem" if len(problems) == 1 else "problems"
+        super().__init__(f"{len(problems)} zone {noun}:\n" + "\n".join(problems), hint=hint)
+        self.problems = problems
+
+
+class LabError(DnsopsError):
+    """The local lab could not be started, stopped or inspected."""
+
+
+class ProviderError(DnsopsError):
+    """A provider refused or failed a plan or an apply."""
+
+
+class LockError(DnsopsError):
+    """Another dnsops run holds the environment's lock."""

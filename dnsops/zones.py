@@ -1,0 +1,197 @@
+"""Desired state: the zones in git, loaded and validated by octoDNS.
+
+dnsops writes no YAML schema and no record parser of its own: records are built
+by octoDNS's ``Record.new`` and zones checked by octoDNS's zone validators.
+What dnsops adds is *completeness*: octoDNS stops at the first invalid record,
+dnsops collects every problem of every zone, each with ``file:line``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from octodns.provider.yaml import YamlProvider
+from octodns.record import Record
+from octodns.yaml import safe_load
+from octodns.zone import Zone
+
+from dnsops.config import Environment, Project
+from dnsops.errors import ConfigError, ZoneError
+from dnsops.yamlfile import describe_yaml_error, load_yaml
+
+_CONTEXT = re.compile(r"^(?P<file>.*), line (?P<line>\d+), column \d+$")
+
+
+@dataclass(frozen=True)
+class Location:
+    file: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+def location(obj: Any) -> Location | None:
+    """file:line of a record (or of a ContextDict) loaded from YAML."""
+    ctx = getattr(obj, "context", None)
+    if not isinstance(ctx, str):
+        return None
+    m = _CONTEXT.match(ctx)
+    if m is None:
+        return None
+    return Location(_relative(m.group("file")), int(m.group("line")))
+
+
+def _relative(file: str) -> str:
+    path = Path(file)
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return file
+
+
+def dnsops_meta(record: Record) -> dict[str, Any]:
+    """The record's ``octodns: {dnsops: {...}}`` metadata (class, standby, ignore)."""
+    meta = record.octodns.get("dnsops") if isinstance(record.octodns, dict) else None
+    return dict(meta) if isinstance(meta, dict) else {}
+
+
+def octodns_config(project: Project, env: Environment) -> dict[str, Any]:
+    """The environment's octoDNS config file, parsed (with line context)."""
+    path = project.octodns_config(env)
+    data = load_yaml(path, what="octoDNS config")
+    if not isinstance(data, dict) or not isinstance(data.get("providers"), dict):
+        raise ConfigError(f"{path}:1: an octoDNS config needs a 'providers' mapping")
+    for name in (env.source, *env.providers):
+        if name not in data["providers"]:
+            raise ConfigError(
+                f"{path}: no provider {name!r} (dnsops.yaml names it; "
+                f"the config has {', '.join(sorted(data['providers']))})"
+            )
+    return data
+
+
+def yaml_source(project: Project, env: Environment) -> YamlProvider:
+    """Build the environment's YAML source provider exactly as octoDNS would."""
+    path = project.octodns_config(env)
+    settings = dict(octodns_config(project, env)["providers"][env.source])
+    cls = settings.pop("class", None)
+    if cls not in ("octodns.provider.yaml.YamlProvider", "YamlProvider"):
+        raise ConfigError(
+            f"{path}: provider {env.source!r} must be an octodns.provider.yaml.YamlProvider "
+            f"(the zones in git), not {cls!r}"
+        )
+    try:
+        return YamlProvider(env.source, **settings)
+    except TypeError as exc:
+        raise ConfigError(f"{path}: provider {env.source!r}: {exc}") from None
+
+
+def zone_names(source: YamlProvider) -> list[str]:
+    try:
+        return sorted(source.list_zones())
+    except FileNotFoundError:
+        raise ConfigError(f"zones directory {source.directory!r} does not exist") from None
+
+
+def load_zones(
+    project: Project, env: Environment, only: str | None = None
+) -> dict[str, Zone]:
+    """Every zone of the environment's source, validated; ``only`` picks one.
+
+    :raises ZoneError: listing every problem found in every zone file.
+    :raises ConfigError: the octoDNS config or the zone name is wrong.
+    """
+    source = yaml_source(project, env)
+    names = zone_names(source)
+    if only is not None:
+        wanted = only if only.endswith(".") else only + "."
+        if wanted not in names:
+            raise ConfigError(f"no zone {wanted!r} in {source.directory} (have: {', '.join(names)})")
+        names = [wanted]
+    zones: dict[str, Zone] = {}
+    problems: list[str] = []
+    for name in names:
+        zone, zone_problems = load_zone(source, name)
+        zones[name] = zone
+        problems += zone_problems
+    if problems:
+        raise ZoneError(problems, hint="fix the zone files, then run `dnsops validate`")
+    return zones
+
+
+def _enable_validators() -> None:
+    """Enable octoDNS's legacy validator sets explicitly (as the Manager would)."""
+    if not Record.validators.configured:
+        Record.enable_validators(["legacy"])
+    if not Zone.validators.configured:
+        Zone.enable_zone_validators(["legacy"])
+
+
+def load_zone(source: YamlProvider, name: str) -> tuple[Zone, list[str]]:
+    """One zone through octoDNS, collecting every problem instead of the first."""
+    _enable_validators()
+    zone = Zone(name, [])
+    path = Path(source.directory) / f"{name[:-1]}.yaml"
+    shown = _relative(str(path))
+    try:
+        with path.open(encoding="utf-8") as fh:
+            data = safe_load(fh, enforce_order=source.enforce_order, order_mode=source.order_mode)
+    except yaml.MarkedYAMLError as exc:
+        return zone, [describe_yaml_error(shown, exc)]
+    except yaml.YAMLError as exc:
+        return zone, [f"{shown}: invalid YAML: {exc}"]
+    if data is None:
+        return zone, []
+    if not isinstance(data, dict):
+        return zone, [f"{shown}:1: a zone file is a mapping of record names"]
+    problems: list[str] = []
+    for rname, rdata in data.items():
+        for item in rdata if isinstance(rdata, list) else [rdata]:
+            problem = _add_record(source, zone, str(rname), item, shown)
+            if problem:
+                problems.append(problem)
+    for reason in zone.validators.process_zone(zone):
+        records = sorted(reason.records, key=lambda r: r._type) if reason.records else []
+        loc = next((location(r) for r in records if location(r)), None)
+        problems.append(f"{loc or shown}: {reason.message}")
+    return zone, problems
+
+
+def _add_record(source: YamlProvider, zone: Zone, name: str, data: Any, shown: str) -> str | None:
+    where = location(data) or shown
+    label = name or "(apex)"
+    if not isinstance(data, dict):
+        return f"{where}: {label}: a record is a mapping with 'type' and 'value(s)'"
+    data = _as_source_would(source, data)
+    try:
+        record = Record.new(zone, name, data, source=source)
+        zone.add_record(record)
+    except Exception as exc:  # octoDNS raises ValidationError and bare Exception
+        reasons = getattr(exc, "reasons", None) or [_strip_context(str(exc))]
+        rtype = data.get("type", "?")
+        return f"{where}: {label} ({rtype}): " + "; ".join(str(r) for r in reasons)
+    return None
+
+
+def _as_source_would(source: YamlProvider, data: Any) -> Any:
+    """Apply the YamlProvider's defaults (ttl, semicolon escaping) like its populate."""
+    rtype = data.get("type")
+    if not source.escaped_semicolons and rtype in ("SPF", "TXT"):
+        if data.get("value") is not None:
+            data["value"] = str(data["value"]).replace(";", "\\;")
+        if isinstance(data.get("values"), list):
+            data["values"] = [
+                str(v).replace(";", "\\;") if v is not None else v for v in data["values"]
+            ]
+    if "ttl" not in data:
+        data["ttl"] = source.default_ttl
+    return data
+
+
+def _strip_context(message: str) -> str:
+    return re.sub(r", [^,]*, line \d+, column \d+", "", message)
