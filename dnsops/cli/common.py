@@ -1,0 +1,115 @@
+"""What every command shares: the project, output consoles, formats, error mapping."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import os
+from collections.abc import Callable, Iterator
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+
+from dnsops.config import Project, load_project
+from dnsops.errors import DnsopsError
+
+# stdout carries the result (one JSON document with --format json); humans get stderr.
+out = Console(soft_wrap=True, highlight=False)
+err = Console(stderr=True, soft_wrap=True, highlight=False)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+    github = "github"
+
+
+EnvOption = Annotated[
+    str | None,
+    typer.Option("--env", "-e", help="Environment from dnsops.yaml (default: its default_environment).", envvar="DNSOPS_ENV"),
+]
+ZoneOption = Annotated[
+    str | None, typer.Option("--zone", "-z", help="Only this zone (e.g. example.test.).")
+]
+
+
+class State:
+    config_path: Path = Path("dnsops.yaml")
+    _project: Project | None = None
+
+    @classmethod
+    def project(cls) -> Project:
+        if cls._project is None:
+            cls._project = load_project(cls.config_path)
+            # octoDNS resolves relative paths (zones directory) from the working directory
+            os.chdir(cls._project.root)
+        return cls._project
+
+    @classmethod
+    def reset(cls, config_path: Path) -> None:
+        cls.config_path = config_path
+        cls._project = None
+
+
+def project() -> Project:
+    return State.project()
+
+
+def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
+    """Turn DnsopsError into a message on stderr and exit 1: never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except DnsopsError as exc:
+            fail(exc.message, hint=exc.hint, code=exc.exit_code)
+        except KeyboardInterrupt:
+            fail("interrupted", code=130)
+
+    return wrapper
+
+
+def fail(message: str, *, hint: str | None = None, code: int = 1) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {_escape(message)}")
+    if hint:
+        err.print(f"[dim]hint: {_escape(hint)}[/]")
+    raise typer.Exit(code=code)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+@contextlib.contextmanager
+def quiet_octodns(verbose: bool = False) -> Iterator[None]:
+    """octoDNS logs to the root logger; keep its chatter off the user's terminal."""
+    level = logging.DEBUG if verbose else logging.ERROR
+    root = logging.getLogger()
+    old = root.level
+    root.setLevel(level)
+    try:
+        yield
+    finally:
+        root.setLevel(old)
+
+
+def emit_json(text: str) -> None:
+    """The one JSON document a --format json command prints on stdout."""
+    print(text)
+
+
+def dump(obj: Any) -> str:
+    import json
+
+    return json.dumps(obj, indent=2, default=str)

@@ -1,0 +1,77 @@
+"""dnsops lab up | down | status: the local two-provider lab of real DNS servers."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from dnsops.cli.common import Format, emit_json, err, handle_errors, out, project
+from dnsops.lab.runner import LabRunner
+
+app = typer.Typer(help="The local lab: PowerDNS + BIND as two providers, a parent, unbound resolvers.", no_args_is_help=True)
+
+Servers = Annotated[
+    list[str] | None,
+    typer.Argument(help="Only these servers (parent, pdns, bind, resolver-NAME). Default: all."),
+]
+FormatOption = Annotated[Format, typer.Option("--format", "-f", help="text or json.")]
+
+
+@app.command()
+@handle_errors
+def up(servers: Servers = None, fmt: FormatOption = Format.text) -> None:
+    """Start the lab (idempotent) and wait until every server answers."""
+    runner = LabRunner(project())
+    with err.status("starting the lab…"):
+        statuses = runner.up(servers or None, progress=lambda m: err.print(f"  {m}"))
+    _show(statuses, fmt)
+
+
+@app.command()
+@handle_errors
+def down(
+    servers: Servers = None,
+    purge: Annotated[
+        bool, typer.Option("--purge", help="Also delete the lab's state: data, keys, logs.")
+    ] = False,
+) -> None:
+    """Stop the lab's own processes (by PID) and remove the loopback addresses it added."""
+    runner = LabRunner(project())
+    stopped = runner.down(servers or None, progress=lambda m: err.print(f"  {m}"))
+    if not stopped:
+        err.print("nothing to stop: the lab was not running")
+    if purge and not servers:
+        import shutil
+
+        shutil.rmtree(runner.state, ignore_errors=True)
+        err.print(f"  removed {runner.state}")
+
+
+@app.command()
+@handle_errors
+def status(fmt: FormatOption = Format.text) -> None:
+    """Each server, its addresses, PID and whether it answers. Exit 1 if any is down."""
+    statuses = LabRunner(project()).status()
+    _show(statuses, fmt)
+    if not all(s.running and s.answers for s in statuses):
+        raise typer.Exit(1)
+
+
+def _show(statuses: list, fmt: Format) -> None:  # type: ignore[type-arg]
+    if fmt is Format.json:
+        emit_json(json.dumps({"servers": [s.to_json() for s in statuses]}, indent=2))
+        return
+    t = Table(title="dnsops lab", title_justify="left")
+    for col in ("server", "role", "region", "addresses", "pid", "state"):
+        t.add_column(col)
+    for s in statuses:
+        state = (
+            "[green]answering[/]" if s.running and s.answers
+            else "[yellow]running, not answering[/]" if s.running
+            else "[red]down[/]"
+        )
+        t.add_row(s.name, s.role, s.region or "", ", ".join(s.addresses), str(s.pid or "-"), state)
+    out.print(t)

@@ -1,0 +1,1 @@
+"""Renderers: models in, text out. Nothing in here decides anything."""

@@ -1,0 +1,1 @@
+"""Plans through octoDNS, applied to both providers of an environment."""
