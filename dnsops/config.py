@@ -112,7 +112,7 @@ class Lab(_Model):
             raise ValueError("the lab has exactly one 'powerdns' and one 'bind' provider")
         seen: dict[str, str] = {}
         for owner, addr in self._all_addresses():
-            if not ipaddress.ip_address(addr) in ipaddress.ip_network("127.0.0.0/8"):
+            if ipaddress.ip_address(addr) not in ipaddress.ip_network("127.0.0.0/8"):
                 raise ValueError(f"{owner}: {addr} is not a loopback (127.0.0.0/8) address")
             if addr in seen:
                 raise ValueError(f"{owner} and {seen[addr]} share the address {addr}")
@@ -166,9 +166,7 @@ class Project:
             return name, self.config.environments[name]
         except KeyError:
             known = ", ".join(sorted(self.config.environments))
-            raise ConfigError(
-                f"{self.path}: no environment {name!r} (known: {known})"
-            ) from None
+            raise ConfigError(f"{self.path}: no environment {name!r} (known: {known})") from None
 
     def octodns_config(self, env: Environment) -> Path:
         return self.root / env.octodns_config

@@ -85,6 +85,10 @@ def yaml_source(project: Project, env: Environment) -> YamlProvider:
             f"{path}: provider {env.source!r} must be an octodns.provider.yaml.YamlProvider "
             f"(the zones in git), not {cls!r}"
         )
+    directory = Path(str(settings.get("directory", "./config")))
+    if not directory.is_absolute():
+        # octoDNS reads it from the working directory; dnsops from the project root
+        settings["directory"] = str(project.root / directory)
     try:
         return YamlProvider(env.source, **settings)
     except TypeError as exc:
@@ -98,9 +102,7 @@ def zone_names(source: YamlProvider) -> list[str]:
         raise ConfigError(f"zones directory {source.directory!r} does not exist") from None
 
 
-def load_zones(
-    project: Project, env: Environment, only: str | None = None
-) -> dict[str, Zone]:
+def load_zones(project: Project, env: Environment, only: str | None = None) -> dict[str, Zone]:
     """Every zone of the environment's source, validated; ``only`` picks one.
 
     :raises ZoneError: listing every problem found in every zone file.
@@ -111,7 +113,9 @@ def load_zones(
     if only is not None:
         wanted = only if only.endswith(".") else only + "."
         if wanted not in names:
-            raise ConfigError(f"no zone {wanted!r} in {source.directory} (have: {', '.join(names)})")
+            raise ConfigError(
+                f"no zone {wanted!r} in {source.directory} (have: {', '.join(names)})"
+            )
         names = [wanted]
     zones: dict[str, Zone] = {}
     problems: list[str] = []

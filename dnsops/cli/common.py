@@ -7,9 +7,9 @@ import functools
 import logging
 import os
 from collections.abc import Callable, Iterator
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -25,7 +25,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     text = "text"
     json = "json"
     markdown = "markdown"
@@ -34,7 +34,12 @@ class Format(str, Enum):
 
 EnvOption = Annotated[
     str | None,
-    typer.Option("--env", "-e", help="Environment from dnsops.yaml (default: its default_environment).", envvar="DNSOPS_ENV"),
+    typer.Option(
+        "--env",
+        "-e",
+        help="Environment from dnsops.yaml (default: its default_environment).",
+        envvar="DNSOPS_ENV",
+    ),
 ]
 ZoneOption = Annotated[
     str | None, typer.Option("--zone", "-z", help="Only this zone (e.g. example.test.).")
@@ -78,7 +83,7 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def fail(message: str, *, hint: str | None = None, code: int = 1) -> typer.Exit:
+def fail(message: str, *, hint: str | None = None, code: int = 1) -> NoReturn:
     err.print(f"[bold red]error:[/] {_escape(message)}")
     if hint:
         err.print(f"[dim]hint: {_escape(hint)}[/]")

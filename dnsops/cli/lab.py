@@ -11,7 +11,10 @@ from rich.table import Table
 from dnsops.cli.common import Format, emit_json, err, handle_errors, out, project
 from dnsops.lab.runner import LabRunner
 
-app = typer.Typer(help="The local lab: PowerDNS + BIND as two providers, a parent, unbound resolvers.", no_args_is_help=True)
+app = typer.Typer(
+    help="The local lab: PowerDNS + BIND as two providers, a parent, unbound resolvers.",
+    no_args_is_help=True,
+)
 
 Servers = Annotated[
     list[str] | None,
@@ -60,6 +63,48 @@ def status(fmt: FormatOption = Format.text) -> None:
         raise typer.Exit(1)
 
 
+@app.command()
+@handle_errors
+def query(
+    name: Annotated[str, typer.Argument(help="The name to ask for, e.g. api.example.test.")],
+    rtype: Annotated[str, typer.Argument(help="Record type.")] = "A",
+    fmt: FormatOption = Format.text,
+) -> None:
+    """Ask every provider nameserver and every resolver; exit 1 unless all agree."""
+    from dnsops.lab.query import query_everywhere
+
+    seen = query_everywhere(project(), name, rtype.upper())
+    agree = len({(s.rcode, s.values) for s in seen}) == 1 and seen[0].rcode is not None
+    if fmt is Format.json:
+        emit_json(
+            json.dumps(
+                {
+                    "name": name,
+                    "type": rtype.upper(),
+                    "agree": agree,
+                    "answers": [s.__dict__ for s in seen],
+                },
+                indent=2,
+            )
+        )
+    else:
+        t = Table(title=f"{name} {rtype.upper()}", title_justify="left")
+        for col in ("server", "address", "rcode", "ttl", "answer"):
+            t.add_column(col)
+        for s in seen:
+            t.add_row(
+                s.server,
+                s.address,
+                s.rcode or "[red]no answer[/]",
+                "" if s.ttl is None else str(s.ttl),
+                " ".join(s.values),
+            )
+        out.print(t)
+        err.print("[green]all agree[/]" if agree else "[red]answers differ[/]")
+    if not agree:
+        raise typer.Exit(1)
+
+
 def _show(statuses: list, fmt: Format) -> None:  # type: ignore[type-arg]
     if fmt is Format.json:
         emit_json(json.dumps({"servers": [s.to_json() for s in statuses]}, indent=2))
@@ -69,8 +114,10 @@ def _show(statuses: list, fmt: Format) -> None:  # type: ignore[type-arg]
         t.add_column(col)
     for s in statuses:
         state = (
-            "[green]answering[/]" if s.running and s.answers
-            else "[yellow]running, not answering[/]" if s.running
+            "[green]answering[/]"
+            if s.running and s.answers
+            else "[yellow]running, not answering[/]"
+            if s.running
             else "[red]down[/]"
         )
         t.add_row(s.name, s.role, s.region or "", ", ".join(s.addresses), str(s.pid or "-"), state)

@@ -8,7 +8,16 @@ from typing import Annotated, Any
 import typer
 
 from dnsops import octo
-from dnsops.cli.common import EnvOption, Format, ZoneOption, emit_json, err, handle_errors, out, project
+from dnsops.cli.common import (
+    EnvOption,
+    Format,
+    ZoneOption,
+    emit_json,
+    err,
+    handle_errors,
+    out,
+    project,
+)
 from dnsops.errors import ProviderError
 from dnsops.sync import core
 from dnsops.zones import load_zones
@@ -39,8 +48,12 @@ def plan(env: EnvOption = None, zone: ZoneOption = None, fmt: FormatOption = For
 def sync(
     env: EnvOption = None,
     zone: ZoneOption = None,
-    doit: Annotated[bool, typer.Option("--doit", help="Apply the plan (default: only plan).")] = False,
-    force: Annotated[bool, typer.Option("--force", help="Override octoDNS's safety guards.")] = False,
+    doit: Annotated[
+        bool, typer.Option("--doit", help="Apply the plan (default: only plan).")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Override octoDNS's safety guards.")
+    ] = False,
     fmt: FormatOption = Format.text,
 ) -> None:
     """Plan and, with --doit, apply to both providers."""
@@ -63,7 +76,11 @@ def _show(planset: core.PlanSet, fmt: Format) -> None:
                 "provider": p.provider,
                 "zone": p.zone,
                 "changes": [
-                    {"action": type(c).__name__.lower(), "name": c.record.name, "type": c.record._type}
+                    {
+                        "action": type(c).__name__.lower(),
+                        "name": c.record.name,
+                        "type": c.record._type,
+                    }
                     for c in p.changes
                 ],
             }

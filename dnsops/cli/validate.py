@@ -14,9 +14,7 @@ from dnsops.zones import load_zones, octodns_config
 @handle_errors
 def validate(
     env: EnvOption = None,
-    fmt: Annotated[
-        Format, typer.Option("--format", "-f", help="text or json.")
-    ] = Format.text,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="text or json.")] = Format.text,
 ) -> None:
     """Load the octoDNS config and every zone through octoDNS; exit 1 if anything is invalid."""
     proj = project()

@@ -9,6 +9,7 @@ runs the command dnsops started (a recycled PID is never signalled).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import secrets as pysecrets
@@ -34,7 +35,8 @@ from dnsops.lab.render import PDNS_SCHEMA, Secrets, ServerSpec, ZoneSeed, specs
 from dnsops.zones import load_zones
 
 INSTALL = (
-    "apt-get install -y pdns-server pdns-backend-sqlite3 bind9 bind9-utils unbound dnsutils iproute2"
+    "apt-get install -y pdns-server pdns-backend-sqlite3 bind9 bind9-utils unbound dnsutils "
+    "iproute2"
 )
 PACKAGES = {
     "pdns_server": "pdns-server",
@@ -46,6 +48,7 @@ CAP_NET_BIND_SERVICE = 10
 CAP_NET_ADMIN = 12
 
 Progress = Callable[[str], None]
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
 
 
 @dataclass
@@ -69,7 +72,9 @@ class LabRunner:
         self.lab = project.lab
         self.env_name, self.env = project.lab_environment()
         self.state = project.state_dir / "lab"
-        self._children: dict[int, subprocess.Popen[bytes]] = {}
+        # Popen objects of servers this process started: kept so they can be reaped
+        # (and are not garbage-collected while the server runs on after us)
+        self._children = _CHILDREN
 
     # -- state files -------------------------------------------------------
 
@@ -162,7 +167,10 @@ class LabRunner:
         caps = _effective_caps()
         lacking = [
             n
-            for n, bit in (("CAP_NET_BIND_SERVICE", CAP_NET_BIND_SERVICE), ("CAP_NET_ADMIN", CAP_NET_ADMIN))
+            for n, bit in (
+                ("CAP_NET_BIND_SERVICE", CAP_NET_BIND_SERVICE),
+                ("CAP_NET_ADMIN", CAP_NET_ADMIN),
+            )
             if not caps >> bit & 1
         ]
         if lacking:
@@ -176,13 +184,16 @@ class LabRunner:
         missing = self.missing_binaries()
         if missing:
             raise LabError(
-                "missing lab server binaries: " + ", ".join(missing), hint=f"install them: {INSTALL}"
+                "missing lab server binaries: " + ", ".join(missing),
+                hint=f"install them: {INSTALL}",
             )
         self.check_privileges()
 
     # -- up / down / status -------------------------------------------------
 
-    def up(self, only: Iterable[str] | None = None, progress: Progress | None = None) -> list[ServerStatus]:
+    def up(
+        self, only: Iterable[str] | None = None, progress: Progress | None = None
+    ) -> list[ServerStatus]:
         """Start every server not already running, then wait until all answer."""
         self.preflight()
         say = progress or (lambda _msg: None)
@@ -203,7 +214,9 @@ class LabRunner:
         self._wait_answering(chosen, procs, say)
         return self.status(only)
 
-    def down(self, only: Iterable[str] | None = None, progress: Progress | None = None) -> list[str]:
+    def down(
+        self, only: Iterable[str] | None = None, progress: Progress | None = None
+    ) -> list[str]:
         """Stop the lab's own processes (by recorded PID). Returns the names stopped."""
         say = progress or (lambda _msg: None)
         procs = self._read(self._procs_file, {})
@@ -304,8 +317,10 @@ class LabRunner:
             return False
         argv = [a.decode() for a in cmdline if a]
         # same program and same config arguments as recorded: not a recycled PID
-        return bool(argv) and Path(argv[0]).name == Path(info["argv"][0]).name and (
-            argv[1:] == info["argv"][1:]
+        return (
+            bool(argv)
+            and Path(argv[0]).name == Path(info["argv"][0]).name
+            and (argv[1:] == info["argv"][1:])
         )
 
     def _terminate(self, pid: int, timeout: float = 10.0) -> None:
@@ -321,10 +336,8 @@ class LabRunner:
                 break
             time.sleep(0.05)
         else:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             self._reap(pid)
 
     def _reap(self, pid: int) -> bool:
@@ -425,7 +438,9 @@ def _effective_caps() -> int:
 
 
 def _lo_addresses() -> set[str]:
-    res = subprocess.run(["ip", "-o", "-4", "addr", "show", "dev", "lo"], capture_output=True, text=True)
+    res = subprocess.run(
+        ["ip", "-o", "-4", "addr", "show", "dev", "lo"], capture_output=True, text=True
+    )
     return {tok.split("/")[0] for line in res.stdout.splitlines() for tok in line.split()[3:4]}
 
 

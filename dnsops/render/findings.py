@@ -25,9 +25,7 @@ def table(findings: Iterable[Finding], title: str) -> Table:
         t.add_column(col, overflow="fold")
     for f in findings:
         msg = f.message + (f"\n[dim]hint: {f.hint}[/dim]" if f.hint else "")
-        t.add_row(
-            f"[{STYLE[f.severity]}]{f.severity}[/]", f.id, f.subject, f.where or "", msg
-        )
+        t.add_row(f"[{STYLE[f.severity]}]{f.severity}[/]", f.id, f.subject, f.where or "", msg)
     return t
 
 

@@ -1,0 +1,57 @@
+# dnsops — the README's commands. `make demo` and `make test` do all the set-up
+# on a fresh Debian/Ubuntu machine (Debian packages + a virtualenv).
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+DNSOPS := $(VENV)/bin/dnsops
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DEBS := pdns-server pdns-backend-sqlite3 bind9 bind9-utils unbound dnsutils dnsperf iproute2 nftables
+PYTHON ?= python3
+
+.PHONY: setup debs venv demo test lint bench clean lab-up lab-down
+
+setup: debs venv
+
+# Installs only what is missing. Installing the packages must not leave their
+# default services running on the lab's port: the lab never relies on them.
+debs:
+	@missing=$$(for p in $(DEBS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:" $$missing; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -q --upgrade pip
+	@$(PY) -m pip install -q -e '.[dev]'
+	@touch $@
+
+demo: setup
+	$(DNSOPS) lab up
+	$(DNSOPS) validate
+	$(DNSOPS) sync --doit
+	$(DNSOPS) plan
+	$(DNSOPS) lab query api.example.test A
+	$(DNSOPS) lab query www.example.test CNAME
+
+test: setup
+	$(PY) -m pytest
+
+lint: venv
+	$(VENV)/bin/ruff check dnsops tests benchmarks
+	$(VENV)/bin/ruff format --check dnsops tests benchmarks
+	$(VENV)/bin/mypy
+
+lab-up: venv
+	$(DNSOPS) lab up
+
+lab-down: venv
+	$(DNSOPS) lab down
+
+clean:
+	-$(DNSOPS) lab down --purge
+	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,98 @@
+"""Shared fixtures. The lab is started once per session, in a copy of the repo.
+
+The copy lives in a temporary directory with its own state dir, and its
+addresses are moved from 127.53.x.x (the demo lab) to ``DNSOPS_TEST_NET``
+(default 127.54), so the tests never touch a lab a developer has running.
+
+Under CI=true a missing server binary or missing privileges fail the run;
+elsewhere the lab tests are skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from dnsops.cli.app import app
+from dnsops.config import Project, load_project
+from dnsops.lab.runner import LabRunner
+
+REPO = Path(__file__).resolve().parent.parent
+TEST_NET = os.environ.get("DNSOPS_TEST_NET", "127.54")
+# a second, short-lived lab for tests that take a lab up and down themselves
+SPARE_NET = f"127.{int(TEST_NET.split('.')[1]) + 100}"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+COPIED = ("dnsops.yaml", "config", "zones", "policies", "drills")
+
+
+def make_project(dest: Path, net: str = TEST_NET) -> Path:
+    """A copy of the repo's dnsops files with lab addresses moved to ``net``."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in COPIED:
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("history"))
+        elif src.exists():
+            shutil.copy(src, dest / name)
+    for path in [dest / "dnsops.yaml", *sorted((dest / "config").glob("*.yaml"))]:
+        path.write_text(path.read_text().replace("127.53.", f"{net}."))
+    (dest / "drills" / "history").mkdir(parents=True, exist_ok=True)
+    return dest
+
+
+def lab_unavailable() -> str | None:
+    missing = LabRunner.missing_binaries()
+    if missing:
+        return "lab servers missing: " + ", ".join(missing)
+    if os.geteuid() != 0:
+        return "the lab needs root (port 53, loopback addresses)"
+    return None
+
+
+@pytest.fixture(autouse=True)
+def _keep_cwd(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands chdir to the project root; give every test its cwd back."""
+    monkeypatch.chdir(os.getcwd())
+
+
+@pytest.fixture
+def cli() -> CliRunner:
+    return CliRunner()
+
+
+def run(cli: CliRunner, project_dir: Path, *args: str) -> object:
+    """Run dnsops against the project in ``project_dir``."""
+    return cli.invoke(app, ["--config", str(project_dir / "dnsops.yaml"), *args])
+
+
+@pytest.fixture(scope="session")
+def lab_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A project copy whose lab is up for the whole session (stopped at the end)."""
+    reason = lab_unavailable()
+    if reason:
+        if IN_CI:
+            pytest.fail(f"CI=true: {reason}")
+        pytest.skip(reason)
+    root = make_project(tmp_path_factory.mktemp("labproject"))
+    runner = LabRunner(load_project(root / "dnsops.yaml"))
+    runner.up()
+    try:
+        yield root
+    finally:
+        runner.down()
+
+
+@pytest.fixture(scope="session")
+def lab_project(lab_dir: Path) -> Project:
+    return load_project(lab_dir / "dnsops.yaml")
+
+
+@pytest.fixture
+def project_dir(tmp_path: Path) -> Path:
+    """A fresh project copy without a lab, for tests that break files."""
+    return make_project(tmp_path / "project")

@@ -1,0 +1,191 @@
+"""The lab: real PowerDNS, BIND and unbound; synced through octoDNS; exact answers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import dns.flags
+import dns.message
+import dns.query
+import dns.rdatatype
+import pytest
+
+from dnsops import octo
+from dnsops.config import Project
+from dnsops.lab.runner import LabRunner
+from dnsops.sync import core
+from dnsops.zones import load_zones
+from tests.conftest import run
+
+pytestmark = pytest.mark.lab
+
+# name, type -> (ttl, sorted values as dig prints them) from zones/example.test.yaml
+EXPECTED = {
+    ("example.test.", "A"): (3600, ["192.0.2.10", "192.0.2.11"]),
+    ("example.test.", "AAAA"): (3600, ["2001:db8::10", "2001:db8::11"]),
+    ("example.test.", "MX"): (3600, ["10 mx1.example.test.", "20 mx2.example.test."]),
+    ("example.test.", "CAA"): (
+        86400,
+        ['0 iodef "mailto:security@example.test"', '0 issue "letsencrypt.org"'],
+    ),
+    ("example.test.", "NS"): (
+        86400,
+        ["ns1.bind.test.", "ns1.pdns.test.", "ns2.bind.test.", "ns2.pdns.test."],
+    ),
+    ("example.test.", "TXT"): (3600, ['"v=spf1 mx ip4:192.0.2.0/24 -all"']),
+    ("_dmarc.example.test.", "TXT"): (
+        3600,
+        ['"v=DMARC1; p=reject; rua=mailto:dmarc@example.test"'],
+    ),
+    ("_sip._tcp.example.test.", "SRV"): (3600, ["10 60 5060 sip.example.test."]),
+    ("api.example.test.", "A"): (60, ["192.0.2.20", "192.0.2.21"]),
+    ("www.example.test.", "CNAME"): (3600, ["example.test."]),
+}
+
+
+def ask(addr: str, name: str, rtype: str, rd: bool = False) -> dns.message.Message:
+    q = dns.message.make_query(name, rtype)
+    if not rd:
+        q.flags &= ~dns.flags.RD
+    return dns.query.udp(q, addr, timeout=3)
+
+
+def answer(resp: dns.message.Message, name: str, rtype: str) -> tuple[int, list[str]]:
+    rrset = resp.find_rrset(
+        resp.answer, dns.name.from_text(name), dns.rdataclass.IN, dns.rdatatype.from_text(rtype)
+    )
+    return rrset.ttl, sorted(r.to_text() for r in rrset)
+
+
+def sync_lab(project: Project) -> core.PlanSet:
+    _, env = project.lab_environment()
+    zones = load_zones(project, env)
+    providers = octo.targets(project, env)
+    planset = core.plan(zones, providers)
+    core.apply(planset, providers)
+    return core.plan(zones, providers)
+
+
+@pytest.fixture(scope="module")
+def synced(lab_project: Project) -> Project:
+    again = sync_lab(lab_project)
+    assert not again.has_changes, "a second plan right after sync must be empty"
+    return lab_project
+
+
+def provider_addresses(project: Project) -> dict[str, list[str]]:
+    return {name: prov.addresses for name, prov in project.lab.providers.items()}
+
+
+def test_both_providers_serve_exact_answers(synced: Project) -> None:
+    for pname, addrs in provider_addresses(synced).items():
+        for addr in addrs:
+            for (name, rtype), expected in EXPECTED.items():
+                resp = ask(addr, name, rtype)
+                assert resp.flags & dns.flags.AA, f"{pname} {addr} not authoritative for {name}"
+                assert answer(resp, name, rtype) == expected, (pname, addr, name, rtype)
+
+
+def test_every_resolver_follows_the_delegation(synced: Project) -> None:
+    _, env = synced.lab_environment()
+    assert len(env.resolvers) >= 3
+    for res in env.resolvers:
+        for (name, rtype), (ttl, values) in EXPECTED.items():
+            resp = ask(res.address, name, rtype, rd=True)
+            got_ttl, got = answer(resp, name, rtype)
+            assert got == values, (res.name, name, rtype)
+            assert 0 < got_ttl <= ttl, (res.name, name, rtype, got_ttl)
+
+
+def test_parent_delegates_to_both_providers_with_glue(synced: Project) -> None:
+    parent = next(iter(synced.lab.parent.values()))
+    resp = ask(parent, "api.example.test.", "A")
+    assert not resp.answer
+    ns = sorted(
+        r.target.to_text() for rr in resp.authority for r in rr if rr.rdtype == dns.rdatatype.NS
+    )
+    assert ns == ["ns1.bind.test.", "ns1.pdns.test.", "ns2.bind.test.", "ns2.pdns.test."]
+    # the nameservers' addresses live in the parent zone (sibling glue); BIND 9.18
+    # does not copy them into a referral's additional section, resolvers ask for them
+    expected = {
+        n: [a] for prov in synced.lab.providers.values() for n, a in prov.nameservers.items()
+    }
+    glue = {}
+    for name in expected:
+        r = ask(parent, name, "A")
+        assert r.flags & dns.flags.AA
+        glue[name] = [a.address for a in r.answer[0]]
+    assert glue == expected
+
+
+def test_second_sync_plans_nothing(synced: Project) -> None:
+    _, env = synced.lab_environment()
+    planset = core.plan(load_zones(synced, env), octo.targets(synced, env))
+    assert [(p.provider, len(p.changes)) for p in planset.plans] == [("pdns", 0), ("bind", 0)]
+
+
+def test_up_twice_is_idempotent(cli, lab_dir: Path, synced: Project) -> None:
+    before = {s.name: s.pid for s in LabRunner(synced).status()}
+    result = run(cli, lab_dir, "lab", "up", "--format", "json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert {s["name"]: s["pid"] for s in doc["servers"]} == before
+    assert all(s["answers"] and s["running"] for s in doc["servers"])
+
+
+def test_status_json_lists_every_server(cli, lab_dir: Path) -> None:
+    result = run(cli, lab_dir, "lab", "status", "--format", "json")
+    assert result.exit_code == 0, result.output
+    names = [s["name"] for s in json.loads(result.stdout)["servers"]]
+    assert names == ["parent", "pdns", "bind", "resolver-iad", "resolver-lhr", "resolver-nrt"]
+
+
+def test_lab_secrets_never_printed(cli, lab_dir: Path, synced: Project) -> None:
+    secrets = LabRunner(synced).secrets()
+    outputs = [
+        run(cli, lab_dir, *args)
+        for args in (
+            ("lab", "status"),
+            ("lab", "status", "-f", "json"),
+            ("lab", "up"),
+            ("plan",),
+            ("plan", "-f", "json"),
+            ("validate",),
+        )
+    ]
+    for res in outputs:
+        assert res.exit_code == 0, res.output
+        for secret in (secrets.pdns_api_key, secrets.tsig_secret):
+            assert secret not in res.output
+    state = LabRunner(synced).state / "secrets.json"
+    assert state.stat().st_mode & 0o777 == 0o600
+
+
+def test_down_twice_and_status_when_down(cli, tmp_path: Path) -> None:
+    """A second, separate lab on its own addresses: up, down, down, status."""
+    from tests.conftest import IN_CI, SPARE_NET, lab_unavailable, make_project
+
+    reason = lab_unavailable()
+    if reason:
+        pytest.fail(reason) if IN_CI else pytest.skip(reason)
+    root = make_project(tmp_path / "p", net=SPARE_NET)
+    up = run(cli, root, "lab", "up", "resolver-iad", "parent")
+    assert up.exit_code == 0, up.output
+    first = run(cli, root, "lab", "down")
+    assert first.exit_code == 0, first.output
+    assert "resolver-iad: stopped" in first.output and "parent: stopped" in first.output
+    second = run(cli, root, "lab", "down")
+    assert second.exit_code == 0
+    assert "nothing to stop" in second.output
+    status = run(cli, root, "lab", "status", "-f", "json")
+    assert status.exit_code == 1
+    doc = json.loads(status.stdout)
+    assert all(not s["running"] and not s["answers"] and s["pid"] is None for s in doc["servers"])
+    # the loopback addresses BIND needed are gone again
+    import subprocess
+
+    lo = subprocess.run(
+        ["ip", "-o", "addr", "show", "dev", "lo"], capture_output=True, text=True
+    ).stdout
+    assert f"{SPARE_NET}.0.1/32" not in lo
