@@ -168,8 +168,10 @@ def _summary(doc: dict[str, Any]) -> None:
             out.print(f"     [yellow]{st['note']}[/]")
         for x in st.get("impact", []):
             out.print(
-                f"     {x['vantage']}: success {x['success_fraction']:.1%}, "
-                f"added latency p50 {x['added_p50_ms']} ms / p95 {x['added_p95_ms']} ms"
+                f"     {x['vantage']}: success {x['success_fraction']:.1%} "
+                f"({x['retried_fraction']:.1%} only after the stub's retry), added latency "
+                f"p50 {x['added_p50_ms']} ms / p95 {x['added_p95_ms']} ms, "
+                f"max {x['latency_max_ms']} ms"
             )
         for c in st.get("convergence", []):
             out.print(

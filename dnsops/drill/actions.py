@@ -25,7 +25,7 @@ from octodns.zone import Zone
 from dnsops import octo
 from dnsops.config import Environment, Project
 from dnsops.drill.model import Check, InSyncCheck, ResolutionCheck, ServersCheck, ZoneCheck
-from dnsops.drill.sampler import Vantage, ask
+from dnsops.drill.sampler import Answer, Vantage, ask
 from dnsops.drill.values import canonical, find_record, record_values
 from dnsops.errors import ConfigError, LabError, ProviderError
 from dnsops.sync import core
@@ -298,15 +298,16 @@ class Actions:
         want = record_values(find_record(zones[zone], label, check.type))
         vantages = self.vantages()
 
-        async def all_of() -> list[tuple[str | None, tuple[str, ...], float | None]]:
+        async def all_of() -> list[Answer]:
             return list(
                 await asyncio.gather(*(ask(v, check.name, check.type, 2.0) for v in vantages))
             )
 
         problems = []
-        for v, (rcode, values, _) in zip(vantages, asyncio.run(all_of()), strict=True):
-            if rcode != "NOERROR" or frozenset(values) != want:
-                problems.append(f"{v.name}: {rcode or 'no answer'} {' '.join(values)}".rstrip())
+        for v, a in zip(vantages, asyncio.run(all_of()), strict=True):
+            if a.rcode != "NOERROR" or frozenset(a.values) != want:
+                got = a.rcode or f"no answer ({a.error})"
+                problems.append(f"{v.name}: {got} {' '.join(a.values)}".rstrip())
         name = f"resolution {check.name} {check.type}"
         return CheckResult(name, not problems, problems)
 

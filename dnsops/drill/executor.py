@@ -327,6 +327,7 @@ class Executor:
             timeout=sc.probing.timeout,
             streams=sc.probing.streams,
             t0=t0,
+            attempts=sc.probing.attempts,
         )
         self.machine, self.sampler, self.journal = machine, sampler, journal
         self.extras: dict[int, dict[str, Any]] = {}

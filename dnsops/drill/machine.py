@@ -215,12 +215,11 @@ class Undo:
     because: tuple[int, ...]  # journal action seqs this undoes
 
     def describe(self) -> str:
-        what = {
-            "start-server": "start lab server",
-            "delete-nft-table": "remove nftables table",
-            "restore-zone": "sync zone from git on both providers",
-        }[self.kind]
-        return f"{what} {self.target}"
+        if self.kind == "start-server":
+            return f"start lab server {self.target}"
+        if self.kind == "delete-nft-table":
+            return f"remove nftables table {self.target}"
+        return f"sync zone {self.target} from git on both providers"
 
 
 def rollback_plan(actions: Sequence[dict[str, Any]]) -> list[Undo]:

@@ -27,6 +27,8 @@ class Sample:
     rcode: str | None  # None: no answer at all (timeout, unreachable)
     values: tuple[str, ...]
     latency: float | None  # seconds; None without an answer
+    error: str | None = None  # why there was no answer (Timeout, ConnectionRefusedError, …)
+    attempts: int = 1  # tries the stub needed (a retry after a timeout costs the client time)
 
 
 @dataclass(frozen=True)
@@ -228,6 +230,7 @@ class OutageImpact:
     added_p50_ms: float | None
     added_p95_ms: float | None
     time_to_detect: float | None  # first failed or clearly slower answer after the fault
+    retried_fraction: float = 0.0  # answered only after the stub's retry
     failures: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -262,7 +265,7 @@ def outage_impact(
         failures: dict[str, int] = {}
         for s, o in zip(during, outcomes, strict=True):
             if o not in SUCCESS:
-                key = s.rcode or "timeout"
+                key = s.rcode or s.error or "no answer"
                 failures[key] = failures.get(key, 0) + 1
         n = len(during)
         out.append(
@@ -271,7 +274,7 @@ def outage_impact(
                 samples=n,
                 success_fraction=round(sum(o in SUCCESS for o in outcomes) / n, 4),
                 servfail_fraction=round(sum(s.rcode == "SERVFAIL" for s in during) / n, 4),
-                timeout_fraction=round(sum(s.rcode is None for s in during) / n, 4),
+                timeout_fraction=round(sum(s.error == "Timeout" for s in during) / n, 4),
                 baseline_p50_ms=_ms(b50),
                 baseline_p95_ms=_ms(b95),
                 latency_p50_ms=_ms(d50),
@@ -280,6 +283,7 @@ def outage_impact(
                 added_p50_ms=_ms(d50 - b50) if d50 is not None and b50 is not None else None,
                 added_p95_ms=_ms(d95 - b95) if d95 is not None and b95 is not None else None,
                 time_to_detect=detect,
+                retried_fraction=round(sum(s.attempts > 1 for s in during) / n, 4),
                 failures=failures,
             )
         )

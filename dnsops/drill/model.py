@@ -202,8 +202,10 @@ class Probing(_Model):
         default=5.0, description="queries per second per vantage and probe"
     )
     timeout: Duration = Field(
-        default=3.0,
-        description="how long a probe waits, like a client would (glibc's stub waits 5 s)",
+        default=5.0, description="how long one try waits (glibc's stub resolver: 5 s)"
+    )
+    attempts: Annotated[int, Field(ge=1, le=5)] = Field(
+        default=2, description="tries per resolution, as a stub resolver makes (glibc: 2)"
     )
     streams: Annotated[int, Field(ge=1, le=8)] = Field(
         default=2,
@@ -273,8 +275,34 @@ def load_scenario(path: Path) -> Scenario:
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError("\n".join(pydantic_problems(path, data, exc))) from None
+        raise ConfigError("\n".join(pydantic_problems(path, data, _Untagged(exc)))) from None
     return scenario.model_copy(update={"file": str(path), "line": line_of(data) or 1})
+
+
+_TAGS = frozenset(
+    {"provider-outage", "record-failover", "failback", "check", "wait"}
+    | {"resolution", "servers", "zone", "in-sync"}
+)
+
+
+class _Untagged:
+    """pydantic puts a discriminated union's tag into ``loc`` (steps.0.wait.duration);
+    drop it, so the path is the file's own (steps.0.duration) and its line is found."""
+
+    def __init__(self, exc: ValidationError) -> None:
+        self.exc = exc
+
+    def errors(self) -> list[Any]:
+        out = []
+        for err in self.exc.errors():
+            loc = list(err["loc"])
+            loc = [
+                p
+                for i, p in enumerate(loc)
+                if not (p in _TAGS and i and isinstance(loc[i - 1], int))
+            ]
+            out.append({**err, "loc": tuple(loc)})
+        return out
 
 
 def scenario_files(project: Project) -> list[Path]:

@@ -50,20 +50,36 @@ class Probe:
         return cls(NX_PREFIX + zone, zone, "A")
 
 
+@dataclass(frozen=True)
+class Answer:
+    rcode: str | None  # None: no answer at all
+    values: tuple[str, ...]
+    latency: float | None
+    error: str | None = None  # the exception's class name when there was no answer
+    attempts: int = 1
+
+
 async def ask(
-    vantage: Vantage, qname: str, rtype: str, timeout: float
-) -> tuple[str | None, tuple[str, ...], float | None]:
-    """One recursive query: (rcode, sorted answer values, latency); rcode None = no answer."""
-    q = dns.message.make_query(qname, rtype)
+    vantage: Vantage, qname: str, rtype: str, timeout: float, attempts: int = 1
+) -> Answer:
+    """One resolution as a stub resolver does it: up to ``attempts`` tries of ``timeout``.
+
+    The latency is the client's: from the first try to the answer (retries included).
+    """
     began = time.monotonic()
-    try:
-        r = await dns.asyncquery.udp(q, vantage.address, port=vantage.port, timeout=timeout)
-    except (dns.exception.DNSException, OSError):
-        return None, (), None
-    latency = time.monotonic() - began
-    rdtype = dns.rdatatype.from_text(rtype)
-    values = tuple(sorted(v.to_text() for rr in r.answer if rr.rdtype == rdtype for v in rr))
-    return dns.rcode.to_text(r.rcode()), values, latency
+    error = "Timeout"
+    for attempt in range(1, attempts + 1):
+        q = dns.message.make_query(qname, rtype)
+        try:
+            r = await dns.asyncquery.udp(q, vantage.address, port=vantage.port, timeout=timeout)
+        except (dns.exception.DNSException, OSError) as exc:
+            error = type(exc).__name__
+            continue
+        latency = time.monotonic() - began
+        rdtype = dns.rdatatype.from_text(rtype)
+        values = tuple(sorted(v.to_text() for rr in r.answer if rr.rdtype == rdtype for v in rr))
+        return Answer(dns.rcode.to_text(r.rcode()), values, latency, None, attempt)
+    return Answer(None, (), None, error, attempts)
 
 
 class Sampler:
@@ -76,11 +92,13 @@ class Sampler:
         timeout: float,
         streams: int,
         t0: float,
+        attempts: int = 1,
     ) -> None:
         self.vantages = list(vantages)
         self.probes = list(probes)
         self.interval = 1.0 / rate
         self.timeout = timeout
+        self.attempts = attempts
         self.streams = streams
         self.t0 = t0  # time.monotonic() at the drill's start; samples are relative to it
         self._samples: list[Sample] = []
@@ -96,7 +114,7 @@ class Sampler:
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=self.timeout + 2)
+            self._thread.join(timeout=self.timeout * self.attempts + 2)
 
     def snapshot(self) -> list[Sample]:
         return list(self._samples)
@@ -124,24 +142,36 @@ class Sampler:
                 delay = 0
             await asyncio.sleep(delay)
         if pending:
-            await asyncio.wait(pending, timeout=self.timeout + 1)
+            await asyncio.wait(pending, timeout=self.timeout * self.attempts + 1)
 
     async def _one(self, v: Vantage, p: Probe, stream: int) -> None:
         qname = p.qname
         if p.key.startswith(NX_PREFIX):
             qname = f"dnsops-drill-{self._tag}-{next(self._counter)}.{p.qname}"
         t = self.now()
-        rcode, values, latency = await ask(v, qname, p.rtype, self.timeout)
-        self._samples.append(Sample(round(t, 4), v.name, p.key, stream, rcode, values, latency))
+        a = await ask(v, qname, p.rtype, self.timeout, self.attempts)
+        self._samples.append(
+            Sample(
+                round(t, 4),
+                v.name,
+                p.key,
+                stream,
+                a.rcode,
+                a.values,
+                a.latency,
+                a.error,
+                a.attempts,
+            )
+        )
 
 
 def prime(vantages: Sequence[Vantage], probe: Probe, timeout: float) -> dict[str, str | None]:
     """Ask every vantage once so its cache holds the current answer; vantage -> rcode."""
 
-    async def all_of() -> list[tuple[str | None, tuple[str, ...], float | None]]:
+    async def all_of() -> list[Answer]:
         return list(
             await asyncio.gather(*(ask(v, probe.qname, probe.rtype, timeout) for v in vantages))
         )
 
     results = asyncio.run(all_of())
-    return {v.name: r[0] for v, r in zip(vantages, results, strict=True)}
+    return {v.name: r.rcode for v, r in zip(vantages, results, strict=True)}

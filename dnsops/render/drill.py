@@ -86,15 +86,17 @@ def _md_step(st: dict[str, Any]) -> list[str]:
         out += [f"  - {p}" for p in iso["problems"][:20]]
     if "impact" in st:
         out += [
-            "| vantage | success | SERVFAIL | timeouts | latency p50 / p95 (baseline) "
-            "| added p50 / p95 | time to detect |",
-            "|---|---|---|---|---|---|---|",
+            "| vantage | success | answered only on retry | SERVFAIL | timeouts "
+            "| latency p50 / p95 / max (baseline p50 / p95) | added p50 / p95 | time to detect |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for x in st["impact"]:
             out.append(
                 f"| {x['vantage']} | {_pct(x['success_fraction'])} | "
+                f"{_pct(x['retried_fraction'])} | "
                 f"{_pct(x['servfail_fraction'])} | {_pct(x['timeout_fraction'])} | "
-                f"{_fmt(x['latency_p50_ms'])} / {_fmt(x['latency_p95_ms'])} ms "
+                f"{_fmt(x['latency_p50_ms'])} / {_fmt(x['latency_p95_ms'])} / "
+                f"{_fmt(x['latency_max_ms'])} ms "
                 f"({_fmt(x['baseline_p50_ms'])} / {_fmt(x['baseline_p95_ms'])}) | "
                 f"{_fmt(x['added_p50_ms'])} / {_fmt(x['added_p95_ms'])} ms | "
                 f"{_detect(x['time_to_detect'])} |"
@@ -198,16 +200,19 @@ def _html_step(st: dict[str, Any]) -> str:
             out.append("</ul>")
     if "impact" in st:
         out.append(
-            "<table><tr><th>vantage</th><th>success</th><th>SERVFAIL</th><th>timeouts</th>"
-            "<th>latency p50 / p95 ms</th><th>baseline p50 / p95 ms</th>"
+            "<table><tr><th>vantage</th><th>success</th><th>answered only on retry</th>"
+            "<th>SERVFAIL</th><th>timeouts</th>"
+            "<th>latency p50 / p95 / max ms</th><th>baseline p50 / p95 ms</th>"
             "<th>added p50 / p95 ms</th><th>time to detect</th></tr>"
         )
         for x in st["impact"]:
             detect = "not noticed" if x["time_to_detect"] is None else f"{x['time_to_detect']:g} s"
             out.append(
                 f"<tr><td>{escape(x['vantage'])}</td><td>{_pct(x['success_fraction'])}</td>"
+                f"<td>{_pct(x['retried_fraction'])}</td>"
                 f"<td>{_pct(x['servfail_fraction'])}</td><td>{_pct(x['timeout_fraction'])}</td>"
-                f"<td>{_fmt(x['latency_p50_ms'])} / {_fmt(x['latency_p95_ms'])}</td>"
+                f"<td>{_fmt(x['latency_p50_ms'])} / {_fmt(x['latency_p95_ms'])} / "
+                f"{_fmt(x['latency_max_ms'])}</td>"
                 f"<td>{_fmt(x['baseline_p50_ms'])} / {_fmt(x['baseline_p95_ms'])}</td>"
                 f"<td>{_fmt(x['added_p50_ms'])} / {_fmt(x['added_p95_ms'])}</td>"
                 f"<td>{detect}</td></tr>"
