@@ -188,9 +188,7 @@ def test_sync_without_doit_changes_nothing(cli: Any, project: Path) -> None:
     assert served(addr, "api.example.test.", "A") == (60, ["192.0.2.20", "192.0.2.21"])
 
 
-def test_saved_plan_is_applied_when_nothing_moved(
-    cli: Any, project: Path, tmp_path: Path
-) -> None:
+def test_saved_plan_is_applied_when_nothing_moved(cli: Any, project: Path, tmp_path: Path) -> None:
     edit(project, API_OLD, API_NEW)
     saved = tmp_path / "plan.json"
     planned = cli_run(cli, project, "plan", "--out", str(saved))
@@ -225,9 +223,7 @@ def test_saved_plan_refused_after_out_of_band_change_on_bind(
         assert served(addr, "api.example.test.", "A") == (60, ["192.0.2.20", "192.0.2.21"])
 
 
-def test_saved_plan_refused_after_the_zone_changed(
-    cli: Any, project: Path, tmp_path: Path
-) -> None:
+def test_saved_plan_refused_after_the_zone_changed(cli: Any, project: Path, tmp_path: Path) -> None:
     saved = tmp_path / "plan.json"
     assert cli_run(cli, project, "plan", "--out", str(saved)).exit_code == 0
     edit(project, "  value: 192.0.2.30\n", "  value: 192.0.2.31\n")

@@ -39,7 +39,9 @@ def a(ttl: int, *values: str) -> dict[str, Any]:
 
 
 def state(name: str, ttl: int, *values: str, rtype: str = "A") -> RecordState:
-    return RecordState(name=name, type=rtype, ttl=ttl, values=list(values), digest=f"d-{ttl}-{values}")
+    return RecordState(
+        name=name, type=rtype, ttl=ttl, values=list(values), digest=f"d-{ttl}-{values}"
+    )
 
 
 def planset(plans: list[ZonePlan], **kw: Any) -> PlanSet:
@@ -185,8 +187,7 @@ def test_moved_names_the_record_and_where() -> None:
         desired={ZONE: Snapshot(digest="d2", records={api2.key: api2})},
     )
     assert saved.moved(before, after) == [
-        "zones: api.example.test. A changed in git since the plan: 60 192.0.2.20 -> "
-        "300 192.0.2.20",
+        "zones: api.example.test. A changed in git since the plan: 60 192.0.2.20 -> 300 192.0.2.20",
         "bind: www.example.test. CNAME changed on bind since the plan: 3600 example.test. -> "
         "3600 api.example.test.",
     ]
@@ -209,7 +210,7 @@ def test_load_refuses_what_is_not_a_plan(tmp_path: Any) -> None:
         saved.load(bad)
     other = tmp_path / "other.json"
     other.write_text('{"plans": []}')
-    with pytest.raises(saved.SavedPlanError, match='not a dnsops plan'):
+    with pytest.raises(saved.SavedPlanError, match="not a dnsops plan"):
         saved.load(other)
     damaged = tmp_path / "damaged.json"
     damaged.write_text(json.dumps({"format": "dnsops-plan/1", "environment": "lab"}))
@@ -303,9 +304,7 @@ def test_markdown_of_a_huge_plan_is_cut_to_fit_a_comment() -> None:
         for i in range(5000)
     ]
     plans = [
-        ZonePlan(
-            provider=p, zone=ZONE, exists=True, changes=changes, existing=Snapshot(digest="e")
-        )
+        ZonePlan(provider=p, zone=ZONE, exists=True, changes=changes, existing=Snapshot(digest="e"))
         for p in ("pdns", "bind")
     ]
     md = render.markdown(planset(plans), max_chars=60000)
