@@ -42,8 +42,8 @@ test: setup
 	$(PY) -m pytest
 
 lint: venv
-	$(VENV)/bin/ruff check dnsops tests benchmarks
-	$(VENV)/bin/ruff format --check dnsops tests benchmarks
+	$(VENV)/bin/ruff check dnsops tests $(wildcard benchmarks)
+	$(VENV)/bin/ruff format --check dnsops tests $(wildcard benchmarks)
 	$(VENV)/bin/mypy
 
 lab-up: venv
