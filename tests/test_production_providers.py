@@ -38,7 +38,7 @@ ROUTE53 = {
     ("example.test.", "AAAA"): (3600, ["2001:db8::10", "2001:db8::11"]),
     ("example.test.", "CAA"): (
         86400,
-        ['0 iodef "mailto:security@example.test"', '0 issue "letsencrypt.org"'],
+        ['0 iodef "mailto:security@example.test"', '0 issue "letsencrypt.org"', '0 issuewild ";"'],
     ),
     ("example.test.", "MX"): (3600, ["10 mx1.example.test.", "20 mx2.example.test."]),
     ("example.test.", "TXT"): (3600, ['"v=spf1 mx ip4:192.0.2.0/24 -all"']),
@@ -62,7 +62,7 @@ NS1 = {
     ("example.test", "AAAA"): (3600, ["2001:db8::10", "2001:db8::11"]),
     ("example.test", "CAA"): (
         86400,
-        ["0 iodef mailto:security@example.test", "0 issue letsencrypt.org"],
+        ["0 iodef mailto:security@example.test", "0 issue letsencrypt.org", "0 issuewild ;"],
     ),
     ("example.test", "MX"): (3600, ["10 mx1.example.test", "20 mx2.example.test"]),
     ("example.test", "NS"): (3600, sorted(DNS_SERVERS)),
@@ -226,27 +226,27 @@ def test_updates_and_deletes_reach_both_providers(production: Production, cli: C
     zone_file = production.root / "zones" / "example.test.yaml"
     text = zone_file.read_text()
     text = text.replace("    - 192.0.2.20\n    - 192.0.2.21\n", "    - 198.51.100.20\n")
-    dmarc = (
-        "_dmarc:\n  ttl: 3600\n  type: TXT\n"
-        "  value: v=DMARC1; p=reject; rua=mailto:dmarc@example.test\n"
+    srv = (
+        "_sip._tcp:\n  ttl: 3600\n  type: SRV\n  values:\n    - port: 5060\n"
+        "      priority: 10\n      target: sip.example.test.\n      weight: 60\n"
     )
-    assert dmarc in text
-    zone_file.write_text(text.replace(dmarc, ""))
+    assert srv in text
+    zone_file.write_text(text.replace(srv, ""))
 
-    expected = [("delete", "_dmarc.example.test.", "TXT"), ("update", "api.example.test.", "A")]
+    expected = [("delete", "_sip._tcp.example.test.", "SRV"), ("update", "api.example.test.", "A")]
     assert plan_changes(production, cli) == {"route53": expected, "ns1": expected}
     sync_doit(production, cli)
     assert plan_changes(production, cli) == {"route53": [], "ns1": []}
 
     route53 = dict(ROUTE53)
-    del route53[("_dmarc.example.test.", "TXT")]
+    del route53[("_sip._tcp.example.test.", "SRV")]
     route53[("api.example.test.", "A")] = (60, ["198.51.100.20"])
     assert_route53_holds(production, route53)
     ns1 = dict(NS1)
-    del ns1[("_dmarc.example.test", "TXT")]
+    del ns1[("_sip._tcp.example.test", "SRV")]
     ns1[("api.example.test", "A")] = (60, ["198.51.100.20"])
     assert ns1_records(production) == ns1
-    assert production.ns1_get("zones/example.test/_dmarc.example.test/TXT").json() == {
+    assert production.ns1_get("zones/example.test/_sip._tcp.example.test/SRV").json() == {
         "message": "record not found"
     }
 
