@@ -116,15 +116,14 @@ def first_key_line(root: Path, record: str) -> int:
     """Line of the first key of a record's mapping (where octoDNS says it is)."""
     lines = (root / ZONE_FILE).read_text().splitlines()
     start = lines.index(f"{record}:")
-    return next(
-        i + 1 for i in range(start + 1, len(lines)) if not lines[i].strip().startswith("#")
-    )
+    return next(i + 1 for i in range(start + 1, len(lines)) if not lines[i].strip().startswith("#"))
 
 
 def api_update(root: Path) -> dict[str, Any]:
     return {
         "action": "update",
-        "name": "api.example.test.",
+        "name": "api",
+        "fqdn": "api.example.test.",
         "type": "A",
         "source": f"{ZONE_FILE}:{first_key_line(root, 'api')}",
         "old": {"ttl": 60, "values": ["192.0.2.20", "192.0.2.21"]},
@@ -146,15 +145,15 @@ def test_sync_from_empty_verifies_every_record_on_both(lab: Path, cli: Any) -> N
 def test_plan_edit_sync_plan(cli: Any, project: Path) -> None:
     code, doc = plan_json(cli, project, "--detailed-exitcode")
     assert code == 0
-    assert doc["plan"]["has_changes"] is False
-    assert [s["provider"] for s in doc["plan"]["summary"]] == ["pdns", "bind"]
+    assert doc["has_changes"] is False
+    assert [s["provider"] for s in doc["summary"]] == ["pdns", "bind"]
 
     edit(project, API_OLD, API_NEW)
     code, doc = plan_json(cli, project, "--detailed-exitcode")
     assert code == 2
-    changes = {p["provider"]: p["changes"] for p in doc["plan"]["plans"]}
+    changes = {p["provider"]: p["changes"] for p in doc["plans"]}
     assert changes == {"pdns": [api_update(project)], "bind": [api_update(project)]}
-    assert doc["plan"]["differences"] == []
+    assert doc["differences"] == []
 
     text = cli_run(cli, project, "plan")
     assert text.exit_code == 0
@@ -172,7 +171,7 @@ def test_plan_edit_sync_plan(cli: Any, project: Path) -> None:
             assert served(addr, "api.example.test.", "A") == (60, ["192.0.2.20", "192.0.2.99"])
 
     code, doc = plan_json(cli, project, "--detailed-exitcode")
-    assert (code, doc["plan"]["has_changes"]) == (0, False)
+    assert (code, doc["has_changes"]) == (0, False)
 
 
 def test_sync_json_reports_each_provider(cli: Any, project: Path) -> None:

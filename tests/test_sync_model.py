@@ -279,18 +279,19 @@ def test_text_escapes_rich_markup_in_records() -> None:
 
 def test_json_has_old_and_new_of_each_change() -> None:
     doc = json.loads(render.to_json(planset([update_api("pdns"), update_api("bind")])))
-    assert doc["plan"]["plans"][0]["changes"] == [
+    assert doc["plans"][0]["changes"] == [
         {
             "action": "update",
-            "name": "api.example.test.",
+            "name": "api",
+            "fqdn": "api.example.test.",
             "type": "A",
             "source": "zones/example.test.yaml:57",
             "old": {"ttl": 60, "values": ["192.0.2.20"]},
             "new": {"ttl": 60, "values": ["192.0.2.22"]},
         }
     ]
-    assert doc["plan"]["has_changes"] is True
-    assert doc["plan"]["differences"] == []
+    assert doc["has_changes"] is True
+    assert doc["differences"] == []
 
 
 def test_markdown_of_a_huge_plan_is_cut_to_fit_a_comment() -> None:

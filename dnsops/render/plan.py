@@ -191,6 +191,23 @@ def _state(state: RecordState | None) -> dict[str, Any] | None:
     return None if state is None else {"ttl": state.ttl, "values": state.values}
 
 
+def _relative(fqdn: str, zone: str) -> str:
+    """octoDNS's record name: relative to the zone, '' for the apex."""
+    return "" if fqdn == zone else fqdn.removesuffix("." + zone)
+
+
+def _change_json(change: Change, zone: str) -> dict[str, Any]:
+    return {
+        "action": change.action,
+        "name": _relative(change.name, zone),
+        "fqdn": change.name,
+        "type": change.type,
+        "source": change.source,
+        "old": _state(change.old),
+        "new": _state(change.new),
+    }
+
+
 def plan_json(doc: PlanSet) -> dict[str, Any]:
     """The plan for machines: changes and summaries (saved plans carry more: snapshots)."""
     return {
@@ -206,17 +223,7 @@ def plan_json(doc: PlanSet) -> dict[str, Any]:
                 "zone": zp.zone,
                 "exists": zp.exists,
                 "unsafe": zp.unsafe,
-                "changes": [
-                    {
-                        "action": c.action,
-                        "name": c.name,
-                        "type": c.type,
-                        "source": c.source,
-                        "old": _state(c.old),
-                        "new": _state(c.new),
-                    }
-                    for c in zp.changes
-                ],
+                "changes": [_change_json(c, zp.zone) for c in zp.changes],
             }
             for zp in doc.plans
         ],
@@ -227,7 +234,8 @@ def plan_json(doc: PlanSet) -> dict[str, Any]:
 
 
 def to_json(doc: PlanSet, result: SyncResult | None = None, **extra: Any) -> str:
-    body = {"plan": plan_json(doc), **extra}
+    """One document: the plan's fields, then ``extra``, then the sync's ``result``."""
+    body = {**plan_json(doc), **extra}
     if result is not None:
         body["result"] = {"ok": result.ok, **result.model_dump()}
     return json.dumps(body, indent=2, default=str)

@@ -137,7 +137,13 @@ def _plan_zone(name: str, provider: Any, zone: Zone) -> tuple[ZonePlan, Plan | N
 
 @contextlib.contextmanager
 def _recording_populate(provider: Any, into: dict[str, tuple[Snapshot, bool]]) -> Iterator[None]:
-    """Snapshot what the provider's populate returns (its current records)."""
+    """Snapshot what the provider's populate returns (its current records).
+
+    ``provider`` may be :class:`dnsops.octo.Target`, which wraps the octoDNS
+    provider (its ``provider``) to add the config's processors: the wrapped
+    provider's populate is the one its plan calls.
+    """
+    provider = getattr(provider, "provider", provider)
     original = provider.populate
 
     def populate(zone: Zone, target: bool = False, lenient: bool = False) -> Any:
