@@ -133,13 +133,17 @@ def api_update(root: Path) -> dict[str, Any]:
 
 def test_sync_from_empty_verifies_every_record_on_both(lab: Path, cli: Any) -> None:
     """The first sync of a fresh lab creates the zone on PowerDNS, fills BIND's."""
-    result = cli_run(cli, lab, "sync", "--doit", "--force")
+    result = cli_run(cli, lab, "sync", "--doit")
     assert result.exit_code == 0, result.output
     assert "pdns: applied 13 change(s)" in result.output
     assert "verified on pdns: 13/13" in result.output
     # BIND's zone file was seeded with the apex NS by `lab up`: 12 records to create
     assert "bind: applied 12 change(s)" in result.output
     assert "verified on bind: 12/12" in result.output
+    assert (
+        "warning: the two providers' plans differ:\n"
+        "  example.test. NS: only pdns would create it (bind is already in sync)"
+    ) in result.output
 
 
 def test_plan_edit_sync_plan(cli: Any, project: Path) -> None:
@@ -366,3 +370,74 @@ def test_outputs_and_logs_never_contain_a_secret(
     for text in [*outputs, caplog.text]:
         for secret in (secrets.pdns_api_key, secrets.tsig_secret):
             assert secret not in text
+
+
+class _Report:
+    def __init__(self, findings: list[Any]) -> None:
+        self.findings = findings
+
+
+def test_sync_refuses_zones_with_lint_errors(
+    cli: Any, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gate's contract with dnsops.lint: run(project, env, zone).findings."""
+    from dnsops.findings import Finding, Severity
+    from dnsops.sync import gate
+
+    calls: list[tuple[str, str | None]] = []
+    finding = Finding(
+        id="ttl-band",
+        severity=Severity.ERROR,
+        subject="api.example.test. A",
+        message="TTL 60 outside the failover-critical band",
+        zone="example.test.",
+        file=ZONE_FILE,
+        line=60,
+    )
+
+    def lint(project_: Project, env: str, zone: str | None) -> _Report:
+        calls.append((env, zone))
+        return _Report([finding])
+
+    monkeypatch.setattr(gate, "lint_run", lambda: lint)
+    edit(project, API_OLD, API_NEW)
+    refused = cli_run(cli, project, "sync", "--doit", "--zone", "example.test.")
+    assert refused.exit_code == 1
+    assert calls == [("lab", "example.test.")]
+    assert (
+        "lint found 1 error(s); nothing was synced:\n"
+        f"  {ZONE_FILE}:60: ttl-band: api.example.test. A: TTL 60 outside the "
+        "failover-critical band" in refused.output
+    )
+    pdns = next(iter(nameservers(project, "pdns").values()))
+    assert served(pdns, "api.example.test.", "A") == (60, ["192.0.2.20", "192.0.2.21"])
+
+    warning = finding.model_copy(update={"severity": Severity.WARNING})
+    monkeypatch.setattr(gate, "lint_run", lambda: lambda *_a: _Report([warning]))
+    synced = cli_run(cli, project, "sync", "--doit")
+    assert synced.exit_code == 0, synced.output
+    assert "lint: no error-level finding (1 finding(s) below error)" in synced.output
+
+
+def test_verify_reports_what_each_nameserver_serves_instead(project: Path) -> None:
+    """A change the servers don't serve: not verified, each server's answer named."""
+    import asyncio
+
+    from dnsops.sync.model import Change, RecordState
+    from dnsops.sync.verify import Server, until_served
+
+    want = Change(
+        action="update",
+        name="mx1.example.test.",
+        type="A",
+        new=RecordState(
+            name="mx1.example.test.", type="A", ttl=3600, values=["192.0.2.123"], digest="x"
+        ),
+    )
+    servers = [Server(n, a) for n, a in nameservers(project, "pdns").items()]
+    got = asyncio.run(until_served("pdns", [want], servers, timeout=1.0, interval=0.2))
+    assert (got.verified, got.total, got.failed) == (0, 1, True)
+    assert got.pending == [
+        f"mx1.example.test. A: {s} serves 3600 192.0.2.25" for s in sorted(map(str, servers))
+    ]
+    assert got.line() == "verified on pdns: 0/1"

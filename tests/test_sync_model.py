@@ -391,3 +391,44 @@ def test_types_dns_cannot_show_are_not_checked() -> None:
 def test_redactor_replaces_every_secret() -> None:
     scrub = redactor(["s3cr3t-key", "tsig+/base64=="])
     assert scrub("401 for key s3cr3t-key; tsig+/base64== bad") == "401 for key ***; *** bad"
+
+
+# -- planning is concurrent, from zones loaded once ------------------------------------
+
+
+class _Rendezvous:
+    """A provider whose plan returns only once the other provider's plan has started."""
+
+    def __init__(self, barrier: Any) -> None:
+        self.barrier = barrier
+        self.seen: list[Zone] = []
+
+    def populate(self, zone: Zone, target: bool = False, lenient: bool = False) -> bool:
+        return True
+
+    def plan(self, desired: Zone) -> None:
+        self.populate(Zone(desired.name, []), target=True)
+        self.seen.append(desired)
+        self.barrier.wait()  # sequential planning would break the barrier (timeout)
+        return None
+
+
+def test_both_providers_are_planned_at_the_same_time_from_the_same_zones() -> None:
+    import threading
+
+    from dnsops.sync import core
+
+    barrier = threading.Barrier(2, timeout=10)
+    a, b = _Rendezvous(barrier), _Rendezvous(barrier)
+    zones = {ZONE: zone_with({"api": a_record()})}
+    planned = core.plan(zones, {"pdns": a, "bind": b}, environment="lab")
+    assert planned.failed == {}
+    assert a.seen == b.seen == [zones[ZONE]]  # the very same Zone object, loaded once
+    assert [(p.provider, p.exists, p.changes) for p in planned.plans] == [
+        ("pdns", True, []),
+        ("bind", True, []),
+    ]
+
+
+def a_record() -> dict[str, Any]:
+    return a(60, "192.0.2.20")

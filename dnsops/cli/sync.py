@@ -107,6 +107,8 @@ def plan(
     else:
         _show(planned.doc, fmt)
     if planned.failed:
+        if out_file is not None:
+            err.print(f"[red]plan not saved to {out_file}: not every provider could be planned[/]")
         raise typer.Exit(1)
     if out_file is not None:
         saved.save(planned.doc, out_file)
@@ -132,8 +134,8 @@ def sync(
     env_name, _ = proj.environment(env)
     lock = _locked(proj, env_name) if doit else contextlib.nullcontext()
     with lock:
+        _lint(proj, env_name, zone)
         target = run.load(proj, env_name, zone)
-        gate.check(proj, env_name, target.zones)
         planned = _plan(target)
         if not doit:
             _finish_plan_only(planned, fmt)
@@ -153,13 +155,22 @@ def apply(
     wanted = saved.load(plan_file)
     proj = project()
     with _locked(proj, wanted.environment):
+        only = next(iter(wanted.desired)) if len(wanted.desired) == 1 else None
+        _lint(proj, wanted.environment, only)
         target = run.load(proj, wanted.environment)
         target.zones = {z: zone for z, zone in target.zones.items() if z in wanted.desired}
-        gate.check(proj, wanted.environment, target.zones)
         fresh = _plan(target)
         run.check_saved(target, wanted, fresh)
         err.print(f"the saved plan still matches the zones and both providers ({plan_file})")
         _execute(target, fresh, fmt, force, verify_timeout)
+
+
+def _lint(proj: Project, environment: str, zone: str | None) -> None:
+    if gate.lint_run() is None:
+        return
+    with err.status("linting…"):
+        findings = gate.check(proj, environment, zone)
+    err.print(f"[dim]lint: no error-level finding ({len(findings)} finding(s) below error)[/]")
 
 
 def _finish_plan_only(planned: core.Planned, fmt: Format) -> None:

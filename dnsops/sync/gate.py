@@ -1,8 +1,9 @@
 """The lint gate: sync and apply refuse zones that ``dnsops lint`` finds errors in.
 
-The gate asks :mod:`dnsops.lint` for its findings on the zones being synced
-(already loaded: lint does not load them again) and refuses when any has
-severity error or worse.
+The gate runs the lint capability (``dnsops.lint``, when it is part of the
+install) exactly as ``dnsops lint`` does without ``--online``, and refuses when
+any finding has severity error or worse. Without the lint capability the gate
+lets everything through (octoDNS's validation still runs when zones load).
 """
 
 from __future__ import annotations
@@ -11,13 +12,11 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-from octodns.zone import Zone
-
 from dnsops.config import Project
 from dnsops.errors import DnsopsError
 from dnsops.findings import Finding, failing
 
-LintFunction = Callable[[Project, str, dict[str, Zone]], list[Finding]]
+LintRun = Callable[..., Any]
 
 
 class LintRefusal(DnsopsError):
@@ -37,28 +36,32 @@ class LintRefusal(DnsopsError):
         self.findings = findings
 
 
-def lint_function() -> LintFunction | None:
-    """``dnsops.lint.lint_zones`` when the lint capability is installed, else None."""
+def lint_run() -> LintRun | None:
+    """``dnsops.lint.driver.run`` when the lint capability is installed, else None.
+
+    Its contract: ``run(project, env_name, zone) -> report`` with ``report.findings``
+    (a list of :class:`~dnsops.findings.Finding`, suppressed ones excluded).
+    """
     try:
-        module: Any = importlib.import_module("dnsops.lint")
+        module: Any = importlib.import_module("dnsops.lint.driver")
     except ModuleNotFoundError as exc:
-        if exc.name == "dnsops.lint":
+        if exc.name in ("dnsops.lint", "dnsops.lint.driver"):
             return None
         raise
-    fn = getattr(module, "lint_zones", None)
+    fn = getattr(module, "run", None)
     return fn if callable(fn) else None
 
 
-def check(project: Project, environment: str, zones: dict[str, Zone]) -> list[Finding]:
-    """Lint the zones about to be synced.
+def check(project: Project, environment: str, zone: str | None = None) -> list[Finding]:
+    """Lint the environment's zones (or one) as ``dnsops lint`` would, offline rules only.
 
     :returns: every finding (for display); empty when lint is not installed.
     :raises LintRefusal: some finding has severity error or worse.
     """
-    fn = lint_function()
-    if fn is None:
+    run = lint_run()
+    if run is None:
         return []
-    findings = fn(project, environment, zones)
+    findings = list(run(project, environment, zone).findings)
     if failing(findings):
         raise LintRefusal(findings)
     return findings

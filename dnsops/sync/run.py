@@ -129,7 +129,7 @@ def execute(
     }
     changed = {n: c for n, c in changed.items() if c}
     if changed:
-        progress(f"verifying on {', '.join(changed)} (up to {verify_timeout:.0f} s)")
+        progress(f"asking the nameservers of {', '.join(changed)} (up to {verify_timeout:.0f} s)")
         checks = asyncio.run(_verify_all(target, changed, verify_timeout))
         for name, verification in checks.items():
             outcomes[name] = outcomes[name].model_copy(update={"verification": verification})
