@@ -54,6 +54,7 @@ app.add_typer(drill.app, name="drill")
 app.command("validate")(validate.validate)
 app.command("plan")(sync.plan)
 app.command("sync")(sync.sync)
+app.command("apply")(sync.apply)
 
 
 def main() -> None:
