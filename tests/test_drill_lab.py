@@ -388,7 +388,10 @@ def test_reports_hold_no_secret_and_status_lists_runs(cli, drill_dir: Path) -> N
 
 
 def test_html_report_renders_the_timeline_in_chromium(drill_dir: Path, tmp_path: Path) -> None:
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    chromium = next(
+        (p for n in ("chromium", "chromium-browser", "google-chrome") if (p := shutil.which(n))),
+        None,
+    )
     if chromium is None:
         if IN_CI:
             pytest.fail("CI=true: chromium is missing (Debian package chromium)")
@@ -409,3 +412,18 @@ def test_html_report_renders_the_timeline_in_chromium(drill_dir: Path, tmp_path:
     assert dom.count('class="s-new"') > 10 and dom.count('class="s-old"') > 10
     assert 'class="mark-ttl"' in dom and 'class="mark-bound"' in dom
     assert 'Drill <code>fast-failover</code>: <span class="pass">PASS</span>' in dom
+
+
+def test_preflight_refuses_while_the_lock_is_held(cli, drill_dir: Path) -> None:
+    from dnsops.lock import environment_lock
+
+    project = load_project(drill_dir / "dnsops.yaml")
+    with environment_lock(project, "lab", command="dnsops sync --doit (the test)"):
+        code, doc, stderr = drill(cli, drill_dir, "out-pdns")
+        rolled = run(cli, drill_dir, "drill", "rollback")
+    assert code == 1 and doc == {}
+    assert "environment 'lab' is locked by pid" in stderr
+    assert "(dnsops sync --doit (the test))" in stderr
+    assert not (drill_dir / ".dnsops" / "drill" / "journal.json").exists()
+    assert rolled.exit_code == 0  # nothing to roll back needs no lock
+    assert_back_to_git(drill_dir)

@@ -131,3 +131,25 @@ def test_non_lab_stop_is_refused(project_dir: Path) -> None:
         load_scenarios(load_project(project_dir / "dnsops.yaml"))
     assert "prod.yaml:1: steps.0.method: 'stop' only exists in the lab" in exc.value.message
     assert "steps.0.nameservers: 'production' is not a lab" in exc.value.message
+
+
+def test_drill_workflow_is_quarterly_serialised_and_uploads_reports() -> None:
+    import yaml
+
+    from tests.conftest import REPO
+
+    wf = yaml.safe_load((REPO / ".github" / "workflows" / "dns-drill.yml").read_text())
+    on = wf[True]  # YAML 1.1 reads the key `on` as true
+    assert on["schedule"] == [{"cron": "17 6 1 1,4,7,10 *"}]
+    assert "scenario" in on["workflow_dispatch"]["inputs"]
+    assert wf["concurrency"] == {"group": "dns-drill", "cancel-in-progress": False}
+    (job,) = wf["jobs"].values()
+    steps = job["steps"]
+    text = "\n".join(s.get("run", "") for s in steps)
+    assert 'dnsops drill run "$name" --doit --yes' in text
+    rollback = next(s for s in steps if "drill rollback" in s.get("run", ""))
+    upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload-artifact"))
+    assert rollback["if"] == "always()" and upload["if"] == "always()"
+    assert upload["with"]["path"] == "drills/history/"
+    with_secrets = [s for s in steps if "secrets." in str(s)]
+    assert [s["name"] for s in with_secrets] == ["Run the drills"]

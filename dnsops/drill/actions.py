@@ -29,6 +29,7 @@ from dnsops.drill.sampler import Answer, Vantage, ask
 from dnsops.drill.values import canonical, find_record, record_values
 from dnsops.errors import ConfigError, LabError, ProviderError
 from dnsops.sync import core
+from dnsops.sync.model import Change
 from dnsops.zones import dnsops_meta, load_zones
 
 Progress = Callable[[str], None]
@@ -67,12 +68,8 @@ class Isolation:
         }
 
 
-def _describe_change(provider: str, change: Any) -> str:
-    action = getattr(change, "action", None) or type(change).__name__.lower()
-    record = getattr(change, "record", None)
-    name = getattr(change, "name", None) or (record.fqdn if record is not None else "?")
-    rtype = getattr(change, "type", None) or (record._type if record is not None else "?")
-    return f"{provider}: {action} {name} {rtype}"
+def _describe(provider: str, change: Change) -> str:
+    return f"{provider}: {change.action} {change.name} {change.type}"
 
 
 class Actions:
@@ -81,6 +78,7 @@ class Actions:
         self.env_name = env_name
         self.env = env
         self._providers: dict[str, Any] | None = None
+        self._redact: Callable[[str], str] | None = None
 
     # -- the world as git wants it --------------------------------------------
 
@@ -92,6 +90,12 @@ class Actions:
         if self._providers is None:
             self._providers = octo.targets(self.project, self.env)
         return self._providers
+
+    def redact(self, text: str) -> str:
+        """Provider errors may quote a secret: never let one through."""
+        if self._redact is None:
+            self._redact = octo.redactor(octo.secret_values(self.project, self.env))
+        return self._redact(text)
 
     def vantages(self) -> list[Vantage]:
         return [Vantage(r.name, r.address, r.port) for r in self.env.resolvers]
@@ -111,31 +115,32 @@ class Actions:
 
     # -- plans ---------------------------------------------------------------
 
-    def _plan(self, zones: dict[str, Zone]) -> Any:
-        try:
-            planned = core.plan(zones, self.providers)
-        except Exception as exc:
-            raise ProviderError(f"planning failed: {exc}") from None
-        failed = getattr(planned, "failed", None)
-        if failed:
+    def _plan(self, zones: dict[str, Zone]) -> core.Planned:
+        """Both providers planned through the sync path (octoDNS per provider)."""
+        planned = core.plan(zones, self.providers, environment=self.env_name, redact=self.redact)
+        if planned.failed:
             raise ProviderError(
-                "planning failed: " + "; ".join(f"{p}: {why}" for p, why in failed.items())
+                "planning failed: " + "; ".join(f"{p}: {why}" for p, why in planned.failed.items())
             )
         return planned
 
     @staticmethod
-    def _changes(planned: Any) -> list[str]:
-        return [_describe_change(p.provider, c) for p in planned.plans for c in p.changes]
+    def _changes(planned: core.Planned) -> list[str]:
+        return [_describe(p.provider, c) for p in planned.plans for c in p.changes]
 
     def pending(self) -> list[str]:
         """What a sync would change now (empty: both providers equal git)."""
         return self._changes(self._plan(self.git_zones()))
 
-    def _apply(self, planned: Any) -> None:
-        try:
-            core.apply(planned, self.providers)
-        except Exception as exc:
-            raise ProviderError(f"apply failed: {exc}") from None
+    def _apply(self, planned: core.Planned) -> None:
+        """Apply with octoDNS's guards; any provider's failure is an error."""
+        failed = [
+            f"{a.provider}: {a.error}"
+            for a in core.apply(planned, self.providers, redact=self.redact)
+            if a.error is not None
+        ]
+        if failed:
+            raise ProviderError("apply failed: " + "; ".join(failed))
 
     def _desired(self, zone: str, name: str, rtype: str, values: frozenset[str]) -> Zone:
         git = self.git_zones(zone)[zone]

@@ -37,6 +37,7 @@ from dnsops.drill.model import (
 from dnsops.drill.sampler import Probe, Sampler, prime
 from dnsops.drill.values import find_record, record_values
 from dnsops.errors import DnsopsError
+from dnsops.lock import environment_lock
 
 TICK = 0.2
 
@@ -99,13 +100,9 @@ def new_run_id(scenario: str) -> str:
 
 
 @contextlib.contextmanager
-def _lock(project: Project, env_name: str, scenario: str) -> Iterator[None]:
-    try:
-        from dnsops.lock import environment_lock  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:  # the lock lands with sync; until then a drill runs unlocked
-        yield
-        return
-    with environment_lock(project, env_name, command=f"dnsops drill run {scenario}"):
+def _lock(project: Project, env_name: str, what: str) -> Iterator[None]:
+    """The environment's lock (shared with sync/apply), held for the whole drill."""
+    with environment_lock(project, env_name, command=f"dnsops drill {what}"):
         yield
 
 
@@ -301,7 +298,7 @@ class Executor:
                 hint="run `dnsops drill rollback` first (it undoes what that drill changed)",
             )
         run_id = new_run_id(self.scenario.name)
-        with _lock(self.project, self.env_name, self.scenario.name):
+        with _lock(self.project, self.env_name, f"run {self.scenario.name}"):
             preflight = self.preflight()
             journal = Journal.start(
                 self.project,
