@@ -33,8 +33,9 @@ $(VENV)/.installed: pyproject.toml
 demo: setup
 	$(DNSOPS) lab up
 	$(DNSOPS) validate
-	$(DNSOPS) sync --doit
 	$(DNSOPS) plan
+	$(DNSOPS) sync --doit
+	$(DNSOPS) plan --detailed-exitcode
 	$(DNSOPS) lab query api.example.test A
 	$(DNSOPS) lab query www.example.test CNAME
 
@@ -42,8 +43,8 @@ test: setup
 	$(PY) -m pytest
 
 lint: venv
-	$(VENV)/bin/ruff check dnsops tests benchmarks
-	$(VENV)/bin/ruff format --check dnsops tests benchmarks
+	$(VENV)/bin/ruff check dnsops tests $(wildcard benchmarks)
+	$(VENV)/bin/ruff format --check dnsops tests $(wildcard benchmarks)
 	$(VENV)/bin/mypy
 
 lab-up: venv
