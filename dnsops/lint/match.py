@@ -15,7 +15,7 @@ from __future__ import annotations
 import fnmatch
 import ipaddress
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Annotated, Any
 
 from octodns.record import Record
@@ -78,11 +78,7 @@ class Match(_Model):
     value_regex: str | None = Field(default=None, description="some value matches")
     ttl: TtlRange | None = None
 
-    _name_re: re.Pattern[str] | None = PrivateAttr(default=None)
-    _name_regex: re.Pattern[str] | None = PrivateAttr(default=None)
-    _value_re: re.Pattern[str] | None = PrivateAttr(default=None)
-    _nets: tuple[Network, ...] = PrivateAttr(default=())
-    _types: frozenset[str] | None = PrivateAttr(default=None)
+    _m: Matcher = PrivateAttr()
     _zone_re: re.Pattern[str] | None = PrivateAttr(default=None)
     _per_trigger: dict[tuple[str, ...], Match] = PrivateAttr(default_factory=dict)
 
@@ -119,16 +115,8 @@ class Match(_Model):
         return value
 
     def model_post_init(self, context: Any, /) -> None:
-        if self.name is not None:
-            self._name_re = glob_regex(self.name)
-        if self.zone is not None:
-            self._zone_re = glob_regex(self.zone)
-        if self.name_regex is not None:
-            self._name_regex = compile_regex(self.name_regex)
-        if self.value_regex is not None:
-            self._value_re = compile_regex(self.value_regex)
-        self._nets = tuple(parse_cidr(c) for c in self.values_in or [])
-        self._types = frozenset(self.type) if self.type is not None else None
+        self._zone_re = glob_regex(self.zone) if self.zone is not None else None
+        self._m = Matcher(self)
 
     # -- evaluation ------------------------------------------------------------
 
@@ -137,30 +125,19 @@ class Match(_Model):
 
     def matches(self, view: RecordView) -> bool:
         """Whether ``view`` matches (the zone condition is checked by applies_to_zone)."""
-        if self._types is not None and view.type not in self._types:
-            return False
-        ttl = self.ttl
-        if ttl is not None and (
-            (ttl.min is not None and view.ttl < ttl.min)
-            or (ttl.max is not None and view.ttl > ttl.max)
-        ):
-            return False
-        if self._name_re is not None and self._name_re.match(view.name) is None:
-            return False
-        if self._name_regex is not None and self._name_regex.search(view.name) is None:
-            return False
-        if self._nets and not any(ip in net for ip in view.ips for net in self._nets):
-            return False
-        value_re = self._value_re
-        return value_re is None or any(value_re.search(v) for v in view.values)
+        return self._m.test(view)
+
+    def tester(self) -> Callable[[RecordView], bool]:
+        """``matches`` as a plain function, for loops over many records."""
+        return self._m.test
 
     def candidates(self, zone: ZoneView) -> Iterable[RecordView]:
         """The records worth testing: narrowed by literal names or by types."""
         names = self.literal_names()
         if names is not None:
             return [v for n in names for v in zone.by_name.get(n, ())]
-        if self._types is not None:
-            return [v for t in sorted(self._types) for v in zone.by_type.get(t, ())]
+        if self.type is not None:
+            return [v for t in sorted(set(self.type)) for v in zone.by_type.get(t, ())]
         return zone.records
 
     def literal_names(self) -> list[str] | None:
@@ -179,7 +156,8 @@ class Match(_Model):
     def select(self, zone: ZoneView) -> list[RecordView]:
         if not self.applies_to_zone(zone.name):
             return []
-        return [v for v in self.candidates(zone) if self.matches(v)]
+        test = self._m.test
+        return [v for v in self.candidates(zone) if test(v)]
 
     def for_trigger(self, trigger: RecordView) -> Match:
         """This match with ``{name}`` in its name patterns replaced by the trigger's name."""
@@ -192,6 +170,39 @@ class Match(_Model):
             resolved.model_post_init(None)
             self._per_trigger[names] = resolved
         return resolved
+
+
+class Matcher:
+    """A Match compiled to plain Python: the per-record test, no pydantic on the hot path."""
+
+    __slots__ = ("name_re", "name_regex", "nets", "ttl_max", "ttl_min", "types", "value_re")
+
+    def __init__(self, match: Match) -> None:
+        self.types = frozenset(match.type) if match.type is not None else None
+        self.ttl_min = match.ttl.min if match.ttl is not None else None
+        self.ttl_max = match.ttl.max if match.ttl is not None else None
+        self.name_re = glob_regex(match.name) if match.name is not None else None
+        self.name_regex = compile_regex(match.name_regex) if match.name_regex else None
+        self.nets = tuple(parse_cidr(c) for c in match.values_in or [])
+        self.value_re = compile_regex(match.value_regex) if match.value_regex else None
+
+    def test(self, view: RecordView) -> bool:
+        if self.types is not None and view.type not in self.types:
+            return False
+        if self.ttl_min is not None and view.ttl < self.ttl_min:
+            return False
+        if self.ttl_max is not None and view.ttl > self.ttl_max:
+            return False
+        if self.name_re is not None and self.name_re.match(view.name) is None:
+            return False
+        if self.name_regex is not None and self.name_regex.search(view.name) is None:
+            return False
+        if self.nets:
+            nets = self.nets
+            if not any(ip in net for ip in view.ips for net in nets):
+                return False
+        value_re = self.value_re
+        return value_re is None or any(value_re.search(v) for v in view.values)
 
 
 def substitute_name(pattern: str, name: str) -> str:

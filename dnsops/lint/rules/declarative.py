@@ -11,13 +11,10 @@ from dnsops.lint.view import ZoneView
 
 def check_forbid(rule: ForbidRule, zone: ZoneView, ctx: LintContext) -> list[Finding]:
     unless = rule.unless
-    if unless is not None and not unless.applies_to_zone(zone.name):
-        unless = None
-    return [
-        finding(rule, zone, view)
-        for view in rule.match.select(zone)
-        if unless is None or not unless.matches(view)
-    ]
+    if unless is not None and unless.applies_to_zone(zone.name):
+        excluded = unless.tester()
+        return [finding(rule, zone, v) for v in rule.match.select(zone) if not excluded(v)]
+    return [finding(rule, zone, v) for v in rule.match.select(zone)]
 
 
 def check_require(rule: RequireRule, zone: ZoneView, ctx: LintContext) -> list[Finding]:

@@ -8,31 +8,33 @@ recursors and turns an authoritative outage into an outage for every user at onc
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from dnsops.findings import Finding, Severity
-from dnsops.lint.match import Match
 from dnsops.lint.policy import TtlBandRule, TtlFloorRule
 from dnsops.lint.rules.base import LintContext, finding
 from dnsops.lint.view import RecordView, ZoneView
 
 
 def record_class(
-    rule: TtlBandRule, view: RecordView, selectors: list[tuple[str, Match]]
+    rule: TtlBandRule, view: RecordView, selectors: list[tuple[str, Callable[[RecordView], bool]]]
 ) -> str | None:
     """The record's class: its metadata, else the first matching selector, else the default."""
     if view.record.octodns:
         declared = view.meta.get("class")
         if declared is not None:
             return str(declared)
-    for cls, match in selectors:
-        if match.matches(view):
+    for cls, test in selectors:
+        if test(view):
             return cls
     return rule.default_class
 
 
 def check_ttl_band(rule: TtlBandRule, zone: ZoneView, ctx: LintContext) -> list[Finding]:
-    selectors = [(s.class_, s.match) for s in rule.selectors if s.match.applies_to_zone(zone.name)]
+    selectors = [
+        (s.class_, s.match.tester()) for s in rule.selectors if s.match.applies_to_zone(zone.name)
+    ]
     out = []
     for view in zone.records:
         cls = record_class(rule, view, selectors)
