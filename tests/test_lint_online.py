@@ -10,9 +10,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from dnsops.config import load_project
+from dnsops.lab.runner import LabRunner
 from dnsops.lint import online
-from tests.conftest import TEST_NET, make_project
+from tests.conftest import TEST_NET, make_project, run
 from tests.lintkit import brief, lint, write_zone
 
 # path -> response headers of the local "origin"
@@ -290,3 +293,13 @@ def test_resolvers_down(project_dir: Path, monkeypatch: pytest.MonkeyPatch) -> N
             "could not check ns.unregistered.test. (TIMEOUT): no answer within 1 s",
         ),
     ]
+
+
+@pytest.mark.lab
+def test_lint_never_prints_lab_secrets(cli: CliRunner, lab_dir: Path) -> None:
+    secrets = LabRunner(load_project(lab_dir / "dnsops.yaml")).secrets()
+    for fmt in ("text", "json", "markdown", "github"):
+        result = run(cli, lab_dir, "lint", "--online", "--format", fmt)
+        assert result.exit_code == 0, result.output
+        for secret in (secrets.pdns_api_key, secrets.tsig_secret):
+            assert secret not in result.output

@@ -31,7 +31,7 @@ from pydantic import (
 
 from dnsops.errors import ConfigError
 from dnsops.findings import Severity
-from dnsops.lint.match import Match, OneOrMany, known_types
+from dnsops.lint.match import Match, OneOrMany
 from dnsops.yamlfile import line_of, load_yaml, pydantic_problems
 
 # ids dnsops itself uses for findings that no policy rule produces
@@ -82,10 +82,6 @@ class Rule(_Model):
                     f"(this kind offers: {', '.join(sorted(allowed))})"
                 )
         return self
-
-    @property
-    def kind_name(self) -> str:
-        return str(getattr(self, "kind", ""))
 
 
 # -- TTL --------------------------------------------------------------------------
@@ -399,6 +395,3 @@ def _shown(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd()))
     except ValueError:
         return str(path)
-
-
-__all__ = ["BUILTIN_IDS", "AnyRule", "Policy", "known_types", "load_policies"]
