@@ -34,8 +34,9 @@ demo: setup
 	$(DNSOPS) lab up
 	$(DNSOPS) validate
 	$(DNSOPS) lint
-	$(DNSOPS) sync --doit
 	$(DNSOPS) plan
+	$(DNSOPS) sync --doit
+	$(DNSOPS) plan --detailed-exitcode
 	$(DNSOPS) lab query api.example.test A
 	$(DNSOPS) lab query www.example.test CNAME
 
@@ -43,8 +44,8 @@ test: setup
 	$(PY) -m pytest
 
 lint: venv
-	$(VENV)/bin/ruff check dnsops tests benchmarks
-	$(VENV)/bin/ruff format --check dnsops tests benchmarks
+	$(VENV)/bin/ruff check dnsops tests $(wildcard benchmarks)
+	$(VENV)/bin/ruff format --check dnsops tests $(wildcard benchmarks)
 	$(VENV)/bin/mypy
 
 # dnsops lint vs octodns-validate on a generated 100k-record zone (takes minutes)

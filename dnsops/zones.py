@@ -70,6 +70,12 @@ def dnsops_meta(record: Record) -> dict[str, Any]:
 def octodns_config(project: Project, env: Environment) -> dict[str, Any]:
     """The environment's octoDNS config file, parsed (with line context)."""
     path = project.octodns_config(env)
+    if not path.exists():
+        name = next((n for n, e in project.config.environments.items() if e is env), "?")
+        raise ConfigError(
+            f"{path}: octoDNS config file not found "
+            f"(named by environments.{name}.octodns_config in {project.path.name})"
+        )
     data = load_yaml(path, what="octoDNS config")
     if not isinstance(data, dict) or not isinstance(data.get("providers"), dict):
         raise ConfigError(f"{path}:1: an octoDNS config needs a 'providers' mapping")
@@ -116,6 +122,7 @@ def load_zones(project: Project, env: Environment, only: str | None = None) -> d
     :raises ConfigError: the octoDNS config or the zone name is wrong.
     """
     source = yaml_source(project, env)
+    enable_validators(validator_sets(octodns_config(project, env)))
     names = zone_names(source)
     if only is not None:
         wanted = only if only.endswith(".") else only + "."
@@ -135,12 +142,17 @@ def load_zones(project: Project, env: Environment, only: str | None = None) -> d
     return zones
 
 
-def _enable_validators() -> None:
-    """Enable octoDNS's legacy validator sets explicitly (as the Manager would)."""
-    if not Record.validators.configured:
-        Record.enable_validators(["legacy"])
-    if not Zone.validators.configured:
-        Zone.enable_zone_validators(["legacy"])
+def validator_sets(config: dict[str, Any]) -> list[str]:
+    """``manager.validators.enabled`` of an octoDNS config (octoDNS's default: legacy)."""
+    manager = config.get("manager") or {}
+    enabled = (manager.get("validators") or {}).get("enabled", ["legacy"])
+    return [enabled] if isinstance(enabled, str) else list(enabled)
+
+
+def enable_validators(sets: list[str]) -> None:
+    """Enable the octoDNS validator sets the config asks for, as its Manager would."""
+    Record.enable_validators(sets)
+    Zone.enable_zone_validators(sets)
 
 
 def zone_file(source: YamlProvider, name: str) -> str:
@@ -150,7 +162,6 @@ def zone_file(source: YamlProvider, name: str) -> str:
 
 def load_zone(source: YamlProvider, name: str) -> tuple[Zone, list[str]]:
     """One zone through octoDNS, collecting every problem instead of the first."""
-    _enable_validators()
     zone = Zone(name, [])
     path = Path(source.directory) / f"{name[:-1]}.yaml"
     shown = zone_file(source, name)
@@ -158,6 +169,8 @@ def load_zone(source: YamlProvider, name: str) -> tuple[Zone, list[str]]:
         with path.open(encoding="utf-8") as fh:
             data = parse_zone_file(fh, source.enforce_order, source.order_mode)
     except yaml.MarkedYAMLError as exc:
+        if exc.problem_mark is None and exc.context_mark is None:
+            return zone, [_order_problem(shown, exc)]  # octoDNS's key-order check: no mark
         return zone, [describe_yaml_error(shown, exc)]
     except yaml.YAMLError as exc:
         return zone, [f"{shown}: invalid YAML: {exc}"]
@@ -172,9 +185,11 @@ def load_zone(source: YamlProvider, name: str) -> tuple[Zone, list[str]]:
             if problem:
                 problems.append(problem)
     for reason in zone.validators.process_zone(zone):
-        records = sorted(reason.records, key=lambda r: r._type) if reason.records else []
-        loc = next((location(r) for r in records if location(r)), None)
-        problems.append(f"{loc or shown}: {reason.message}")
+        locs = sorted({loc for r in reason.records or () if (loc := location(r))}, key=str)
+        where = str(locs[0]) if locs else shown
+        also = f"; records at lines {', '.join(str(x.line) for x in locs)}" if len(locs) > 1 else ""
+        # str.__str__: the bare reason, without octoDNS's appended absolute contexts
+        problems.append(f"{where}: {str.__str__(reason)} (via {reason.validator_id}{also})")
     return zone, problems
 
 
@@ -254,6 +269,15 @@ def _as_source_would(source: YamlProvider, data: Any) -> Any:
     if "ttl" not in data:
         data["ttl"] = source.default_ttl
     return data
+
+
+def _order_problem(shown: str, exc: Exception) -> str:
+    text = str(exc).strip()
+    m = re.search(r" at .*, line (\d+), column \d+$", text)
+    if m:
+        text = text[: m.start()]
+        return f"{shown}:{m.group(1)}: {text} (octoDNS enforce_order: sort the keys)"
+    return f"{shown}: {text}"
 
 
 def _strip_context(message: str) -> str:

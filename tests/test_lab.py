@@ -27,7 +27,7 @@ EXPECTED = {
     ("example.test.", "MX"): (3600, ["10 mx1.example.test.", "20 mx2.example.test."]),
     ("example.test.", "CAA"): (
         86400,
-        ['0 iodef "mailto:security@example.test"', '0 issue "letsencrypt.org"'],
+        ['0 iodef "mailto:security@example.test"', '0 issue "letsencrypt.org"', '0 issuewild ";"'],
     ),
     ("example.test.", "NS"): (
         86400,
@@ -189,3 +189,68 @@ def test_down_twice_and_status_when_down(cli, tmp_path: Path) -> None:
         ["ip", "-o", "addr", "show", "dev", "lo"], capture_output=True, text=True
     ).stdout
     assert f"{SPARE_NET}.0.1/32" not in lo
+
+
+def test_missing_binaries_one_message_with_install_command(
+    cli, project_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dnsops.lab.runner as runner
+
+    monkeypatch.setattr(runner, "PACKAGES", {**runner.PACKAGES, "named-x": "bind9-x"})
+    result = run(cli, project_dir, "lab", "up")
+    assert result.exit_code == 1
+    text = " ".join(result.output.split())
+    assert "error: missing lab server binaries: named-x (package bind9-x)" in text
+    assert f"hint: install them: {runner.INSTALL}" in text
+    assert not (project_dir / ".dnsops" / "lab" / "processes.json").exists()
+
+
+def test_without_root_the_lab_says_what_it_needs(
+    cli, project_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dnsops.lab.runner as runner
+
+    monkeypatch.setattr(runner.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(runner, "_effective_caps", lambda: 1 << runner.CAP_NET_ADMIN)
+    result = run(cli, project_dir, "lab", "up")
+    assert result.exit_code == 1
+    text = " ".join(result.output.split())
+    assert "it needs root or CAP_NET_BIND_SERVICE" in text
+    assert "Traceback" not in result.output
+
+
+def test_bind_axfr_and_updates_need_the_tsig_key(synced: Project) -> None:
+    import dns.query
+    import dns.rcode
+    import dns.tsigkeyring
+    import dns.update
+    import dns.xfr
+    import dns.zone
+
+    secrets = LabRunner(synced).secrets()
+    keyring = dns.tsigkeyring.from_text({secrets.tsig_name: secrets.tsig_secret})
+    bind = synced.lab.providers["bind"].addresses[0]
+
+    with pytest.raises(dns.xfr.TransferError):
+        dns.zone.from_xfr(dns.query.xfr(bind, "example.test."))
+    zone = dns.zone.from_xfr(
+        dns.query.xfr(bind, "example.test.", keyring=keyring, keyalgorithm="hmac-sha256")
+    )
+    assert sorted(str(n) for n in zone.nodes) == [
+        "@", "_dmarc", "_sip._tcp", "api", "mx1", "mx2", "sip", "www",
+    ]  # fmt: skip
+
+    unsigned = dns.update.UpdateMessage("example.test.")
+    unsigned.add("rogue", 60, "A", "192.0.2.66")
+    assert dns.query.tcp(unsigned, bind, timeout=3).rcode() == dns.rcode.REFUSED
+    assert ask(bind, "rogue.example.test.", "A").rcode() == dns.rcode.NXDOMAIN
+
+
+def test_pdns_refuses_axfr(synced: Project) -> None:
+    import dns.query
+    import dns.xfr
+    import dns.zone
+
+    pdns = synced.lab.providers["pdns"].addresses[0]
+    with pytest.raises((dns.xfr.TransferError, EOFError, ConnectionError)):
+        dns.zone.from_xfr(dns.query.xfr(pdns, "example.test.", lifetime=5))

@@ -54,6 +54,7 @@ app.command("validate")(validate.validate)
 app.command("lint")(lint.lint)
 app.command("plan")(sync.plan)
 app.command("sync")(sync.sync)
+app.command("apply")(sync.apply)
 
 
 def main() -> None:
