@@ -54,6 +54,9 @@ def _apex(zone: str, nameservers: tuple[str, ...]) -> list[str]:
         "      - flags: 0",
         "        tag: issue",
         "        value: letsencrypt.org",
+        "      - flags: 0",
+        "        tag: issuewild",
+        "        value: ;",
         "  - ttl: 3600",
         "    type: MX",
         "    values:",
@@ -76,7 +79,10 @@ def _apex(zone: str, nameservers: tuple[str, ...]) -> list[str]:
     ]
 
 
-def _record(kind: str, i: int, rng: random.Random, zone: str) -> list[str]:
+def _record(kind: str, i: int, rng: random.Random, zone: str, hosts: list[str]) -> list[str]:
+    """One record; CNAME and SRV targets are address records generated before it
+    (octoDNS's best-practice validators want in-zone targets to exist, and no CNAME
+    pointing at a CNAME)."""
     ttl = rng.choice(TTLS_STABLE)
     if kind == "A":
         return [f"  ttl: {ttl}", "  type: A", f"  value: 198.51.100.{i % 250 + 1}"]
@@ -92,7 +98,7 @@ def _record(kind: str, i: int, rng: random.Random, zone: str) -> list[str]:
     if kind == "AAAA":
         return [f"  ttl: {ttl}", "  type: AAAA", f"  value: 2001:db8:100::{i % 65535:x}"]
     if kind == "CNAME":
-        target = f"host-{rng.randrange(max(i, 1)):06d}.{zone}" if i else zone
+        target = f"{rng.choice(hosts)}.{zone}" if hosts else zone
         return [f"  ttl: {ttl}", "  type: CNAME", f"  value: {target}"]
     if kind == "TXT":
         token = f"{rng.getrandbits(128):032x}"
@@ -104,7 +110,7 @@ def _record(kind: str, i: int, rng: random.Random, zone: str) -> list[str]:
             "  values:",
             f"    - port: {5000 + i % 1000}",
             "      priority: 10",
-            f"      target: host-{i:06d}.{zone}",
+            f"      target: {rng.choice(hosts) + '.' + zone if hosts else zone}",
             "      weight: 20",
         ]
     if kind == "NS":
@@ -112,8 +118,8 @@ def _record(kind: str, i: int, rng: random.Random, zone: str) -> list[str]:
             "  ttl: 86400",
             "  type: NS",
             "  values:",
-            f"    - ns1.sub-{i:06d}.{zone}",
-            f"    - ns2.sub-{i:06d}.{zone}",
+            f"    - ns{1 + i % 7}.dns-hosting.example.",
+            f"    - ns{8 + i % 7}.dns-hosting.example.",
         ]
     if kind == "CAA":
         return [
@@ -123,6 +129,9 @@ def _record(kind: str, i: int, rng: random.Random, zone: str) -> list[str]:
             "    - flags: 0",
             "      tag: issue",
             "      value: letsencrypt.org",
+            "    - flags: 0",
+            "      tag: issuewild",
+            "      value: ;",
         ]
     raise ValueError(kind)
 
@@ -144,11 +153,18 @@ def zone_text(
     rng = random.Random(seed)
     kinds = [k for k, w in MIX for _ in range(w)]
     apex = _apex(zone, nameservers)
-    body: dict[str, list[str]] = {}
-    n = max(records - 6, 0)  # the apex holds 5 records, _dmarc 1
+    body: dict[str, list[str]] = {
+        "mx1": ["  ttl: 3600", "  type: A", "  value: 192.0.2.25"],
+        "mx2": ["  ttl: 3600", "  type: A", "  value: 192.0.2.26"],
+    }
+    hosts: list[str] = []  # names of address records, for CNAME and SRV targets
+    n = max(records - 8, 0)  # the apex holds 5 records; _dmarc, mx1, mx2
     for i in range(n):
         kind = kinds[rng.randrange(len(kinds))]
-        body[_name(kind, i)] = _record(kind, i, rng, zone)
+        name = _name(kind, i)
+        body[name] = _record(kind, i, rng, zone, hosts)
+        if kind in ("A", "AAAA", "A-multi"):
+            hosts.append(name)
     lines = ["---", *apex[:-4]]
     # keys in the order octoDNS's enforce_order wants (natural sort; '' first)
     names = sorted([*body, "_dmarc"], key=_natural)

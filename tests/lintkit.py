@@ -25,6 +25,20 @@ def write_zone(project_dir: Path, text: str, zone: str = "lint.test.") -> Path:
     return path
 
 
+def legacy_validators(project_dir: Path) -> None:
+    """Run the project's lab config with octoDNS's default validator set only (legacy)."""
+    config = project_dir / "config" / "lab.yaml"
+    text = config.read_text()
+    block = "  validators:\n"
+    assert block in text, "config/lab.yaml has no manager.validators block"
+    lines = text.splitlines(keepends=True)
+    start = lines.index(block)
+    end = start + 1
+    while end < len(lines) and lines[end].startswith("    "):
+        end += 1
+    config.write_text("".join(lines[:start] + lines[end:]))
+
+
 def only(policy: Policy, *ids: str) -> Policy:
     """The shipped policy cut down to some rules, so a fixture meets only those."""
     missing = set(ids) - policy.ids
@@ -48,6 +62,8 @@ def lint(
 
 def brief(report: driver.LintReport) -> list[tuple[str, str, str, int | None]]:
     """(rule id, severity, subject, line) of every finding, in order; all in ZONE_FILE."""
+    invalid = [f"{f.line}: {f.message}" for f in report.findings if f.id == "octodns-validation"]
+    assert not invalid, "the fixture zone is not valid octoDNS:\n" + "\n".join(invalid)
     files = {f.file for f in report.findings}
     assert files <= {ZONE_FILE}, files
     return [(f.id, str(f.severity), f.subject, f.line) for f in report.findings]

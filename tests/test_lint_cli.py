@@ -14,10 +14,13 @@ ZONE = """\
     '':
       - ttl: 86400
         type: CAA
-        value:
-          flags: 0
-          tag: issue
-          value: letsencrypt.org
+        values:
+          - flags: 0
+            tag: issue
+            value: letsencrypt.org
+          - flags: 0
+            tag: issuewild
+            value: ;
       - ttl: 86400
         type: NS
         values:
@@ -73,9 +76,9 @@ def test_json_is_one_document(cli: CliRunner, project_dir: Path) -> None:
     assert doc["online"] is False
     assert doc["counts"] == {"critical": 0, "error": 1, "warning": 2, "notice": 0, "info": 0}
     assert [(f["id"], f["record"], f["rtype"], f["file"], f["line"]) for f in doc["findings"]] == [
-        ("no-private-addresses", "db.lint.test.", "A", "zones/lint.test.yaml", 14),
-        ("ttl-band", "www.lint.test.", "CNAME", "zones/lint.test.yaml", 26),
-        ("ttl-floor", "www.lint.test.", "CNAME", "zones/lint.test.yaml", 26),
+        ("no-private-addresses", "db.lint.test.", "A", "zones/lint.test.yaml", 17),
+        ("ttl-band", "www.lint.test.", "CNAME", "zones/lint.test.yaml", 29),
+        ("ttl-floor", "www.lint.test.", "CNAME", "zones/lint.test.yaml", 29),
     ]
     first = doc["findings"][0]
     assert first["severity"] == "error"
@@ -90,7 +93,7 @@ def test_json_is_one_document(cli: CliRunner, project_dir: Path) -> None:
             "message": "stable record has TTL 86400s, outside its band 300-14400s (target 3600s)",
             "zone": "lint.test.",
             "file": "zones/lint.test.yaml",
-            "line": 18,
+            "line": 21,
             "hint": "set ttl: 3600, or declare another class: octodns: {dnsops: {class: ...}}",
             "data": {"class": "stable", "ttl": 86400, "min": 300, "max": 14400},
             "record": "legacy.lint.test.",
@@ -106,18 +109,18 @@ def test_github_annotations(cli: CliRunner, project_dir: Path) -> None:
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
     assert lines[0] == (
-        "::error file=zones/lint.test.yaml,line=14,title=no-private-addresses%3A db.lint.test. A"
+        "::error file=zones/lint.test.yaml,line=17,title=no-private-addresses%3A db.lint.test. A"
         "::private, loopback or link-local address in a public zone: 10.0.0.5 (hint: internal "
         "addresses belong in an internal zone (*.internal., *.corp., *.lan.))"
     )
     assert lines[1].startswith(
-        "::warning file=zones/lint.test.yaml,line=26,title=ttl-band%3A www.lint.test. CNAME::"
+        "::warning file=zones/lint.test.yaml,line=29,title=ttl-band%3A www.lint.test. CNAME::"
         + WWW_BAND
     )
-    assert lines[2].startswith("::warning file=zones/lint.test.yaml,line=26,title=ttl-floor")
+    assert lines[2].startswith("::warning file=zones/lint.test.yaml,line=29,title=ttl-floor")
     # suppressions are shown too, as notices with their reason
     assert lines[3].startswith(
-        "::notice file=zones/lint.test.yaml,line=18,title=ttl-band%3A legacy.lint.test. A::"
+        "::notice file=zones/lint.test.yaml,line=21,title=ttl-band%3A legacy.lint.test. A::"
         "suppressed (pinned by a partner's resolver config until 2027): stable record"
     )
     assert len(lines) == 4
@@ -132,12 +135,12 @@ def test_markdown_for_a_pr_comment(cli: CliRunner, project_dir: Path) -> None:
     assert md.startswith("### dnsops lint (lab)\n\n1 zone(s): 1 error, 2 warning; 1 suppressed\n")
     assert "#### `lint.test.`" in md
     assert (
-        "| error | no-private-addresses | db.lint.test. A | zones/lint.test.yaml:14 | "
+        "| error | no-private-addresses | db.lint.test. A | zones/lint.test.yaml:17 | "
         "private, loopback or link-local address in a public zone: 10.0.0.5 (hint: "
     ) in md
     assert "#### Suppressed (1)" in md
     assert (
-        "| ttl-band | legacy.lint.test. A | zones/lint.test.yaml:18 | "
+        "| ttl-band | legacy.lint.test. A | zones/lint.test.yaml:21 | "
         "pinned by a partner's resolver config until 2027 |"
     ) in md
 

@@ -72,32 +72,32 @@ def _cdn_zone(project_dir: Path, origin: str) -> None:
           cdn: {origin}/good
       ttl: 3600
       type: CNAME
-      value: cdn.lint.test.
+      value: cdn.example.net.
     gone:
       octodns:
         dnsops:
           cdn: {origin}/nothing-here
       ttl: 3600
       type: CNAME
-      value: cdn.lint.test.
+      value: cdn.example.net.
     me:
       octodns:
         dnsops:
           cdn: {origin}/per-user
       ttl: 3600
       type: CNAME
-      value: cdn.lint.test.
+      value: cdn.example.net.
     shop:
       ttl: 3600
       type: CNAME
-      value: cdn.lint.test.
+      value: cdn.example.net.
     static:
       octodns:
         dnsops:
           cdn: {origin}/browser-only
       ttl: 3600
       type: CNAME
-      value: cdn.lint.test.
+      value: cdn.example.net.
     """,
     )
     # the policy can declare CDN-fronted records too: here `shop`, URL from a template
@@ -143,7 +143,7 @@ def test_cdn_headers_clean(project_dir: Path, monkeypatch: pytest.MonkeyPatch, o
           cdn: {origin}/good
       ttl: 3600
       type: CNAME
-      value: cdn.lint.test.
+      value: cdn.example.net.
     """,
     )
     assert brief(lint(project_dir, monkeypatch, *CDN_RULES, online=True)) == []
@@ -170,7 +170,7 @@ def test_origin_unreachable(project_dir: Path, monkeypatch: pytest.MonkeyPatch) 
           cdn: {url}
       ttl: 3600
       type: CNAME
-      value: cdn.lint.test.
+      value: cdn.example.net.
     """,
     )
     report = lint(project_dir, monkeypatch, *CDN_RULES, online=True)
@@ -195,7 +195,7 @@ DANGLING = """\
     inside:
       ttl: 3600
       type: CNAME
-      value: not-yet.lint.test.
+      value: lint.test.
     ok:
       ttl: 3600
       type: CNAME
@@ -249,7 +249,9 @@ def test_dangling_targets_clean(lab_copy: Path, monkeypatch: pytest.MonkeyPatch)
     sub:
       ttl: 86400
       type: NS
-      value: ns2.pdns.test.
+      values:
+        - ns2.bind.test.
+        - ns2.pdns.test.
     """,
     )
     assert brief(lint(lab_copy, monkeypatch, "dangling-target", online=True)) == []

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.lintkit import brief, lint, write_zone
+from tests.lintkit import brief, legacy_validators, lint, write_zone
 
 NS_BOTH = """\
     '':
@@ -56,8 +56,8 @@ def test_ttl_band_flags_each_class_out_of_band(
       type: SSHFP
       value:
         algorithm: 1
-        fingerprint: 0123456789abcdef0123456789abcdef01234567
-        fingerprint_type: 1
+        fingerprint: 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+        fingerprint_type: 2
     www:
       ttl: 60
       type: CNAME
@@ -237,10 +237,13 @@ def test_caa_at_apex(project_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None
     caa:
       ttl: 3600
       type: CAA
-      value:
-        flags: 0
-        tag: issue
-        value: letsencrypt.org
+      values:
+        - flags: 0
+          tag: issue
+          value: letsencrypt.org
+        - flags: 0
+          tag: issuewild
+          value: ;
     """,
     )
     report = lint(project_dir, monkeypatch, "caa-at-apex")
@@ -259,15 +262,21 @@ def test_caa_at_apex_clean(project_dir: Path, monkeypatch: pytest.MonkeyPatch) -
     '':
       ttl: 3600
       type: CAA
-      value:
-        flags: 0
-        tag: issue
-        value: letsencrypt.org
+      values:
+        - flags: 0
+          tag: issue
+          value: letsencrypt.org
+        - flags: 0
+          tag: issuewild
+          value: ;
     """,
     )
     assert brief(lint(project_dir, monkeypatch, "caa-at-apex")) == []
 
 
+# The mail rules run under octoDNS's default (legacy) validators: the lab config also
+# enables octoDNS's best-practice set, whose "mail" validator rejects such zones
+# outright (then `dnsops lint` reports octodns-validation errors instead).
 MAIL = """\
     '':
       - ttl: 3600
@@ -293,6 +302,7 @@ MAIL = """\
 
 
 def test_mx_requires_spf(project_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    legacy_validators(project_dir)
     write_zone(project_dir, MAIL)
     report = lint(project_dir, monkeypatch, "mx-requires-spf")
     # the apex's TXT is no SPF; eu has its own SPF
@@ -301,6 +311,7 @@ def test_mx_requires_spf(project_dir: Path, monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_mx_requires_dmarc(project_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    legacy_validators(project_dir)
     write_zone(project_dir, MAIL)
     report = lint(project_dir, monkeypatch, "mx-requires-dmarc")
     assert brief(report) == [
@@ -311,6 +322,7 @@ def test_mx_requires_dmarc(project_dir: Path, monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_two_mx(project_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    legacy_validators(project_dir)
     write_zone(project_dir, MAIL)
     report = lint(project_dir, monkeypatch, "two-mx")
     assert brief(report) == [("two-mx", "warning", "eu.lint.test. MX", 13)]
@@ -319,6 +331,7 @@ def test_two_mx(project_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_mail_rules_clean(project_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """SPF at each MX name, DMARC at the organisational _dmarc, two MX each."""
+    legacy_validators(project_dir)
     write_zone(
         project_dir,
         """\
@@ -415,7 +428,7 @@ def test_provider_support_lab(project_dir: Path, monkeypatch: pytest.MonkeyPatch
 
 def test_provider_support_production(project_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Production pair (classes read without credentials): Route 53 and NS1 do dynamic."""
-    write_zone(project_dir, APEX_ALIAS + DYNAMIC)
+    write_zone(project_dir, APEX_ALIAS + DYNAMIC + WWW)
     report = lint(project_dir, monkeypatch, "provider-support", env="production")
     assert brief(report) == [("provider-support", "error", "lint.test. ALIAS", 2)]
     assert report.findings[0].message == (
@@ -483,8 +496,35 @@ def test_apex_ns_missing(project_dir: Path, monkeypatch: pytest.MonkeyPatch) -> 
     )
 
 
+def _manage_apex_ns(project_dir: Path) -> None:
+    """Production without its IgnoreRootNsFilter: the zone files' apex NS is pushed."""
+    config = project_dir / "config" / "production.yaml"
+    text = config.read_text()
+    assert "    processors:\n      - provider-apex-ns\n" in text
+    config.write_text(text.replace("    processors:\n      - provider-apex-ns\n", ""))
+
+
+def test_apex_ns_left_to_providers(project_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Production's config drops the apex NS (each provider serves its own): not checked,
+    and not asked of the providers' capabilities either."""
+    write_zone(project_dir, NS_BOTH)
+    report = lint(
+        project_dir, monkeypatch, "apex-ns-both-providers", "provider-support", env="production"
+    )
+    assert brief(report) == []
+    _manage_apex_ns(project_dir)
+    report = lint(project_dir, monkeypatch, "apex-ns-both-providers", env="production")
+    assert [f.message for f in report.findings] == [
+        "apex NS ns1.bind.test. belongs to neither provider",
+        "apex NS ns1.pdns.test. belongs to neither provider",
+        "the apex NS set names no nameserver of ns1",
+        "the apex NS set names no nameserver of route53",
+    ]
+
+
 def test_apex_ns_production_patterns(project_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Outside the lab, name globs per provider class come from the policy."""
+    _manage_apex_ns(project_dir)
     write_zone(
         project_dir,
         """\
@@ -502,6 +542,7 @@ def test_apex_ns_production_patterns(project_dir: Path, monkeypatch: pytest.Monk
 
 
 def test_apex_ns_production_clean(project_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _manage_apex_ns(project_dir)
     write_zone(
         project_dir,
         """\

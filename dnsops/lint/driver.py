@@ -16,7 +16,15 @@ from dnsops.lint.capabilities import read_capabilities
 from dnsops.lint.policy import Policy, load_policies
 from dnsops.lint.rules import LintContext
 from dnsops.lint.view import ZoneView
-from dnsops.zones import load_zone, yaml_source, zone_file, zone_names
+from dnsops.zones import (
+    enable_validators,
+    load_zone,
+    octodns_config,
+    validator_sets,
+    yaml_source,
+    zone_file,
+    zone_names,
+)
 
 Progress = Callable[[str], None]
 
@@ -65,12 +73,32 @@ def context(project: Project, env_name: str, env: Environment, managed: set[str]
     if env.lab:
         lab = project.lab
         lab_ns = {p: tuple(n.lower() for n in lab.providers[p].nameservers) for p in env.providers}
+    config = octodns_config(project, env)
     return LintContext(
         environment=env_name,
         providers=read_capabilities(project, env),
         lab_nameservers=lab_ns,
         managed_zones=frozenset(managed),
+        root_ns_ignored=frozenset(z for z in managed if root_ns_ignored(config, z)),
     )
+
+
+ROOT_NS_FILTERS = ("IgnoreRootNsFilter",)
+
+
+def root_ns_ignored(config: dict[str, Any], zone: str) -> bool:
+    """Whether the octoDNS config's processors for ``zone`` drop the apex NS.
+
+    Read from the config, not by instantiating anything: the manager's global
+    processors plus the zone's own (its exact entry, else the ``'*'`` entry).
+    """
+    zones = config.get("zones") or {}
+    zone_config = zones.get(zone) or zones.get("*") or {}
+    manager = config.get("manager") or {}
+    names = [*(manager.get("processors") or []), *(zone_config.get("processors") or [])]
+    declared = config.get("processors") or {}
+    classes = [str((declared.get(n) or {}).get("class", "")) for n in names]
+    return any(c.rsplit(".", 1)[-1] in ROOT_NS_FILTERS for c in classes)
 
 
 def run(
@@ -100,6 +128,7 @@ def run(
             )
         names = [wanted]
     ctx = context(project, env_name, env, set(managed))
+    enable_validators(validator_sets(octodns_config(project, env)))  # as its Manager would
     report = LintReport(env_name, list(names), online_checks, list(policy.files))
     ran = {r.id for r in policy.rules if online_checks or not r.online}
     views: list[tuple[ZoneView, list[Finding]]] = []

@@ -113,7 +113,10 @@ class ZoneView:
 
     @classmethod
     def build(cls, zone: Zone, file: str) -> ZoneView:
-        records = [RecordView(zone.name, r) for r in zone.records]
+        # octoDNS keeps records in a set: sort, so every "first" and every order is stable
+        records = sorted(
+            (RecordView(zone.name, r) for r in zone.records), key=lambda v: (v.name, v.type)
+        )
         by_type: defaultdict[str, list[RecordView]] = defaultdict(list)
         by_name: defaultdict[str, list[RecordView]] = defaultdict(list)
         for view in records:

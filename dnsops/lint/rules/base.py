@@ -20,6 +20,9 @@ class LintContext:
     # provider name -> its nameserver names, for a lab environment (dnsops.yaml)
     lab_nameservers: dict[str, tuple[str, ...]] = field(default_factory=dict)
     managed_zones: frozenset[str] = frozenset()
+    # zones whose apex NS the environment's octoDNS processors drop (IgnoreRootNsFilter):
+    # each provider serves its own, so the zone file's apex NS says nothing there
+    root_ns_ignored: frozenset[str] = frozenset()
 
 
 class _Placeholders(dict[str, Any]):

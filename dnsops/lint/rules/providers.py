@@ -17,8 +17,11 @@ def check_provider_support(
 ) -> list[Finding]:
     out = []
     unknown_reported: set[tuple[str, str]] = set()
+    skip_root_ns = zone.name in ctx.root_ns_ignored
     for view in zone.records:
         root_ns = view.type == "NS" and view.name == APEX
+        if root_ns and skip_root_ns:
+            continue
         for caps in ctx.providers:
             for problem in problems(caps, view.record, root_ns):
                 severity = None
@@ -57,6 +60,9 @@ def _escape(name: str) -> str:
 
 
 def check_apex_ns(rule: ApexNsRule, zone: ZoneView, ctx: LintContext) -> list[Finding]:
+    """Nothing to check where a processor leaves the apex NS to the providers."""
+    if zone.name in ctx.root_ns_ignored:
+        return []
     apex_ns = [v for v in zone.apex if v.type == "NS"]
     if not apex_ns:
         names = " and ".join(c.name for c in ctx.providers)
