@@ -226,9 +226,17 @@ def parse_zone_file(
         if base is None:  # let octoDNS raise its InvalidOrder
             return safe_load(stream, enforce_order=enforce_order, order_mode=order_mode)
     fast = _c_loader(base)
-    if fast is None:
+    if fast is None or not stream.seekable():
         return safe_load(stream, enforce_order=enforce_order, order_mode=order_mode)
-    return yaml.load(stream, Loader=fast)  # a SafeConstructor loader: safe
+    try:
+        return yaml.load(stream, Loader=fast)  # a SafeConstructor loader: safe
+    except yaml.constructor.ConstructorError:
+        raise  # octoDNS's own constructors (key order, !include): the same either way
+    except yaml.YAMLError:
+        # a syntax error: parse again in pure Python, so the message is exactly
+        # octoDNS's (libyaml words syntax errors differently); rare, so cheap
+        stream.seek(0)
+        return safe_load(stream, enforce_order=enforce_order, order_mode=order_mode)
 
 
 @functools.cache

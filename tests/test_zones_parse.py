@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from octodns.provider.yaml import YamlProvider
 from octodns.yaml import safe_load
 from octodns.zone import Zone
@@ -77,6 +78,26 @@ def test_key_order_enforced_like_octodns(tmp_path: Path) -> None:
     # without enforce_order the same file loads
     data, _ = _both(zone, enforce_order=False)
     assert data == {"www": {"type": "A", "ttl": 60, "value": "192.0.2.1"}}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "---\nwww:\n  ttl: 60\n   type: A\n",  # bad indentation
+        "---\nwww:\n  - ttl: 60\n  type: A\n",  # sequence then mapping
+        "---\nwww: {ttl: 60\n",  # unclosed flow mapping
+        "---\nwww: *nope\n",  # undefined alias
+    ],
+)
+def test_syntax_errors_worded_like_octodns(tmp_path: Path, text: str) -> None:
+    zone = tmp_path / "bad.test.yaml"
+    zone.write_text(text)
+    with pytest.raises(yaml.YAMLError) as ours, zone.open() as fh:
+        parse_zone_file(fh)
+    with pytest.raises(yaml.YAMLError) as theirs, zone.open() as fh:
+        safe_load(fh)
+    assert type(ours.value) is type(theirs.value)
+    assert str(ours.value) == str(theirs.value)
 
 
 def _records(zone: Zone) -> list[tuple[Any, ...]]:
