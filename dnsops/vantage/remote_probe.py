@@ -114,7 +114,7 @@ def ask_udp(address: str, port: int, query: bytes, asked: bytes, timeout: float)
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise socket.timeout("timeout")
+                raise TimeoutError("timeout")
             sock.settimeout(left)
             data = sock.recv(65535)
             if len(data) >= 12 and decode_header(data)[0] == qid and echoes(data, asked):
@@ -150,7 +150,8 @@ def ask_tcp(address: str, port: int, query: bytes, asked: bytes, timeout: float)
 
 
 def _error_text(exc: BaseException) -> str:
-    if isinstance(exc, socket.timeout):
+    # before Python 3.10 socket.timeout is not TimeoutError: hosts may be older
+    if isinstance(exc, (socket.timeout, TimeoutError)):
         return "timeout"
     if isinstance(exc, ConnectionRefusedError):
         return "connection refused"

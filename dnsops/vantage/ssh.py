@@ -129,6 +129,20 @@ def last_line(text: str) -> str:
     return lines[-1][:300] if lines else ""
 
 
+class Slots:
+    """At most ``n`` SSH sessions at once, shared by many vantages (per event loop)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = max(1, n)
+        self._by_loop: dict[int, asyncio.Semaphore] = {}
+
+    def semaphore(self) -> asyncio.Semaphore:
+        loop = id(asyncio.get_running_loop())
+        if loop not in self._by_loop:
+            self._by_loop = {loop: asyncio.Semaphore(self.n)}
+        return self._by_loop[loop]
+
+
 class SshVantage:
     kind = "ssh"
 
@@ -137,7 +151,7 @@ class SshVantage:
         config: SshConfig,
         root: Path | None = None,
         engine: Engine | None = None,
-        slots: asyncio.Semaphore | None = None,
+        slots: Slots | None = None,
     ) -> None:
         self.name = config.name
         self.region = config.region
@@ -171,7 +185,7 @@ class SshVantage:
             return VantageRun(self.name, self.kind, self.region)
         if self.slots is None:
             return await self._session(queries, progress)
-        async with self.slots:
+        async with self.slots.semaphore():
             return await self._session(queries, progress)
 
     async def _session(self, queries: Sequence[Query], progress: Progress | None) -> VantageRun:
@@ -206,7 +220,14 @@ class SshVantage:
                 await proc.wait()
         run = session.run(proc.returncode)
         run.seconds = time.perf_counter() - start
+        if run.status == "unreachable":
+            run.info["hint"] = f"try: {self.try_command()}"
         return run
+
+    def try_command(self) -> str:
+        """What to run by hand to see the same failure (the same options, ``true``)."""
+        opts = self.command[self.command.index("LogLevel=ERROR") + 1 : self.command.index("--")]
+        return " ".join(["ssh", "-o", "BatchMode=yes", *opts, self.config.host, "true"])
 
 
 class _Session:
@@ -300,9 +321,8 @@ class _Session:
         lost = self.problem or "the session ended before an answer"
         for i, q in enumerate(self.queries):
             res = self.results[i] or Result(q, error=lost)
-            run.observations.append(
-                Observation(v.name, v.kind, v.region, res, Origin(host=host, server=self.servers[i]))
-            )
+            where = Origin(host=host, server=self.servers[i])
+            run.observations.append(Observation(v.name, v.kind, v.region, res, where))
         return run
 
 
