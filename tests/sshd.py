@@ -64,7 +64,9 @@ class SshLab:
     def client_key(self) -> Path:
         return self.root / "client_ed25519"
 
-    def start(self, hosts: dict[str, str], port: int, *, dead: dict[str, str] | None = None) -> None:
+    def start(
+        self, hosts: dict[str, str], port: int, *, dead: dict[str, str] | None = None
+    ) -> None:
         """``hosts``: alias -> address to serve; ``dead``: alias -> address where none listens."""
         self.root.mkdir(parents=True, exist_ok=True)
         os.chmod(self.root, 0o700)

@@ -79,7 +79,9 @@ def vantages_yaml(lab: SshLab) -> list[dict[str, object]]:
 
 
 @pytest.fixture(scope="module")
-def project(lab_project: Project, ssh_lab: SshLab, tmp_path_factory: pytest.TempPathFactory) -> Project:
+def project(
+    lab_project: Project, ssh_lab: SshLab, tmp_path_factory: pytest.TempPathFactory
+) -> Project:
     """A copy of the lab project (same servers) whose lab environment has SSH vantages."""
     sync_lab(lab_project)
     root = make_project(tmp_path_factory.mktemp("vantageproject"))
@@ -104,10 +106,10 @@ def test_two_hosts_see_exactly_what_is_asked_directly(project: Project) -> None:
     work = checker.work_for(vantages, recs, nameservers)
     runs = registry.gather(work)
 
-    for run, (v, queries) in zip(runs, work.items(), strict=True):
-        assert (run.vantage, run.kind, run.status, run.problem) == (v.name, "ssh", "ok", None)
-        assert run.info["host"] == socket.gethostname()
-        assert len(run.observations) == len(queries) == len(recs) * 5
+    for vrun, (v, queries) in zip(runs, work.items(), strict=True):
+        assert (vrun.vantage, vrun.kind, vrun.status, vrun.problem) == (v.name, "ssh", "ok", None)
+        assert vrun.info["host"] == socket.gethostname()
+        assert len(vrun.observations) == len(queries) == len(recs) * 5
         # the same questions asked from here, straight at the same servers
         direct_queries = [
             Query(
@@ -121,7 +123,7 @@ def test_two_hosts_see_exactly_what_is_asked_directly(project: Project) -> None:
             for q in queries
         ]
         direct = asyncio.run(Engine().run(direct_queries))
-        for i, (o, d) in enumerate(zip(run.observations, direct, strict=True)):
+        for i, (o, d) in enumerate(zip(vrun.observations, direct, strict=True)):
             r = o.result
             assert (o.vantage, o.kind) == (v.name, "ssh")
             assert r.query is queries[i]
@@ -186,19 +188,22 @@ def test_a_too_slow_host_is_cut_off(project: Project, silent_server: tuple[str, 
         Engine(timeout=5.0, retries=0),
     )
     target = Target(*silent_server)
-    queries = [Query.make(target, "api.example.test.", "A"), Query.make(target, "example.test.", "SOA")]
-    run = asyncio.run(slow.resolve_many(queries))
-    assert run.status == "timeout"
-    assert run.problem == "too slow: no end of the session after 1.5 s (0 of 2 answers)"
-    assert [o.result.error for o in run.observations] == [run.problem] * 2
+    queries = [
+        Query.make(target, "api.example.test.", "A"),
+        Query.make(target, "example.test.", "SOA"),
+    ]
+    slow_run = asyncio.run(slow.resolve_many(queries))
+    assert slow_run.status == "timeout"
+    assert slow_run.problem == "too slow: no end of the session after 1.5 s (0 of 2 answers)"
+    assert [o.result.error for o in slow_run.observations] == [slow_run.problem] * 2
 
 
 def test_vantage_check_command(project: Project, ssh_lab: SshLab) -> None:
     cli = CliRunner()
     root = project.root
     res = run(cli, root, "vantage", "check", "-V", "iad-ssh", "-V", "lhr-ssh", "--format", "json")
-    assert res.exit_code == 0, res.output  # type: ignore[attr-defined]
-    doc = json.loads(res.stdout)  # type: ignore[attr-defined]
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
     assert [(v["name"], v["kind"], v["region"], v["status"]) for v in doc["vantages"]] == [
         ("iad-ssh", "ssh", "us-east", "ok"),
         ("lhr-ssh", "ssh", "eu-west", "ok"),
@@ -213,7 +218,7 @@ def test_vantage_check_command(project: Project, ssh_lab: SshLab) -> None:
     args = ("vantage", "check", "-V", "dead-ssh", "-V", "stranger-ssh", "-r", "api.example.test.")
     res = run(cli, root, *args, "--format", "json")
     assert res.exit_code == 1
-    found = json.loads(res.stdout)["findings"]  # type: ignore[attr-defined]
+    found = json.loads(res.stdout)["findings"]
     assert [(f["id"], f["subject"], f["severity"]) for f in found] == [
         ("vantage-unreachable", "dead-ssh (ssh, nowhere)", "error"),
         ("vantage-unreachable", "stranger-ssh (ssh, nowhere)", "error"),
@@ -225,14 +230,14 @@ def test_vantage_check_command(project: Project, ssh_lab: SshLab) -> None:
         "region": "nowhere",
         "status": "unreachable",
     }
-    _no_key_material(ssh_lab, res.output)  # type: ignore[attr-defined]
+    _no_key_material(ssh_lab, res.output)
     res = run(cli, root, *args)
     assert res.exit_code == 1
-    _no_key_material(ssh_lab, res.output)  # type: ignore[attr-defined]
+    _no_key_material(ssh_lab, res.output)
 
     res = run(cli, root, "vantage", "list", "--format", "json")
     assert res.exit_code == 0
-    listed = json.loads(res.stdout)["vantages"]  # type: ignore[attr-defined]
+    listed = json.loads(res.stdout)["vantages"]
     assert [(v["name"], v["kind"], v["region"]) for v in listed] == [
         ("iad", "resolver", "us-east"),
         ("lhr", "resolver", "eu-west"),
@@ -255,7 +260,7 @@ def _no_key_material(lab: SshLab, text: str) -> None:
 def test_unknown_vantage_is_a_usage_error(project: Project) -> None:
     res = run(CliRunner(), project.root, "vantage", "check", "-V", "nope")
     assert res.exit_code == 1
-    assert "no vantage named nope (known: iad, lhr, nrt, iad-ssh" in res.output  # type: ignore[attr-defined]
+    assert "no vantage named nope (known: iad, lhr, nrt, iad-ssh" in res.output
 
 
 def test_ssh_config_path_is_relative_to_the_project(tmp_path: Path) -> None:

@@ -158,31 +158,37 @@ class AtlasVantage:
     ) -> tuple[dict[int, list[dict[str, Any]]], bool]:
         """Poll until every measurement is finished (or ``wait`` runs out)."""
         deadline = time.monotonic() + self.config.wait
-        expected = self.config.requested * len(ids)
+        # until Atlas says how many probes take part, assume every requested one
+        expected = dict.fromkeys(ids, self.config.requested)
         raw: dict[int, list[dict[str, Any]]] = {}
         pending = list(ids)
         while True:
             for msm in list(pending):
-                status = self._status(key, msm)
+                status, participants = self._status(key, msm)
+                if participants is not None:
+                    expected[msm] = participants
                 raw[msm] = self._results(key, msm)
                 if status in plan.FINAL_STATUSES:
                     pending.remove(msm)
+                    expected[msm] = len(raw[msm])
             if progress is not None:
-                progress(min(expected, sum(len(r) for r in raw.values())), expected)
+                total = sum(expected.values())
+                progress(min(total, sum(len(r) for r in raw.values())), total)
             if not pending:
                 return raw, True
             if time.monotonic() + self.config.poll > deadline:
                 return raw, False
             self.sleep(self.config.poll)
 
-    def _status(self, key: str, msm: int) -> str:
+    def _status(self, key: str, msm: int) -> tuple[str, int | None]:
+        """The measurement's status name and how many probes take part (when known)."""
         try:
             m = Measurement(id=msm, key=key, **self._common())
         except APIResponseError as exc:
             raise AtlasError(f"Atlas measurement {msm}: {plan.api_error(exc.args[0])}") from None
-        except Exception as exc:  # requests' connection errors and the like
-            raise AtlasError(f"Atlas measurement {msm}: {type(exc).__name__}") from None
-        return str(m.status or "")
+        meta = m.meta_data if isinstance(m.meta_data, dict) else {}
+        count = meta.get("participant_count") or meta.get("probes_scheduled")
+        return str(m.status or ""), int(count) if count else None
 
     def _results(self, key: str, msm: int) -> list[dict[str, Any]]:
         ok, response = AtlasResultsRequest(msm_id=msm, key=key, **self._common()).create()

@@ -134,6 +134,7 @@ def observations(
         info = probes.get(parsed.probe_id) or ProbeInfo(parsed.probe_id, None, None)
         where = Origin(
             host=f"probe {parsed.probe_id}",
+            server=item.get("dst_addr"),
             probe=parsed.probe_id,
             country=info.country,
             asn=info.asn,
