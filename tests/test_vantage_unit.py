@@ -405,3 +405,32 @@ def test_percentiles_and_summaries() -> None:
     )
     assert (fr.key, fr.failed, fr.success, fr.p50_ms) == ("FR", 1, 0.0, None)
     assert [s.key for s in summarise(obs, "asn")] == ["AS1", "AS2", "unknown"]
+
+
+def test_the_commented_production_example_is_valid(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "p")
+    path = root / "dnsops.yaml"
+    lines = path.read_text().splitlines()
+    start = lines.index("    # vantages:")
+    block = []
+    for line in lines[start:]:
+        if not line.startswith("    #"):
+            break
+        block.append(line)
+    # uncomment: drop "# " and the trailing comments after values
+    text = "\n".join("    " + ln[len("    # ") :] for ln in block)
+    lines[start : start + len(block)] = [text]
+    path.write_text("\n".join(lines) + "\n")
+    _, env = load_project(path).environment("production")
+    assert [(v.name, v.kind, v.region) for v in env.vantages] == [
+        ("lhr-ssh", "ssh", "eu-west"),
+        ("nrt-ssh", "ssh", "ap-northeast"),
+        ("atlas-eu", "ripe-atlas", "europe"),
+    ]
+    atlas = env.vantages[2]
+    assert isinstance(atlas, AtlasConfig)
+    assert (atlas.requested, atlas.max_credits, atlas.api_key_env) == (
+        13,
+        5000,
+        "RIPE_ATLAS_API_KEY",
+    )
