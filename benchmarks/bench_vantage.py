@@ -26,9 +26,9 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from dnsops.config import load_project
+from dnsops.config import Project, load_project
 from dnsops.lab.runner import LabRunner
-from dnsops.probe import Engine, Query
+from dnsops.probe import Engine
 from dnsops.vantage import check as checker
 from dnsops.vantage import plan, registry
 from dnsops.vantage.base import VantageRun
@@ -84,10 +84,7 @@ def main() -> None:
     print(json.dumps(figures, indent=2))
 
 
-def measure(project: object, n: int, runs: int) -> dict[str, object]:
-    from dnsops.config import Project
-
-    assert isinstance(project, Project)
+def measure(project: Project, n: int, runs: int) -> dict[str, object]:
     sync_lab(project)
     _, env = project.lab_environment()
     recs = plan.wanted(load_zones(project, env), env.providers)
