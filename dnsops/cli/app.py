@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from dnsops import __version__
-from dnsops.cli import lab, sync, validate
+from dnsops.cli import health, lab, sync, validate
 from dnsops.cli.common import State
 
 app = typer.Typer(
@@ -54,6 +54,7 @@ app.command("validate")(validate.validate)
 app.command("plan")(sync.plan)
 app.command("sync")(sync.sync)
 app.command("apply")(sync.apply)
+app.command("health")(health.health)
 
 
 def main() -> None:
