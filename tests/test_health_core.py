@@ -184,7 +184,7 @@ def desired(
         rdtype=rdtype,
         ttl=ttl,
         values=values,
-        expect=wire.expected(rdtype, ttl, values),
+        expect=wire.expected(rdtype, ttl, values, section=section),
         providers=frozenset(NS),
         section=section,
         file="zones/example.test.yaml",

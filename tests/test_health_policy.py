@@ -204,3 +204,29 @@ def test_json_and_markdown_of_a_report() -> None:
     assert row + " 13 | 0 |" in md
     assert "pdns ns1 \\| x" in md and "down<br>hard" in md  # escaped for a table cell
     assert render.summary(rep) == "health FAIL: 1 finding(s) (1 critical); 99 queries in 1.5 s"
+
+
+def test_delegations_glue_and_provider_restrictions() -> None:
+    from octodns.record import Record
+    from octodns.zone import Zone
+
+    zone = Zone("example.test.", [])
+    for name, data in (
+        ("sub", {"type": "NS", "ttl": 3600, "values": ["ns.sub.example.test."]}),
+        ("ns.sub", {"type": "A", "ttl": 3600, "value": "192.0.2.53"}),
+        ("www", {"type": "A", "ttl": 60, "value": "192.0.2.80"}),
+        (
+            "only-pdns",
+            {"type": "A", "ttl": 60, "value": "192.0.2.81", "octodns": {"excluded": ["bind"]}},
+        ),
+        ("skipped", {"type": "A", "ttl": 60, "value": "192.0.2.82", "octodns": {"ignored": True}}),
+    ):
+        zone.add_record(Record.new(zone, name, data))
+    rrsets = {d.subject: d for d in plan.desired(zone, ("pdns", "bind"))}
+    assert {s: (d.section, d.expect.section, sorted(d.providers)) for s, d in rrsets.items()} == {
+        "sub.example.test. NS": ("authority", "authority", ["bind", "pdns"]),
+        "ns.sub.example.test. A": ("additional", "additional", ["bind", "pdns"]),
+        "www.example.test. A": ("answer", "answer", ["bind", "pdns"]),
+        "only-pdns.example.test. A": ("answer", "answer", ["pdns"]),
+    }
+    assert rrsets["www.example.test. A"].owner == b"\x03www\x07example\x04test\x00"

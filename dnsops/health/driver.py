@@ -250,7 +250,7 @@ async def _transfers(zo: ZoneObs, so: ServerObs, keys: dict[str, TsigKey]) -> No
         if so.ns.provider not in d.providers:
             continue
         so.checked += 1
-        k = owner_key(d.name)
+        k = d.owner or owner_key(d.name)
         seen = seen_in_transfer(d, rrsets, k)
         rrsets.pop((k, d.expect.rdtype), None)
         if seen is not None:

@@ -65,6 +65,7 @@ class DesiredRRset:
     section: str = "answer"
     file: str | None = None
     line: int | None = None
+    owner: bytes = b""  # the name in canonical wire form (lower-cased), for zone transfers
 
     @property
     def subject(self) -> str:

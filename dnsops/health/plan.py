@@ -72,6 +72,7 @@ def desired(
         )
         rrset = record.to_rrset()
         where = location(record)
+        section = _section(record.fqdn, record._type, record.name, cuts)
         out.append(
             DesiredRRset(
                 zone=zone.name,
@@ -79,11 +80,12 @@ def desired(
                 rdtype=record._type,
                 ttl=rrset.ttl,
                 values=tuple(rrset.rdatas),
-                expect=wire.expected(rdtype, rrset.ttl, rrset.rdatas),
+                expect=wire.expected(rdtype, rrset.ttl, rrset.rdatas, section=section),
                 providers=who,
-                section=_section(record.fqdn, record._type, record.name, cuts),
+                section=section,
                 file=where.file if where else None,
                 line=where.line if where else None,
+                owner=wire.name(rrset.name).to_digestable(),
             )
         )
     return out
@@ -92,8 +94,11 @@ def desired(
 def _section(fqdn: str, rtype: str, name: str, cuts: set[str]) -> str:
     if rtype == "NS" and name:
         return "authority"  # a delegation: the parent side answers with a referral
-    if any(fqdn.endswith("." + cut) for cut in cuts):
-        return "additional"  # below a delegation: glue
+    suffix = fqdn
+    while cuts and "." in suffix[:-1]:  # every proper suffix: below a delegation?
+        suffix = suffix.split(".", 1)[1]
+        if suffix in cuts:
+            return "additional"  # glue
     return "answer"
 
 
@@ -190,8 +195,7 @@ def parent_queries(layout: ZoneLayout) -> list[Query]:
 def record_queries(layout: ZoneLayout, servers: Iterable[int]) -> list[Query]:
     """Each desired RRset at each chosen nameserver of a provider that must serve it.
 
-    Keys: (zone, "ns", server index, desired index). Referrals and glue carry no
-    Expected (they are not in the answer section): the evaluation looks there.
+    Keys: (zone, "ns", server index, desired index).
     """
     names = [wire.name(d.name) for d in layout.desired]
     out = []
@@ -200,10 +204,9 @@ def record_queries(layout: ZoneLayout, servers: Iterable[int]) -> list[Query]:
         t = ns.target
         for j, d in enumerate(layout.desired):
             if ns.provider in d.providers:
-                expect = d.expect if d.section == "answer" else None
                 out.append(
                     Query(
-                        t, names[j], d.expect.rdtype, expect=expect, key=(layout.zone, "ns", i, j)
+                        t, names[j], d.expect.rdtype, expect=d.expect, key=(layout.zone, "ns", i, j)
                     )
                 )
     return out

@@ -7,6 +7,7 @@ import time
 from collections import Counter
 from typing import Any
 
+from rich import box
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -17,10 +18,6 @@ from dnsops.render import findings as render_findings
 from dnsops.render.prometheus import Metric
 
 MAX_TEXT_FINDINGS = 200  # text and markdown list this many; JSON has every one
-
-
-def _mark(ok: bool) -> str:
-    return "[green]yes[/]" if ok else "[bold red]NO[/]"
 
 
 def _num(value: float | None) -> str:
@@ -38,36 +35,41 @@ def summary(report: HealthReport) -> str:
     )
 
 
+def _flags(r: NameserverRow) -> str:
+    def one(ok: bool, label: str) -> str:
+        return f"[green]{label}[/]" if ok else f"[bold red]{label.upper()}![/]"
+
+    aa = one(r.aa, "aa") if r.udp else "[dim]aa?[/]"
+    return f"{one(r.udp, 'udp')} {one(r.tcp, 'tcp')} {aa}"
+
+
 def nameserver_table(title: str, rows: list[NameserverRow]) -> Table:
-    t = Table(title=title, title_justify="left")
-    t.add_column("nameserver")
-    t.add_column("address")
-    for col in ("UDP", "TCP", "AA"):
-        t.add_column(col, justify="center")
-    for col in ("median ms", "p95 ms", "RRsets", "differ"):
+    t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    t.add_column("nameserver", no_wrap=True)
+    t.add_column("address", no_wrap=True)
+    t.add_column("answers", no_wrap=True)
+    for col in ("p50 ms", "p95 ms", "sets", "diff"):
         t.add_column(col, justify="right")
-    t.add_column("via")
+    t.add_column("via", no_wrap=True)
     for r in rows:
         t.add_row(
             r.name,
             r.address,
-            _mark(r.udp),
-            _mark(r.tcp),
-            _mark(r.aa) if r.udp else "-",
+            _flags(r),
             _num(r.latency_ms),
             _num(r.p95_ms),
             str(r.checked),
             f"[red]{r.mismatches}[/]" if r.mismatches else "0",
-            {"axfr": "AXFR", "queries": "queries", "skipped": "-"}[r.method],
+            {"axfr": "AXFR", "queries": "query", "skipped": "-"}[r.method],
         )
     return t
 
 
 def vantage_table(title: str, rows: list[VantageRow]) -> Table:
-    t = Table(title=title, title_justify="left")
+    t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for col in ("vantage", "region", "address"):
-        t.add_column(col)
-    for col in ("resolved", "failed", "median ms", "p95 ms"):
+        t.add_column(col, no_wrap=True)
+    for col in ("resolved", "failed", "p50 ms", "p95 ms"):
         t.add_column(col, justify="right")
     for r in rows:
         t.add_row(
@@ -83,9 +85,15 @@ def vantage_table(title: str, rows: list[VantageRow]) -> Table:
 
 
 def checks_table(report: HealthReport) -> Table:
-    t = Table(title="checks (`dnsops health --list-checks` explains each)", title_justify="left")
+    t = Table(
+        title="checks (`dnsops health --list-checks` explains each)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
     for col in ("check", "severity", "passed", "failed", "skipped", "title"):
-        t.add_column(col, justify="right" if col in ("passed", "failed", "skipped") else "left")
+        right = col in ("passed", "failed", "skipped")
+        t.add_column(col, justify="right" if right else "left", no_wrap=col == "check")
     for c in report.checks:
         sev = render_findings.STYLE[Severity.parse(c.severity)]
         t.add_row(
