@@ -91,7 +91,8 @@ def project(root: Path, records: int) -> Path:
         # octodns-report's Manager.get_zone does not expand the config's '*' entry
         lab = root / "config" / "lab.yaml"
         text = lab.read_text()
-        entry = f"\n  {ZONE}:\n    sources:\n      - zones\n    targets:\n      - pdns\n      - bind\n"
+        entry = f"\n  {ZONE}:\n    sources:\n      - zones\n    targets:\n      - pdns\n"
+        entry += "      - bind\n"
         lab.write_text(text.replace("\nzones:\n", "\nzones:" + entry, 1))
     zones = root / "zones"
     shutil.rmtree(zones, ignore_errors=True)

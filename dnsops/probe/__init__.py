@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from dnsops.probe import bulk, wire
-from dnsops.probe.engine import Engine, ProbeError, Progress
+from dnsops.probe.engine import Engine, ProbeError, Progress, judge
 from dnsops.probe.model import Expected, Query, Result, Target
 from dnsops.probe.xfr import Transfer, TsigKey, axfr
 
@@ -36,6 +36,7 @@ __all__ = [
     "TsigKey",
     "axfr",
     "bulk",
+    "judge",
     "probe",
     "wire",
 ]
