@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from dnsops import __version__
-from dnsops.cli import lab, sync, validate
+from dnsops.cli import audit, lab, sync, validate
 from dnsops.cli.common import State
 
 app = typer.Typer(
@@ -53,6 +53,7 @@ app.add_typer(lab.app, name="lab")
 app.command("validate")(validate.validate)
 app.command("plan")(sync.plan)
 app.command("sync")(sync.sync)
+app.command("audit")(audit.audit)
 
 
 def main() -> None:
