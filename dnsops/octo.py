@@ -4,15 +4,21 @@ For a lab environment the lab's addresses and generated secrets are exported
 into this process's environment first, so that ``env/...`` values in
 config/lab.yaml resolve. Secrets never leave the process: not printed, not
 written outside the (git-ignored, mode 0600) lab state.
+
+The providers come back as :class:`Target`: each plans exactly as octoDNS's
+Manager would for the config, i.e. with the processors the config lists for the
+zone (config/production.yaml uses one to leave the apex NS to the providers).
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 from typing import Any
 
 from octodns.manager import Manager
+from octodns.zone import Zone
 
 from dnsops.config import Environment, Project
 from dnsops.errors import ConfigError
@@ -35,6 +41,10 @@ def manager(project: Project, env: Environment) -> Manager:
     export_lab_environ(project, env)
     path = project.octodns_config(env)
     logging.getLogger("Manager").setLevel(logging.WARNING)
+    # octoDNS logs a traceback for a missing env/ variable, then raises the
+    # message this function reports; keep the traceback off the terminal
+    logging.getLogger("EnvironSecrets[env]").setLevel(logging.CRITICAL)
+    _quiet_ns1_not_found()
     try:
         return Manager(str(path))
     except Exception as exc:  # octoDNS raises ManagerException, secrets errors, TypeError
@@ -44,13 +54,96 @@ def manager(project: Project, env: Environment) -> Manager:
 def targets(project: Project, env: Environment) -> dict[str, Any]:
     """The environment's two providers, by name, in dnsops.yaml order."""
     mgr = manager(project, env)
-    out = {}
+    processors = Processors(mgr, project.octodns_config(env))
+    sources = [mgr.providers[env.source]] if env.source in mgr.providers else []
+    out: dict[str, Any] = {}
     for name in env.providers:
         try:
-            out[name] = mgr.providers[name]
+            out[name] = Target(mgr.providers[name], processors, sources)
         except KeyError:
             raise ConfigError(f"{project.octodns_config(env)}: no provider {name!r}") from None
     return out
+
+
+class Processors:
+    """The octoDNS processors the config applies to each zone (global + the zone's own)."""
+
+    def __init__(self, mgr: Manager, path: Any) -> None:
+        self._mgr = mgr
+        self._path = path
+        self._zones: dict[str, Any] | None = None
+
+    def __call__(self, zone_name: str) -> list[Any]:
+        if self._zones is None:
+            # octoDNS's own expansion of '*' / glob / regex zone entries
+            self._zones = self._mgr._preprocess_zones(copy.deepcopy(self._mgr.config["zones"]))
+        config = self._zones.get(zone_name)
+        if config is None:
+            raise ConfigError(f"{self._path}: no zone entry matches {zone_name!r}")
+        try:
+            return list(self._mgr._get_processors(zone_name, config))
+        except Exception as exc:  # ManagerException: unknown processor
+            raise ConfigError(f"{self._path}: {_first_line(exc)}") from None
+
+
+class Target:
+    """A provider as the environment's octoDNS config deploys it.
+
+    ``plan`` runs the zone's processors around the provider's own plan the way
+    octoDNS's Manager does (``process_source_zone`` on a copy of the desired
+    zone, the provider's plan with the processors, then ``process_plan``), so
+    dnsops and ``octodns-sync`` agree on what a config changes. Everything else
+    (``apply``, ``populate``, ``id``, ``SUPPORTS``...) is the provider's own.
+
+    .. important:: the desired zone passed in is never modified: both providers
+       plan from the same zones concurrently.
+    """
+
+    def __init__(self, provider: Any, processors: Processors, sources: list[Any]) -> None:
+        self.provider = provider
+        self._processors = processors
+        self._sources = sources
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.provider, name)
+
+    def __repr__(self) -> str:
+        return f"Target({self.provider.id})"
+
+    def plan(self, desired: Zone, lenient: bool = False) -> Any:
+        processors = self._processors(desired.name)
+        zone = desired
+        if processors:
+            zone = desired.copy()
+            for processor in processors:
+                zone = processor.process_source_zone(zone, sources=self._sources, lenient=lenient)
+        plan = self.provider.plan(zone, processors=processors, lenient=lenient)
+        for processor in processors:
+            plan = processor.process_plan(
+                plan, sources=self._sources, target=self.provider, lenient=lenient
+            )
+        return plan
+
+
+class _Ns1NotFound(logging.Filter):
+    """Drop octodns-ns1's error log of an expected 404 ("zone not found").
+
+    octodns-ns1 1.0 means to skip 404s in ``Ns1Client._try`` but tests
+    ``not e.response``, and a requests Response with status 404 is falsy: every
+    plan of a zone NS1 doesn't have yet would log an ERROR with a traceback.
+    Other errors still log (and raise).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        response = args[2] if len(args) > 2 else None
+        return getattr(response, "status_code", None) != 404
+
+
+def _quiet_ns1_not_found() -> None:
+    log = logging.getLogger("NS1Client")
+    if not any(isinstance(f, _Ns1NotFound) for f in log.filters):
+        log.addFilter(_Ns1NotFound())
 
 
 def _first_line(exc: BaseException) -> str:

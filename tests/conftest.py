@@ -12,6 +12,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +26,7 @@ from typer.testing import CliRunner
 from dnsops.cli.app import app
 from dnsops.config import Project, load_project
 from dnsops.lab.runner import LabRunner
+from tests.fakes.ns1 import Ns1StandIn
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_NET = os.environ.get("DNSOPS_TEST_NET", "127.54")
@@ -96,3 +102,75 @@ def lab_project(lab_dir: Path) -> Project:
 def project_dir(tmp_path: Path) -> Path:
     """A fresh project copy without a lab, for tests that break files."""
     return make_project(tmp_path / "project")
+
+
+# --- production providers: Route 53 on moto_server, NS1 on the local stand-in ----------
+
+MOTO_ADDRESS = f"{TEST_NET}.9.1"
+NS1_ADDRESS = f"{TEST_NET}.9.2"
+
+
+def free_port(address: str) -> int:
+    with socket.socket() as sock:
+        sock.bind((address, 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """moto_server (Route 53 API) on a 127.x port; yields its URL. Stopped by its PID."""
+    exe = shutil.which("moto_server", path=str(Path(sys.executable).parent)) or shutil.which(
+        "moto_server"
+    )
+    if exe is None:
+        reason = "moto_server missing (pip install -e '.[test]')"
+        if IN_CI:
+            pytest.fail(f"CI=true: {reason}")
+        pytest.skip(reason)
+    port = free_port(MOTO_ADDRESS)
+    url = f"http://{MOTO_ADDRESS}:{port}"
+    log = tmp_path_factory.mktemp("moto") / "moto_server.log"
+    with log.open("wb") as fh:
+        proc = subprocess.Popen(
+            [exe, "-H", MOTO_ADDRESS, "-p", str(port)], stdout=fh, stderr=subprocess.STDOUT
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"moto_server exited with {proc.returncode}: {log.read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{url}/moto-api/", timeout=1):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"moto_server not answering on {url}: {log.read_text()[-2000:]}")
+                time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def reset_moto(url: str) -> None:
+    """Forget every hosted zone: a fresh AWS account for each test."""
+    req = urllib.request.Request(f"{url}/moto-api/reset", method="POST")
+    with urllib.request.urlopen(req, timeout=10):
+        pass
+
+
+NS1_TEST_KEY = "ns1-test-key-0d6c2f9e4b7a"  # what the stand-in accepts
+
+
+@pytest.fixture(scope="session")
+def ns1_standin() -> Iterator[Ns1StandIn]:
+    """The NS1 API stand-in (tests/fakes/ns1.py) over TLS on a 127.x port."""
+    standin = Ns1StandIn(NS1_ADDRESS, NS1_TEST_KEY).start()
+    try:
+        yield standin
+    finally:
+        standin.stop()

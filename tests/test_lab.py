@@ -217,3 +217,40 @@ def test_without_root_the_lab_says_what_it_needs(
     text = " ".join(result.output.split())
     assert "it needs root or CAP_NET_BIND_SERVICE" in text
     assert "Traceback" not in result.output
+
+
+def test_bind_axfr_and_updates_need_the_tsig_key(synced: Project) -> None:
+    import dns.query
+    import dns.rcode
+    import dns.tsigkeyring
+    import dns.update
+    import dns.xfr
+    import dns.zone
+
+    secrets = LabRunner(synced).secrets()
+    keyring = dns.tsigkeyring.from_text({secrets.tsig_name: secrets.tsig_secret})
+    bind = synced.lab.providers["bind"].addresses[0]
+
+    with pytest.raises(dns.xfr.TransferError):
+        dns.zone.from_xfr(dns.query.xfr(bind, "example.test."))
+    zone = dns.zone.from_xfr(
+        dns.query.xfr(bind, "example.test.", keyring=keyring, keyalgorithm="hmac-sha256")
+    )
+    assert sorted(str(n) for n in zone.nodes) == [
+        "@", "_dmarc", "_sip._tcp", "api", "mx1", "mx2", "sip", "www",
+    ]  # fmt: skip
+
+    unsigned = dns.update.UpdateMessage("example.test.")
+    unsigned.add("rogue", 60, "A", "192.0.2.66")
+    assert dns.query.tcp(unsigned, bind, timeout=3).rcode() == dns.rcode.REFUSED
+    assert ask(bind, "rogue.example.test.", "A").rcode() == dns.rcode.NXDOMAIN
+
+
+def test_pdns_refuses_axfr(synced: Project) -> None:
+    import dns.query
+    import dns.xfr
+    import dns.zone
+
+    pdns = synced.lab.providers["pdns"].addresses[0]
+    with pytest.raises((dns.xfr.TransferError, EOFError, ConnectionError)):
+        dns.zone.from_xfr(dns.query.xfr(pdns, "example.test.", lifetime=5))
