@@ -29,6 +29,7 @@ from dnsops.audit.core import managed, on_wire
 from dnsops.audit.model import Capabilities, Key, ProviderViews, Served, View, ZoneViews
 from dnsops.audit.queries import ask
 from dnsops.config import Environment, Project
+from dnsops.octo import Target
 
 Progress = Callable[[str], None]
 XFR_TIMEOUT = 30.0
@@ -117,6 +118,7 @@ class _Api:
     view: View | None
     error: str | None = None
     exists: bool = True
+    removed: frozenset[Key] = frozenset()  # what the config's processors drop
 
 
 class Gatherer:
@@ -145,42 +147,65 @@ class Gatherer:
     async def _zone(self, zone: Zone) -> ZoneViews:
         source = convert.zone_view(zone)
         names = list(self.targets)
+        deployed = {p: self._deployed(p, zone, source) for p in names}
         apis = {p: asyncio.create_task(self._api(p, zone)) for p in names}
-        served = {p: asyncio.create_task(self._served(p, zone, source, apis[p])) for p in names}
+        served = {
+            p: asyncio.create_task(self._served(p, zone, deployed[p][0], apis[p])) for p in names
+        }
         providers = []
         for p in names:
             api = await apis[p]
+            view, removed = deployed[p]
             providers.append(
                 ProviderViews(
                     name=p,
                     capabilities=self.caps[p],
-                    source=source,
+                    source=view,
                     api=api.view,
                     api_error=api.error,
                     api_exists=api.exists,
-                    skip=convert.skipped(zone, p),
+                    skip=convert.skipped(zone, p) | removed | api.removed,
                     served=tuple(await served[p]),
                 )
             )
         return ZoneViews(zone.name, source, tuple(providers), convert.locations(zone))
+
+    def _deployed(self, provider: str, zone: Zone, source: View) -> tuple[View, frozenset[Key]]:
+        """The source as the config's processors deploy it to the provider, and the keys
+        they removed (those are not the provider's to compare)."""
+        target = self.targets[provider]
+        if not isinstance(target, Target):
+            return source, frozenset()
+        deployed = target.deployed(zone, lenient=True)
+        if deployed is zone:
+            return source, frozenset()
+        view = convert.zone_view(deployed)
+        return view, frozenset(source.keys() - view.keys())
 
     # -- control plane -----------------------------------------------------------
 
     async def _api(self, provider: str, zone: Zone) -> _Api:
         started = time.monotonic()
         try:
-            existing, exists = await asyncio.to_thread(self._populate, provider, zone)
+            api = await asyncio.to_thread(self._populate, provider, zone)
         except Exception as exc:  # octoDNS providers raise anything: HTTP, DNS, auth
             self.progress(f"{provider} API: {zone.name} could not be read")
             return _Api(None, _first_line(exc))
         took = self.timings.add(f"{provider} api {zone.name}", started)
-        self.progress(f"{provider} API: {zone.name} {len(existing)} records ({took:.1f} s)")
-        return _Api(existing, exists=exists)
+        n = len(api.view or ())
+        self.progress(f"{provider} API: {zone.name} {n} records ({took:.1f} s)")
+        return api
 
-    def _populate(self, provider: str, zone: Zone) -> tuple[View, bool]:
+    def _populate(self, provider: str, zone: Zone) -> _Api:
+        """octoDNS's populate of the target, as its plan does it; then the processors."""
+        target = self.targets[provider]
         existing = Zone(zone.name, zone.sub_zones)
-        exists = self.targets[provider].populate(existing, target=True, lenient=True)
-        return convert.zone_view(existing), bool(exists)
+        exists = target.populate(existing, target=True, lenient=True)
+        raw = convert.zone_view(existing)
+        if not isinstance(target, Target) or not target.processors(zone.name):
+            return _Api(raw, exists=bool(exists))
+        view = convert.zone_view(target.held(existing))
+        return _Api(view, exists=bool(exists), removed=frozenset(raw.keys() - view.keys()))
 
     # -- data plane --------------------------------------------------------------
 
