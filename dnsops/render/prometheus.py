@@ -45,7 +45,9 @@ def render(metrics: Iterable[Metric]) -> str:
         lines.append(f"# TYPE {m.name} {m.type}")
         for labels, value in m.samples:
             inner = ",".join(f'{k}="{_escape(str(v))}"' for k, v in labels.items())
-            lines.append(f"{m.name}{{{inner}}} {_number(value)}" if inner else f"{m.name} {value}")
+            lines.append(
+                f"{m.name}{{{inner}}} {_number(value)}" if inner else f"{m.name} {_number(value)}"
+            )
     return "\n".join(lines) + "\n"
 
 
