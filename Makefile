@@ -35,6 +35,7 @@ demo: setup
 	$(DNSOPS) validate
 	$(DNSOPS) sync --doit
 	$(DNSOPS) plan
+	$(DNSOPS) audit
 	$(DNSOPS) lab query api.example.test A
 	$(DNSOPS) lab query www.example.test CNAME
 

@@ -74,7 +74,7 @@ def table(result: Audit) -> Table:
         t.add_row(
             zv.zone,
             pv.name,
-            str(len(zv.source)),
+            str(len(pv.source)),
             _api_text(pv),
             _served_text(pv),
             *(str(per[str(c)]) if per[str(c)] else "[dim]0[/]" for c in classes),
@@ -96,7 +96,7 @@ def markdown(result: Audit) -> str:
         cells = [
             zv.zone,
             pv.name,
-            str(len(zv.source)),
+            str(len(pv.source)),
             _api_text(pv),
             _served_text(pv),
             *(str(per[str(c)]) for c in Drift),
@@ -125,6 +125,7 @@ def to_json(result: Audit) -> str:
                 {
                     "provider": pv.name,
                     "class": pv.capabilities.cls,
+                    "source": {"records": len(pv.source)},
                     "api": (
                         {"records": len(pv.api), "exists": pv.api_exists}
                         if pv.api is not None
