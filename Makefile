@@ -33,8 +33,9 @@ $(VENV)/.installed: pyproject.toml
 demo: setup
 	$(DNSOPS) lab up
 	$(DNSOPS) validate
-	$(DNSOPS) sync --doit
 	$(DNSOPS) plan
+	$(DNSOPS) sync --doit
+	$(DNSOPS) plan --detailed-exitcode
 	$(DNSOPS) audit
 	$(DNSOPS) lab query api.example.test A
 	$(DNSOPS) lab query www.example.test CNAME

@@ -58,6 +58,11 @@ class Environment(_Model):
         default_factory=list, description="addresses of the parent zone's servers, if known"
     )
     resolvers: list[Resolver] = Field(default_factory=list)
+    nameservers: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="per provider: its nameservers (addresses or host names), asked after "
+        "a sync to verify the changes are served (a lab's come from the 'lab' section)",
+    )
 
     @field_validator("providers")
     @classmethod
@@ -67,11 +72,17 @@ class Environment(_Model):
         return value
 
     @model_validator(mode="after")
-    def _unique_resolvers(self) -> Environment:
+    def _consistent(self) -> Environment:
         names = [r.name for r in self.resolvers]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"duplicate resolver name(s): {', '.join(dupes)}")
+        unknown = sorted(set(self.nameservers) - set(self.providers))
+        if unknown:
+            raise ValueError(
+                f"nameservers: {', '.join(unknown)} is not one of the providers "
+                f"({', '.join(self.providers)})"
+            )
         return self
 
 

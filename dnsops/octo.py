@@ -15,6 +15,8 @@ from __future__ import annotations
 import copy
 import logging
 import os
+import re
+from collections.abc import Callable
 from typing import Any
 
 from octodns.manager import Manager
@@ -22,6 +24,7 @@ from octodns.zone import Zone
 
 from dnsops.config import Environment, Project
 from dnsops.errors import ConfigError
+from dnsops.zones import octodns_config
 
 
 def export_lab_environ(project: Project, env: Environment) -> None:
@@ -169,3 +172,40 @@ def _quiet_ns1_not_found() -> None:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return text.splitlines()[0]
+
+
+_SECRET_NAME = re.compile(r"KEY|SECRET|TOKEN|PASSW|CREDENTIAL", re.IGNORECASE)
+
+
+def secret_values(project: Project, env: Environment) -> list[str]:
+    """The values of every secret the environment's octoDNS config reads (``env/NAME``
+    with a secret-like NAME), as exported now. Used to scrub provider error messages."""
+    export_lab_environ(project, env)
+    names: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+        elif isinstance(value, str) and value.startswith("env/"):
+            name = value.split("/")[1]
+            if _SECRET_NAME.search(name):
+                names.add(name)
+
+    walk(octodns_config(project, env).get("providers", {}))
+    values = {os.environ.get(n, "") for n in names}
+    return sorted((v for v in values if len(v) >= 6), key=len, reverse=True)
+
+
+def redactor(secrets: list[str]) -> Callable[[str], str]:
+    """A function that replaces every secret in a text by ``***``."""
+
+    def redact(text: str) -> str:
+        for value in secrets:
+            text = text.replace(value, "***")
+        return text
+
+    return redact

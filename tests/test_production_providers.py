@@ -211,8 +211,8 @@ def test_sync_then_plan_is_clean_and_both_providers_hold_the_zone(
     assert plan_changes(production, cli) == {"route53": [], "ns1": []}
     result = production.cli(cli, "plan", "--env", "production")
     assert result.exit_code == 0, result.output
-    assert "route53 example.test.: 0 change(s)" in result.output
-    assert "ns1 example.test.: 0 change(s)" in result.output
+    assert "route53: no changes (1 zone(s) in sync)" in result.output
+    assert "ns1: no changes (1 zone(s) in sync)" in result.output
 
     assert_route53_holds(production, ROUTE53)
     assert ns1_records(production) == NS1
@@ -268,20 +268,30 @@ def test_hosted_zone_left_by_a_failed_apply_converges_without_force(
     assert ns1_records(production) == NS1
 
 
-def test_a_wrong_ns1_key_is_refused_and_nothing_is_written(
+def test_a_wrong_ns1_key_is_refused_and_nothing_is_written_to_ns1(
     production: Production, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     wrong = "ns1-wrong-key-7f3a"
     monkeypatch.setenv("NS1_API_KEY", wrong)
     result = production.cli(cli, "sync", "--env", "production", "--doit")
     assert result.exit_code == 1
+    assert "ns1: NOT synced: its current state could not be read (" in result.output
     assert "unauthorized" in result.output.lower()
     assert "Traceback" not in result.output
     assert wrong not in result.output
-    # both providers are planned before anything is applied: neither was touched
-    assert production.route53.list_hosted_zones()["HostedZones"] == []
+    # providers are synced independently (one provider's outage must not block the
+    # other): Route 53 got the zone, NS1 was never written to
+    assert "route53: applied 12 change(s)" in result.output
+    assert "not verified on route53: no nameservers configured for it" in result.output
+    assert_route53_holds(production, ROUTE53)
     assert production.ns1_get("zones").json() == []
     assert ("GET", "/v1/zones/example.test") in production.ns1.server.requests
+    # with the right key, the next sync converges NS1 and leaves Route 53 alone
+    monkeypatch.setenv("NS1_API_KEY", NS1_TEST_KEY)
+    again = sync_doit(production, cli)
+    assert "route53: already in sync, nothing applied" in again.output
+    assert "ns1: applied 12 change(s)" in again.output
+    assert ns1_records(production) == NS1
 
 
 def test_a_missing_credential_is_named_not_shown(
@@ -310,7 +320,7 @@ def test_no_secret_in_any_output_even_verbose(
 @pytest.mark.parametrize(
     ("drop", "code", "expected"),
     [
-        (None, 0, "ns1 example.test.: 12 change(s)"),
+        (None, 0, "ns1: 12 to create, 0 to update, 0 to delete in 1 of 1 zone(s)"),
         ("AWS_SECRET_ACCESS_KEY", 1, "missing env var AWS_SECRET_ACCESS_KEY"),
     ],
     ids=["first-plan", "missing-credential"],

@@ -53,6 +53,7 @@ app.add_typer(lab.app, name="lab")
 app.command("validate")(validate.validate)
 app.command("plan")(sync.plan)
 app.command("sync")(sync.sync)
+app.command("apply")(sync.apply)
 app.command("audit")(audit.audit)
 
 

@@ -1,47 +1,120 @@
-"""dnsops plan / sync: octoDNS plans for both providers, applied with --doit."""
+"""dnsops plan / sync / apply: octoDNS plans for both providers, applied with --doit."""
 
 from __future__ import annotations
 
-import json
-from typing import Annotated, Any
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
-from dnsops import octo
 from dnsops.cli.common import (
     EnvOption,
     Format,
     ZoneOption,
     emit_json,
     err,
+    fail,
     handle_errors,
     out,
     project,
 )
-from dnsops.errors import ProviderError
-from dnsops.sync import core
-from dnsops.zones import load_zones
+from dnsops.config import Project
+from dnsops.errors import DnsopsError
+from dnsops.lock import Holder, environment_lock
+from dnsops.render import plan as render
+from dnsops.sync import core, gate, run, saved
+from dnsops.sync.model import PlanSet
 
-FormatOption = Annotated[Format, typer.Option("--format", "-f", help="text or json.")]
+FormatOption = Annotated[
+    Format, typer.Option("--format", "-f", help="text, markdown (a PR comment) or json.")
+]
+ForceOption = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Apply even when octoDNS's safety guards refuse (over 30 % of a zone's records "
+        "updated or deleted, apex NS change).",
+    ),
+]
+VerifyOption = Annotated[
+    float,
+    typer.Option(
+        "--verify-timeout",
+        min=0,
+        help="Seconds to wait for each provider's nameservers to serve every change.",
+    ),
+]
 
 
-def _planset(env: str | None, zone: str | None) -> tuple[core.PlanSet, dict[str, Any]]:
-    proj = project()
-    _, environment = proj.environment(env)
-    zones = load_zones(proj, environment, zone)
-    providers = octo.targets(proj, environment)
-    with err.status(f"planning {len(zones)} zone(s) on {', '.join(providers)}…"):
-        try:
-            return core.plan(zones, providers), providers
-        except Exception as exc:
-            raise ProviderError(f"planning failed: {exc}") from None
+def _say(message: str) -> None:
+    err.print(f"[dim]{message}[/]")
+
+
+@contextlib.contextmanager
+def _locked(proj: Project, environment: str) -> Iterator[Holder]:
+    def stale(previous: Holder, path: Path) -> None:
+        err.print(
+            f"[yellow]warning:[/] stale lock of {previous.describe()}: that run ended without "
+            f"releasing {path}; lock taken over"
+        )
+
+    with environment_lock(proj, environment, on_stale=stale) as me:
+        yield me
+
+
+def _check_format(fmt: Format) -> None:
+    if fmt is Format.github:
+        raise typer.BadParameter("plans come as text, markdown or json", param_hint="--format")
+
+
+def _show(doc: PlanSet, fmt: Format) -> None:
+    if fmt is Format.markdown:
+        print(render.markdown(doc), end="")
+    elif fmt is not Format.json:
+        for line in render.text(doc):
+            out.print(line)
+
+
+def _plan(target: run.Target) -> core.Planned:
+    with err.status(f"planning {len(target.zones)} zone(s) on {', '.join(target.providers)}…"):
+        return target.plan(progress=_say)
 
 
 @handle_errors
-def plan(env: EnvOption = None, zone: ZoneOption = None, fmt: FormatOption = Format.text) -> None:
-    """Show what a sync would change on each provider."""
-    planset, _ = _planset(env, zone)
-    _show(planset, fmt)
+def plan(
+    env: EnvOption = None,
+    zone: ZoneOption = None,
+    fmt: FormatOption = Format.text,
+    out_file: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Save the plan here, for `dnsops apply FILE`."),
+    ] = None,
+    detailed_exitcode: Annotated[
+        bool,
+        typer.Option(
+            "--detailed-exitcode", help="Exit 0 when nothing would change, 2 when something would."
+        ),
+    ] = False,
+) -> None:
+    """Show what a sync would change on each provider (planned concurrently)."""
+    _check_format(fmt)
+    target = run.load(project(), env, zone)
+    planned = _plan(target)
+    if fmt is Format.json:
+        emit_json(render.to_json(planned.doc, saved=str(out_file) if out_file else None))
+    else:
+        _show(planned.doc, fmt)
+    if planned.failed:
+        if out_file is not None:
+            err.print(f"[red]plan not saved to {out_file}: not every provider could be planned[/]")
+        raise typer.Exit(1)
+    if out_file is not None:
+        saved.save(planned.doc, out_file)
+        err.print(f"plan saved to {out_file} (apply it with `dnsops apply {out_file}`)")
+    if detailed_exitcode and planned.has_changes:
+        raise typer.Exit(2)
 
 
 @handle_errors
@@ -51,44 +124,89 @@ def sync(
     doit: Annotated[
         bool, typer.Option("--doit", help="Apply the plan (default: only plan).")
     ] = False,
-    force: Annotated[
-        bool, typer.Option("--force", help="Override octoDNS's safety guards.")
-    ] = False,
+    force: ForceOption = False,
     fmt: FormatOption = Format.text,
+    verify_timeout: VerifyOption = 30.0,
 ) -> None:
-    """Plan and, with --doit, apply to both providers."""
-    planset, providers = _planset(env, zone)
-    _show(planset, fmt)
-    if not doit or not planset.has_changes:
+    """Plan and, with --doit, apply to both providers, then verify on their nameservers."""
+    _check_format(fmt)
+    proj = project()
+    env_name, _ = proj.environment(env)
+    lock = _locked(proj, env_name) if doit else contextlib.nullcontext()
+    with lock:
+        _lint(proj, env_name, zone)
+        target = run.load(proj, env_name, zone)
+        planned = _plan(target)
+        if not doit:
+            _finish_plan_only(planned, fmt)
+            return
+        _execute(target, planned, fmt, force, verify_timeout)
+
+
+@handle_errors
+def apply(
+    plan_file: Annotated[Path, typer.Argument(metavar="FILE", help="A plan saved by --out.")],
+    force: ForceOption = False,
+    fmt: FormatOption = Format.text,
+    verify_timeout: VerifyOption = 30.0,
+) -> None:
+    """Apply exactly a saved plan; refuse if the zones or a provider moved since."""
+    _check_format(fmt)
+    wanted = saved.load(plan_file)
+    proj = project()
+    with _locked(proj, wanted.environment):
+        only = next(iter(wanted.desired)) if len(wanted.desired) == 1 else None
+        _lint(proj, wanted.environment, only)
+        target = run.load(proj, wanted.environment)
+        target.zones = {z: zone for z, zone in target.zones.items() if z in wanted.desired}
+        fresh = _plan(target)
+        run.check_saved(target, wanted, fresh)
+        err.print(f"the saved plan still matches the zones and both providers ({plan_file})")
+        _execute(target, fresh, fmt, force, verify_timeout)
+
+
+def _lint(proj: Project, environment: str, zone: str | None) -> None:
+    if gate.lint_run() is None:
         return
-    try:
-        applied = core.apply(planset, providers, force=force)
-    except Exception as exc:
-        raise ProviderError(f"apply failed: {exc}") from None
-    for name, n in applied.items():
-        err.print(f"applied on {name}: {n} change(s)")
+    with err.status("linting…"):
+        findings = gate.check(proj, environment, zone)
+    err.print(f"[dim]lint: no error-level finding ({len(findings)} finding(s) below error)[/]")
 
 
-def _show(planset: core.PlanSet, fmt: Format) -> None:
+def _finish_plan_only(planned: core.Planned, fmt: Format) -> None:
     if fmt is Format.json:
-        doc = [
-            {
-                "provider": p.provider,
-                "zone": p.zone,
-                "changes": [
-                    {
-                        "action": type(c).__name__.lower(),
-                        "name": c.record.name,
-                        "type": c.record._type,
-                    }
-                    for c in p.changes
-                ],
-            }
-            for p in planset.plans
-        ]
-        emit_json(json.dumps({"plans": doc}, indent=2))
-        return
-    for p in planset.plans:
-        out.print(f"[bold]{p.provider}[/] {p.zone}: {len(p.changes)} change(s)")
-        for c in p.changes:
-            out.print(f"  {type(c).__name__:6} {c.record.fqdn} {c.record._type}")
+        emit_json(render.to_json(planned.doc, applied=False))
+    else:
+        _show(planned.doc, fmt)
+        if planned.has_changes:
+            err.print("dry run: nothing applied; rerun with --doit to apply")
+    if planned.failed:
+        raise typer.Exit(1)
+
+
+def _execute(
+    target: run.Target, planned: core.Planned, fmt: Format, force: bool, verify_timeout: float
+) -> None:
+    if fmt is not Format.json:
+        _show(planned.doc, fmt)
+    if not planned.has_changes and not planned.failed:
+        err.print("nothing to do: both providers match the zones")
+    try:
+        with err.status("applying…"):
+            result = run.execute(
+                target, planned, force=force, verify_timeout=verify_timeout, progress=_say
+            )
+    except DnsopsError as exc:
+        if fmt is Format.json:
+            emit_json(render.to_json(planned.doc, error=exc.message))
+        raise
+    if fmt is Format.json:
+        emit_json(render.to_json(planned.doc, result))
+    else:
+        for line in render.result_text(result):
+            out.print(line)
+    if not result.ok:
+        fail(
+            "not every provider matches the zones now (see above)",
+            hint="fix the cause, then run `dnsops sync --doit` again: it applies what is missing",
+        )

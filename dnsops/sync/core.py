@@ -1,58 +1,218 @@
-"""Plan both providers concurrently from zones loaded once; apply with octoDNS's guards."""
+"""Plan both providers concurrently from zones loaded once; apply with octoDNS's guards.
+
+Planning goes through each octoDNS provider's own ``plan()`` (populate, process,
+diff, filter, extra changes — exactly what ``octodns-sync`` does per target).
+While a provider populates, the records it returns are snapshotted, so the plan
+records the state it was computed from even when there is nothing to change.
+
+A provider that fails to plan or to apply does not stop the other one: its
+error is recorded and the caller reports which provider is in which state.
+"""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from octodns.provider.plan import Plan
 from octodns.zone import Zone
 
+from dnsops.errors import ProviderError
+from dnsops.sync import convert
+from dnsops.sync.model import PlanSet, Snapshot, ZonePlan
+
+Redact = Callable[[str], str]
+Progress = Callable[[str], None]
+
+
+def _same(text: str) -> str:
+    return text
+
 
 @dataclass
-class ProviderPlan:
-    provider: str
-    zone: str
-    plan: Plan | None  # None: nothing to change
+class Planned:
+    """The plan models plus the octoDNS plans they were made from (for apply)."""
+
+    doc: PlanSet
+    octo: dict[tuple[str, str], Plan | None] = field(default_factory=dict)
 
     @property
-    def changes(self) -> list[Any]:
-        return list(self.plan.changes) if self.plan else []
-
-
-@dataclass
-class PlanSet:
-    plans: list[ProviderPlan] = field(default_factory=list)
+    def failed(self) -> dict[str, str]:
+        """provider -> why planning it failed"""
+        return self.doc.failed
 
     @property
     def has_changes(self) -> bool:
-        return any(p.changes for p in self.plans)
+        return self.doc.has_changes
 
-    def for_provider(self, provider: str) -> list[ProviderPlan]:
-        return [p for p in self.plans if p.provider == provider]
+    @property
+    def plans(self) -> list[ZonePlan]:
+        return self.doc.plans
+
+    def for_provider(self, provider: str) -> list[ZonePlan]:
+        return self.doc.for_provider(provider)
 
 
-def plan(zones: dict[str, Zone], providers: dict[str, Any]) -> PlanSet:
-    """Plan every zone against every provider; providers are planned concurrently."""
+class UnsafePlanError(ProviderError):
+    """octoDNS's guards refuse the plan without --force."""
 
-    def one(pname: str, zone: Zone) -> ProviderPlan:
-        return ProviderPlan(pname, zone.name, providers[pname].plan(zone))
 
-    jobs = [(p, z) for z in zones.values() for p in providers]
+def plan(
+    zones: dict[str, Zone],
+    providers: dict[str, Any],
+    *,
+    environment: str = "",
+    redact: Redact = _same,
+    progress: Progress | None = None,
+) -> Planned:
+    """Plan every zone against every provider; one thread per provider.
+
+    Never raises for a provider's failure: it is recorded in ``failed``.
+    """
+    say = progress or (lambda _m: None)
+
+    def one(name: str) -> tuple[list[ZonePlan], dict[str, Plan | None], str | None]:
+        docs: list[ZonePlan] = []
+        plans: dict[str, Plan | None] = {}
+        try:
+            for zone in zones.values():
+                doc, octo_plan = _plan_zone(name, providers[name], zone)
+                docs.append(doc)
+                plans[zone.name] = octo_plan
+            say(f"{name}: planned {len(zones)} zone(s)")
+            return docs, plans, None
+        except Exception as exc:  # any provider/library failure: reported, not raised
+            return docs, plans, redact(_describe(exc))
+
     with ThreadPoolExecutor(max_workers=max(1, len(providers))) as pool:
-        results = list(pool.map(lambda job: one(*job), jobs))
-    return PlanSet(results)
+        results = dict(zip(providers, pool.map(one, providers), strict=True))
+
+    planned = Planned(doc=_empty(environment, providers, zones))
+    all_docs: list[ZonePlan] = []
+    failed: dict[str, str] = {}
+    for name, (docs, plans, error) in results.items():
+        if error is not None:
+            failed[name] = error
+            continue
+        all_docs += docs
+        planned.octo.update({(name, z): p for z, p in plans.items()})
+    checksum = convert.plan_checksum(planned.octo[k] for k in sorted(planned.octo))
+    planned.doc = planned.doc.model_copy(
+        update={"plans": all_docs, "checksum": checksum, "failed": failed}
+    )
+    return planned
 
 
-def apply(planset: PlanSet, providers: dict[str, Any], force: bool = False) -> dict[str, int]:
-    """Apply each provider's plans (octoDNS guards first). Returns changes applied per provider."""
-    for p in planset.plans:
-        if p.plan is not None and not force:
-            p.plan.raise_if_unsafe()
-    applied: dict[str, int] = {}
-    for p in planset.plans:
-        if p.plan is not None:
-            providers[p.provider].apply(p.plan)
-        applied[p.provider] = applied.get(p.provider, 0) + len(p.changes)
-    return applied
+def _empty(environment: str, providers: dict[str, Any], zones: dict[str, Zone]) -> PlanSet:
+    return PlanSet(
+        environment=environment,
+        providers=list(providers),
+        created=datetime.now(UTC),
+        desired={name: convert.zone_snapshot(z) for name, z in zones.items()},
+        plans=[],
+        checksum="",
+    )
+
+
+def _plan_zone(name: str, provider: Any, zone: Zone) -> tuple[ZonePlan, Plan | None]:
+    seen: dict[str, tuple[Snapshot, bool]] = {}
+    with _recording_populate(provider, seen):
+        octo_plan = provider.plan(zone)
+    existing, exists = seen.get(zone.name, (convert.snapshot([]), False))
+    doc = ZonePlan(
+        provider=name,
+        zone=zone.name,
+        exists=bool(octo_plan.exists) if octo_plan is not None else exists,
+        changes=[convert.change(c) for c in octo_plan.changes] if octo_plan else [],
+        existing=existing,
+        checksum=convert.plan_checksum([octo_plan]) if octo_plan else None,
+        unsafe=convert.unsafe_reason(name, octo_plan),
+    )
+    return doc, octo_plan
+
+
+@contextlib.contextmanager
+def _recording_populate(provider: Any, into: dict[str, tuple[Snapshot, bool]]) -> Iterator[None]:
+    """Snapshot what the provider's populate returns (its current records).
+
+    ``provider`` may be :class:`dnsops.octo.Target`, which wraps the octoDNS
+    provider (its ``provider``) to add the config's processors: the wrapped
+    provider's populate is the one its plan calls.
+    """
+    provider = getattr(provider, "provider", provider)
+    original = provider.populate
+
+    def populate(zone: Zone, target: bool = False, lenient: bool = False) -> Any:
+        exists = original(zone, target=target, lenient=lenient)
+        if target:
+            into[zone.name] = (convert.zone_snapshot(zone), bool(exists))
+        return exists
+
+    provider.populate = populate
+    try:
+        yield
+    finally:
+        del provider.populate  # the class's method again
+
+
+def guard(planned: Planned, force: bool) -> None:
+    """Refuse a plan octoDNS considers unsafe, unless forced.
+
+    :raises UnsafePlanError: naming every zone and provider, the threshold and --force.
+    """
+    reasons = planned.doc.unsafe()
+    if reasons and not force:
+        raise UnsafePlanError(
+            "octoDNS's safety guards refuse this plan:\n  " + "\n  ".join(reasons),
+            hint="review the plan; if the change is intended, rerun with --force",
+        )
+
+
+@dataclass
+class Applied:
+    provider: str
+    changes: int = 0  # changes applied
+    zones: list[str] = field(default_factory=list)  # zones applied completely
+    error: str | None = None  # the first failure (later zones were not tried)
+    failed_zone: str | None = None
+
+
+def apply(
+    planned: Planned, providers: dict[str, Any], force: bool = False, redact: Redact = _same
+) -> list[Applied]:
+    """Apply each provider's plans, providers concurrently, zones in order.
+
+    Providers whose planning failed are not touched. Never raises for a
+    provider's failure: it is recorded in the result.
+
+    :raises UnsafePlanError: octoDNS's guards refuse the plan and ``force`` is False
+        (checked for every provider before anything is applied).
+    """
+    guard(planned, force)
+    names = [n for n in planned.doc.providers if n not in planned.failed]
+
+    def one(name: str) -> Applied:
+        result = Applied(name)
+        for (pname, zone), octo_plan in planned.octo.items():
+            if pname != name or octo_plan is None:
+                continue
+            try:
+                providers[name].apply(octo_plan)
+            except Exception as exc:  # reported per provider
+                result.error, result.failed_zone = redact(_describe(exc)), zone
+                break
+            result.changes += len(octo_plan.changes)
+            result.zones.append(zone)
+        return result
+
+    with ThreadPoolExecutor(max_workers=max(1, len(names))) as pool:
+        return list(pool.map(one, names))
+
+
+def _describe(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}"

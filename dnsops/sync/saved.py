@@ -1,0 +1,113 @@
+"""Saved plans (``plan --out FILE``) and the check ``apply FILE`` makes before applying.
+
+A saved plan is the :class:`~dnsops.sync.model.PlanSet` as JSON: the changes,
+plus snapshots of the desired zones and of each provider's records as they were
+when the plan was computed, plus octoDNS's plan checksum. ``apply`` plans again
+and applies only if nothing moved; otherwise :func:`moved` names every record
+that differs, and where (the zones, or which provider).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from dnsops.errors import DnsopsError
+from dnsops.sync.model import PLAN_FORMAT, PlanSet, RecordState, Snapshot
+
+
+class SavedPlanError(DnsopsError):
+    """A saved plan can't be read, or no longer matches the zones or a provider."""
+
+
+def save(doc: PlanSet, path: Path) -> None:
+    """Write the plan atomically (a reader never sees half a plan)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(doc.model_dump_json(indent=1) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def load(path: Path) -> PlanSet:
+    """:raises SavedPlanError: the file is missing, not JSON, or not a dnsops plan."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SavedPlanError(f"{path}: cannot read the plan: {exc.strerror}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SavedPlanError(f"{path}:{exc.lineno}: not JSON: {exc.msg}") from None
+    if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:
+        raise SavedPlanError(
+            f'{path}: not a dnsops plan (expected "format": "{PLAN_FORMAT}")',
+            hint="save one with `dnsops plan --out FILE`",
+        )
+    try:
+        return PlanSet.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise SavedPlanError(
+            f"{path}: damaged plan: {where}: {first['msg']} ({exc.error_count()} problem(s))"
+        ) from None
+
+
+def moved(saved: PlanSet, fresh: PlanSet) -> list[str]:
+    """Everything that differs between the state a plan was computed from and now.
+
+    Empty when the zones and every provider are exactly as they were.
+    """
+    lines: list[str] = []
+    if set(saved.desired) != set(fresh.desired):
+        lines.append(
+            f"zones: the plan covers {', '.join(sorted(saved.desired))}; "
+            f"now {', '.join(sorted(fresh.desired)) or 'none'}"
+        )
+    for zone in sorted(set(saved.desired) & set(fresh.desired)):
+        lines += [
+            f"zones: {line}" for line in _diff(saved.desired[zone], fresh.desired[zone], "in git")
+        ]
+    for provider in saved.providers:
+        for old in saved.for_provider(provider):
+            new = fresh.get(provider, old.zone)
+            if new is None:
+                continue
+            if old.exists != new.exists:
+                lines.append(
+                    f"{provider}: zone {old.zone} "
+                    + ("was created" if new.exists else "was deleted")
+                    + " since the plan"
+                )
+            lines += [
+                f"{provider}: {line}"
+                for line in _diff(old.existing, new.existing, f"on {provider}")
+            ]
+    return lines
+
+
+def _diff(old: Snapshot, new: Snapshot, where: str) -> list[str]:
+    if old.digest == new.digest:
+        return []
+    lines = []
+    for key in sorted(set(old.records) | set(new.records)):
+        a, b = old.records.get(key), new.records.get(key)
+        if a is not None and b is not None and a.digest == b.digest:
+            continue
+        if a is None and b is not None:
+            lines.append(f"{key} appeared {where} since the plan (now {_show(b)})")
+        elif b is None and a is not None:
+            lines.append(f"{key} disappeared {where} since the plan (was {_show(a)})")
+        elif a is not None and b is not None:
+            detail = f"{_show(a)} -> {_show(b)}"
+            if _show(a) == _show(b):
+                detail += " (same TTL and values; other octoDNS record data differs)"
+            lines.append(f"{key} changed {where} since the plan: {detail}")
+    return lines
+
+
+def _show(state: RecordState) -> str:
+    return f"{state.ttl} {', '.join(state.values)}"

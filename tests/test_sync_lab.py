@@ -1,0 +1,443 @@
+"""plan / sync / apply against real PowerDNS and BIND.
+
+These tests change zones, stop BIND and edit records out of band, so they run
+on their own lab (SPARE_NET) instead of the session lab. Every test starts from
+the repo's example zone synced to both providers and puts it back afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import dns.flags
+import dns.message
+import dns.query
+import dns.rdatatype
+import dns.tsig
+import dns.tsigkeyring
+import dns.update
+import pytest
+
+from dnsops.config import Project, load_project
+from dnsops.lab.runner import LabRunner
+from dnsops.sync import run as sync_run
+from tests.conftest import IN_CI, SPARE_NET, lab_unavailable, make_project
+from tests.conftest import run as cli_run
+
+pytestmark = pytest.mark.lab
+
+ZONE_FILE = "zones/example.test.yaml"
+API_OLD = "    - 192.0.2.21\n"
+API_NEW = "    - 192.0.2.99\n"
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[Path]:
+    reason = lab_unavailable()
+    if reason:
+        pytest.fail(reason) if IN_CI else pytest.skip(reason)
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="dnsops-sync-") as tmp:
+        root = make_project(Path(tmp) / "p", net=SPARE_NET)
+        runner = LabRunner(load_project(root / "dnsops.yaml"))
+        runner.up()
+        try:
+            yield root
+        finally:
+            runner.down()
+
+
+@pytest.fixture
+def project(lab: Path, cli: Any) -> Iterator[Path]:
+    """The lab project, synced; its zone file and both providers restored afterwards."""
+    zone = lab / ZONE_FILE
+    original = zone.read_text()
+    first = cli_run(cli, lab, "sync", "--doit", "--force")
+    assert first.exit_code == 0, first.output
+    yield lab
+    zone.write_text(original)
+    runner = LabRunner(load_project(lab / "dnsops.yaml"))
+    runner.up()  # in case a test left BIND down
+    again = cli_run(cli, lab, "sync", "--doit", "--force")
+    assert again.exit_code == 0, again.output
+
+
+def proj(root: Path) -> Project:
+    return load_project(root / "dnsops.yaml")
+
+
+def nameservers(root: Path, provider: str) -> dict[str, str]:
+    return dict(proj(root).lab.providers[provider].nameservers)
+
+
+def served(addr: str, name: str, rtype: str) -> tuple[int, list[str]] | None:
+    q = dns.message.make_query(name, rtype)
+    q.flags &= ~dns.flags.RD
+    r = dns.query.udp(q, addr, timeout=3)
+    assert r.flags & dns.flags.AA
+    for rrset in r.answer:
+        if rrset.rdtype == dns.rdatatype.from_text(rtype):
+            return rrset.ttl, sorted(x.to_text() for x in rrset)
+    return None
+
+
+def edit(root: Path, old: str, new: str) -> None:
+    path = root / ZONE_FILE
+    text = path.read_text()
+    assert text.count(old) == 1, f"{old!r} is not once in {path}"
+    path.write_text(text.replace(old, new))
+
+
+def plan_json(cli: Any, root: Path, *args: str) -> tuple[int, dict[str, Any]]:
+    result = cli_run(cli, root, "plan", "--format", "json", *args)
+    return result.exit_code, json.loads(result.stdout)
+
+
+def bind_update(root: Path, name: str, ttl: int, rtype: str, value: str) -> None:
+    """An out-of-band change on BIND, signed with the lab's TSIG key (as nsupdate would)."""
+    secrets = LabRunner(proj(root)).secrets()
+    update = dns.update.UpdateMessage(
+        "example.test.",
+        keyring=dns.tsigkeyring.from_text({secrets.tsig_name: secrets.tsig_secret}),
+        keyname=secrets.tsig_name,
+        keyalgorithm=dns.tsig.HMAC_SHA256,
+    )
+    update.replace(name, ttl, rtype, value)
+    addr = next(iter(nameservers(root, "bind").values()))
+    assert dns.query.tcp(update, addr, timeout=5).rcode() == 0
+
+
+def first_key_line(root: Path, record: str) -> int:
+    """Line of the first key of a record's mapping (where octoDNS says it is)."""
+    lines = (root / ZONE_FILE).read_text().splitlines()
+    start = lines.index(f"{record}:")
+    return next(i + 1 for i in range(start + 1, len(lines)) if not lines[i].strip().startswith("#"))
+
+
+def api_update(root: Path) -> dict[str, Any]:
+    return {
+        "action": "update",
+        "name": "api",
+        "fqdn": "api.example.test.",
+        "type": "A",
+        "source": f"{ZONE_FILE}:{first_key_line(root, 'api')}",
+        "old": {"ttl": 60, "values": ["192.0.2.20", "192.0.2.21"]},
+        "new": {"ttl": 60, "values": ["192.0.2.20", "192.0.2.99"]},
+    }
+
+
+def test_sync_from_empty_verifies_every_record_on_both(lab: Path, cli: Any) -> None:
+    """The first sync of a fresh lab creates the zone on PowerDNS, fills BIND's."""
+    result = cli_run(cli, lab, "sync", "--doit")
+    assert result.exit_code == 0, result.output
+    assert "pdns: applied 13 change(s)" in result.output
+    assert "verified on pdns: 13/13" in result.output
+    # BIND's zone file was seeded with the apex NS by `lab up`: 12 records to create
+    assert "bind: applied 12 change(s)" in result.output
+    assert "verified on bind: 12/12" in result.output
+    assert (
+        "warning: the two providers' plans differ:\n"
+        "  example.test. NS: only pdns would create it (bind is already in sync)"
+    ) in result.output
+
+
+def test_plan_edit_sync_plan(cli: Any, project: Path) -> None:
+    code, doc = plan_json(cli, project, "--detailed-exitcode")
+    assert code == 0
+    assert doc["has_changes"] is False
+    assert [s["provider"] for s in doc["summary"]] == ["pdns", "bind"]
+
+    edit(project, API_OLD, API_NEW)
+    code, doc = plan_json(cli, project, "--detailed-exitcode")
+    assert code == 2
+    changes = {p["provider"]: p["changes"] for p in doc["plans"]}
+    assert changes == {"pdns": [api_update(project)], "bind": [api_update(project)]}
+    assert doc["differences"] == []
+
+    text = cli_run(cli, project, "plan")
+    assert text.exit_code == 0
+    assert "pdns: 0 to create, 1 to update, 0 to delete in 1 of 1 zone(s)" in text.stdout
+    assert "bind: 0 to create, 1 to update, 0 to delete in 1 of 1 zone(s)" in text.stdout
+    assert "- api.example.test. 60 A 192.0.2.21" in text.stdout
+    assert "+ api.example.test. 60 A 192.0.2.99" in text.stdout
+
+    synced = cli_run(cli, project, "sync", "--doit")
+    assert synced.exit_code == 0, synced.output
+    assert "verified on pdns: 1/1" in synced.output
+    assert "verified on bind: 1/1" in synced.output
+    for provider in ("pdns", "bind"):
+        for addr in nameservers(project, provider).values():
+            assert served(addr, "api.example.test.", "A") == (60, ["192.0.2.20", "192.0.2.99"])
+
+    code, doc = plan_json(cli, project, "--detailed-exitcode")
+    assert (code, doc["has_changes"]) == (0, False)
+
+
+def test_sync_json_reports_each_provider(cli: Any, project: Path) -> None:
+    edit(project, API_OLD, API_NEW)
+    result = cli_run(cli, project, "sync", "--doit", "--format", "json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    outcomes = {o["provider"]: o for o in doc["result"]["outcomes"]}
+    assert doc["result"]["ok"] is True
+    for provider in ("pdns", "bind"):
+        assert outcomes[provider]["status"] == "applied"
+        assert outcomes[provider]["applied"] == 1
+        v = outcomes[provider]["verification"]
+        assert (v["verified"], v["total"], v["pending"]) == (1, 1, [])
+
+
+def test_sync_without_doit_changes_nothing(cli: Any, project: Path) -> None:
+    edit(project, API_OLD, API_NEW)
+    result = cli_run(cli, project, "sync")
+    assert result.exit_code == 0
+    assert "dry run: nothing applied; rerun with --doit to apply" in result.output
+    addr = next(iter(nameservers(project, "pdns").values()))
+    assert served(addr, "api.example.test.", "A") == (60, ["192.0.2.20", "192.0.2.21"])
+
+
+def test_saved_plan_is_applied_when_nothing_moved(cli: Any, project: Path, tmp_path: Path) -> None:
+    edit(project, API_OLD, API_NEW)
+    saved = tmp_path / "plan.json"
+    planned = cli_run(cli, project, "plan", "--out", str(saved))
+    assert planned.exit_code == 0 and saved.exists()
+    applied = cli_run(cli, project, "apply", str(saved))
+    assert applied.exit_code == 0, applied.output
+    assert "the saved plan still matches the zones and both providers" in applied.output
+    assert "verified on pdns: 1/1" in applied.output
+    assert "verified on bind: 1/1" in applied.output
+    code, _ = plan_json(cli, project, "--detailed-exitcode")
+    assert code == 0
+
+
+def test_saved_plan_refused_after_out_of_band_change_on_bind(
+    cli: Any, project: Path, tmp_path: Path
+) -> None:
+    edit(project, API_OLD, API_NEW)
+    saved = tmp_path / "plan.json"
+    assert cli_run(cli, project, "plan", "--out", str(saved)).exit_code == 0
+    bind_update(project, "www", 3600, "CNAME", "api.example.test.")
+    refused = cli_run(cli, project, "apply", str(saved))
+    assert refused.exit_code == 1
+    assert (
+        "the saved plan no longer matches what it was computed from:\n"
+        "  bind: www.example.test. CNAME changed on bind since the plan: "
+        "3600 example.test. -> 3600 api.example.test." in refused.output
+    )
+    assert "Traceback" not in refused.output
+    # nothing was applied anywhere
+    for provider in ("pdns", "bind"):
+        addr = next(iter(nameservers(project, provider).values()))
+        assert served(addr, "api.example.test.", "A") == (60, ["192.0.2.20", "192.0.2.21"])
+
+
+def test_saved_plan_refused_after_the_zone_changed(cli: Any, project: Path, tmp_path: Path) -> None:
+    saved = tmp_path / "plan.json"
+    assert cli_run(cli, project, "plan", "--out", str(saved)).exit_code == 0
+    edit(project, "  value: 192.0.2.30\n", "  value: 192.0.2.31\n")
+    refused = cli_run(cli, project, "apply", str(saved))
+    assert refused.exit_code == 1
+    assert (
+        "zones: sip.example.test. A changed in git since the plan: 3600 192.0.2.30 -> "
+        "3600 192.0.2.31" in refused.output
+    )
+
+
+DELETED = ("api:", "sip:", "_sip._tcp:", "www:")
+
+
+def _delete_four(root: Path) -> None:
+    """Drop 4 of the zone's 13 records (30.8 %): just over octoDNS's 30 % guard."""
+    path = root / ZONE_FILE
+    lines = path.read_text().splitlines(keepends=True)
+    keep, skipping = [], False
+    for line in lines:
+        if not line.startswith(" "):
+            skipping = line.strip() in DELETED
+        if not skipping:
+            keep.append(line)
+    path.write_text("".join(keep))
+
+
+def test_deleting_over_30_percent_needs_force(cli: Any, project: Path) -> None:
+    _delete_four(project)
+    refused = cli_run(cli, project, "sync", "--doit")
+    assert refused.exit_code == 1
+    for provider in ("pdns", "bind"):
+        assert (
+            f"{provider} example.test.: would delete 4 of 13 records (30.8 %), over octoDNS's "
+            "safety threshold of 30 % for zones with at least 10 records" in refused.output
+        )
+    assert "rerun with --force" in refused.output
+    addr = next(iter(nameservers(project, "bind").values()))
+    assert served(addr, "www.example.test.", "CNAME") == (3600, ["example.test."])
+
+    forced = cli_run(cli, project, "sync", "--doit", "--force")
+    assert forced.exit_code == 0, forced.output
+    assert "verified on pdns: 4/4" in forced.output
+    assert "verified on bind: 4/4" in forced.output
+    assert served(addr, "www.example.test.", "CNAME") is None
+
+
+def test_partial_failure_then_rerun_converges(cli: Any, project: Path) -> None:
+    runner = LabRunner(proj(project))
+    edit(project, API_OLD, API_NEW)
+    runner.down(["bind"])
+    try:
+        partial = cli_run(cli, project, "sync", "--doit")
+        assert partial.exit_code == 1
+        assert "pdns: applied 1 change(s)" in partial.output
+        assert "verified on pdns: 1/1" in partial.output
+        assert (
+            "bind: NOT synced: its current state could not be read (ConnectionRefusedError: "
+            "[Errno 111] Connection refused); nothing was sent to it" in partial.output
+        )
+        assert "not every provider matches the zones now" in partial.output
+        pdns = next(iter(nameservers(project, "pdns").values()))
+        assert served(pdns, "api.example.test.", "A") == (60, ["192.0.2.20", "192.0.2.99"])
+    finally:
+        runner.up(["bind"])
+    again = cli_run(cli, project, "sync", "--doit")
+    assert again.exit_code == 0, again.output
+    assert "pdns: already in sync, nothing applied" in again.output
+    assert "bind: applied 1 change(s)" in again.output
+    assert "verified on bind: 1/1" in again.output
+    code, _ = plan_json(cli, project, "--detailed-exitcode")
+    assert code == 0
+
+
+def test_apply_failure_is_read_back_and_reported(project: Path) -> None:
+    """BIND dies between plan and apply: PowerDNS is applied, BIND reported failed."""
+    root = project
+    edit(root, API_OLD, API_NEW)
+    target = sync_run.load(proj(root), None)
+    planned = target.plan()
+    runner = LabRunner(proj(root))
+    runner.down(["bind"])
+    try:
+        result = sync_run.execute(target, planned)
+    finally:
+        runner.up(["bind"])
+    outcomes = {o.provider: o for o in result.outcomes}
+    assert result.ok is False
+    assert (outcomes["pdns"].status, outcomes["pdns"].applied) == ("applied", 1)
+    assert outcomes["pdns"].verification is not None
+    assert outcomes["pdns"].verification.line() == "verified on pdns: 1/1"
+    bind = outcomes["bind"]
+    assert (bind.status, bind.applied, bind.failed_zone, bind.pending) == (
+        "failed",
+        0,
+        "example.test.",
+        None,
+    )
+    assert bind.error is not None and "Connection refused" in bind.error
+    # BIND is back: it still needs exactly that change
+    again = sync_run.load(proj(root), None).plan()
+    assert [(p.provider, [c.key for c in p.changes]) for p in again.plans] == [
+        ("pdns", []),
+        ("bind", ["api.example.test. A"]),
+    ]
+
+
+def test_outputs_and_logs_never_contain_a_secret(
+    cli: Any, project: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)  # octoDNS, requests and dnsops at their most verbose
+    secrets = LabRunner(proj(project)).secrets()
+    edit(project, API_OLD, API_NEW)
+    saved = tmp_path / "plan.json"
+    outputs = [
+        cli_run(cli, project, "plan").output,
+        cli_run(cli, project, "plan", "-f", "markdown").output,
+        cli_run(cli, project, "plan", "-f", "json", "--out", str(saved)).output,
+        saved.read_text(),
+        cli_run(cli, project, "sync", "--doit", "-f", "json").output,
+    ]
+    LabRunner(proj(project)).down(["bind"])
+    try:
+        outputs.append(cli_run(cli, project, "sync", "--doit").output)
+        outputs.append(cli_run(cli, project, "plan", "-f", "markdown").output)
+    finally:
+        LabRunner(proj(project)).up(["bind"])
+    for text in outputs[:5]:  # the change is in every plan, the saved one and the sync
+        assert "api.example.test." in text
+    assert "Connection refused" in outputs[-1] and "apply" in caplog.text
+    for text in [*outputs, caplog.text]:
+        for secret in (secrets.pdns_api_key, secrets.tsig_secret):
+            assert secret not in text
+
+
+class _Report:
+    def __init__(self, findings: list[Any]) -> None:
+        self.findings = findings
+
+
+def test_sync_refuses_zones_with_lint_errors(
+    cli: Any, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gate's contract with dnsops.lint: run(project, env, zone).findings."""
+    from dnsops.findings import Finding, Severity
+    from dnsops.sync import gate
+
+    calls: list[tuple[str, str | None]] = []
+    finding = Finding(
+        id="ttl-band",
+        severity=Severity.ERROR,
+        subject="api.example.test. A",
+        message="TTL 60 outside the failover-critical band",
+        zone="example.test.",
+        file=ZONE_FILE,
+        line=60,
+    )
+
+    def lint(project_: Project, env: str, zone: str | None) -> _Report:
+        calls.append((env, zone))
+        return _Report([finding])
+
+    monkeypatch.setattr(gate, "lint_run", lambda: lint)
+    edit(project, API_OLD, API_NEW)
+    refused = cli_run(cli, project, "sync", "--doit", "--zone", "example.test.")
+    assert refused.exit_code == 1
+    assert calls == [("lab", "example.test.")]
+    assert (
+        "lint found 1 error(s); nothing was synced:\n"
+        f"  {ZONE_FILE}:60: ttl-band: api.example.test. A: TTL 60 outside the "
+        "failover-critical band" in refused.output
+    )
+    pdns = next(iter(nameservers(project, "pdns").values()))
+    assert served(pdns, "api.example.test.", "A") == (60, ["192.0.2.20", "192.0.2.21"])
+
+    warning = finding.model_copy(update={"severity": Severity.WARNING})
+    monkeypatch.setattr(gate, "lint_run", lambda: lambda *_a: _Report([warning]))
+    synced = cli_run(cli, project, "sync", "--doit")
+    assert synced.exit_code == 0, synced.output
+    assert "lint: no error-level finding (1 finding(s) below error)" in synced.output
+
+
+def test_verify_reports_what_each_nameserver_serves_instead(project: Path) -> None:
+    """A change the servers don't serve: not verified, each server's answer named."""
+    import asyncio
+
+    from dnsops.sync.model import Change, RecordState
+    from dnsops.sync.verify import Server, until_served
+
+    want = Change(
+        action="update",
+        name="mx1.example.test.",
+        type="A",
+        new=RecordState(
+            name="mx1.example.test.", type="A", ttl=3600, values=["192.0.2.123"], digest="x"
+        ),
+    )
+    servers = [Server(n, a) for n, a in nameservers(project, "pdns").items()]
+    got = asyncio.run(until_served("pdns", [want], servers, timeout=1.0, interval=0.2))
+    assert (got.verified, got.total, got.failed) == (0, 1, True)
+    assert got.pending == [
+        f"mx1.example.test. A: {s} serves 3600 192.0.2.25" for s in sorted(map(str, servers))
+    ]
+    assert got.line() == "verified on pdns: 0/1"
