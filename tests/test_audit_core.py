@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any, ClassVar
 
-import dns.rdata
+import dns.name
 import pytest
 from octodns.provider.base import BaseProvider
 from octodns.record import Record
@@ -21,12 +21,7 @@ FULL = Capabilities("Full", frozenset({"A", "AAAA", "CAA", "MX", "NS", "TXT", "S
 
 
 def rr(rtype: str, ttl: int, *values: str) -> RRset:
-    return RRset(
-        ttl,
-        frozenset(
-            convert.canonical(dns.rdata.from_text("IN", rtype, v, relativize=False)) for v in values
-        ),
-    )
+    return RRset(ttl, frozenset(convert.text_value(rtype, v, dns.name.root) for v in values))
 
 
 API = ("api.example.test.", "A")
@@ -271,7 +266,10 @@ def test_octodns_records_and_served_rdata_compare_canonically() -> None:
         ("www.example.test.", "CNAME"): rr("CNAME", 300, "EXAMPLE.test."),
     }
     assert view == served
-    assert view[("www.example.test.", "CNAME")].texts() == ["example.test."]
+    assert view[("www.example.test.", "CNAME")].texts("CNAME") == ["example.test."]
+    assert served[("dkim.example.test.", "TXT")].texts("TXT") == [
+        f'"{long_txt[:255]}" "{long_txt[255:]}"'
+    ]
 
 
 def test_counts_per_zone_provider_and_class() -> None:

@@ -39,8 +39,8 @@ def test_production_control_plane_after_sync(production: Production, cli: CliRun
     assert code == 1
     assert drift(doc) == UNAVAILABLE
     assert doc["findings"][0]["message"] == (
-        "route53 could not be read (none): no nameservers are known for route53: "
-        "the data plane cannot be read"
+        "route53's nameservers could not be read: no nameservers configured for route53 "
+        "(dnsops.yaml: environments.production.nameservers.route53)"
     )
     apis = {p["provider"]: p["api"] for p in doc["zones"][0]["providers"]}
     # 12, not the zone file's 13: each provider's apex NS is its own (IgnoreRootNsFilter)

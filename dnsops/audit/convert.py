@@ -1,10 +1,10 @@
-"""octoDNS zones and dnspython answers into audit views. No I/O.
+"""octoDNS zones and dnspython data into audit views. No I/O.
 
-octoDNS records become RRsets through octoDNS's own serialisation (``Record.to_rrset``,
-presentation-format RDATA), parsed by dnspython; what nameservers serve is dnspython data
-already. Both sides are then compared as dnspython rdatas, i.e. in DNS canonical form:
-names case-insensitively, TXT strings by their bytes whatever their chunking (octoDNS
-joins the chunks too).
+Every value becomes its canonical wire form (``Rdata.to_digestable()``: names lower
+case and uncompressed), the form the probe engine compares answers in: octoDNS records
+through octoDNS's own serialisation (``Record.to_rrset``, presentation RDATA), served
+data straight from the wire. TXT-like strings are re-chunked from their joined bytes,
+because chunking is not content (octoDNS joins the chunks too).
 """
 
 from __future__ import annotations
@@ -18,8 +18,7 @@ import dns.rdata
 import dns.rdataclass
 import dns.rdataset
 import dns.rdatatype
-import dns.rdtypes.txtbase
-import dns.zone
+import dns.rrset
 from octodns.zone import Zone
 
 from dnsops.audit.core import on_wire
@@ -27,6 +26,7 @@ from dnsops.audit.model import Key, RRset, Value
 from dnsops.zones import location
 
 _CHUNK = 255
+_TXT_LIKE = frozenset({int(dns.rdatatype.TXT), int(dns.rdatatype.SPF)})
 
 
 def key(name: str | dns.name.Name, rtype: str | int) -> Key:
@@ -36,33 +36,44 @@ def key(name: str | dns.name.Name, rtype: str | int) -> Key:
     return text.lower(), rtype
 
 
-def canonical(rdata: dns.rdata.Rdata) -> dns.rdata.Rdata:
-    """TXT-like rdatas re-chunked from their joined bytes: chunking is not content."""
-    if isinstance(rdata, dns.rdtypes.txtbase.TXTBase):
-        joined = b"".join(rdata.strings)
-        chunks = [joined[i : i + _CHUNK] for i in range(0, len(joined), _CHUNK)] or [b""]
-        if list(rdata.strings) != chunks:
-            return type(rdata)(rdata.rdclass, rdata.rdtype, chunks)
-    return rdata
+def canonical(rdtype: int, digest: bytes) -> bytes:
+    """The canonical wire form, TXT-like strings re-chunked from their joined bytes."""
+    if rdtype not in _TXT_LIKE:
+        return digest
+    joined, off = bytearray(), 0
+    while off < len(digest):
+        n = digest[off]
+        joined += digest[off + 1 : off + 1 + n]
+        off += 1 + n
+    out = bytearray()
+    for i in range(0, max(len(joined), 1), _CHUNK):
+        chunk = joined[i : i + _CHUNK]
+        out.append(len(chunk))
+        out += chunk
+    return bytes(out)
+
+
+def rdata_value(rdata: dns.rdata.Rdata) -> bytes:
+    return canonical(int(rdata.rdtype), rdata.to_digestable())
+
+
+def text_value(rtype: str, text: str, origin: dns.name.Name) -> Value:
+    """One presentation-format value (as octoDNS renders it) in canonical form."""
+    if not on_wire(rtype):
+        return text  # ALIAS, URLFWD: octoDNS-only, compared as octoDNS renders them
+    try:
+        rd = dns.rdata.from_text(dns.rdataclass.IN, rtype, text, origin=origin, relativize=False)
+    except (dns.exception.DNSException, ValueError):
+        return text  # a value only a lenient octoDNS accepted: compare its text
+    return rdata_value(rd)
 
 
 def record_rrset(record: Any, origin: dns.name.Name) -> RRset:
-    """One octoDNS record as an RRset (octoDNS's presentation text, parsed by dnspython)."""
+    """One octoDNS record as an RRset (octoDNS's presentation text, canonicalised)."""
     rrset = record.to_rrset()
-    values: set[Value] = set()
-    for text in rrset.rdatas:
-        if not on_wire(rrset._type):
-            values.add(text)  # ALIAS, URLFWD: octoDNS-only, compared as octoDNS renders them
-            continue
-        try:
-            rd = dns.rdata.from_text(
-                dns.rdataclass.IN, rrset._type, text, origin=origin, relativize=False
-            )
-        except (dns.exception.DNSException, ValueError):
-            values.add(text)  # a value only a lenient octoDNS accepted: compare its text
-            continue
-        values.add(canonical(rd))
-    return RRset(int(rrset.ttl), frozenset(values))
+    return RRset(
+        int(rrset.ttl), frozenset(text_value(rrset._type, t, origin) for t in rrset.rdatas)
+    )
 
 
 def zone_view(zone: Zone) -> dict[Key, RRset]:
@@ -80,28 +91,28 @@ def skipped(zone: Zone, provider: str) -> frozenset[Key]:
     return frozenset(out)
 
 
-def locations(zone: Zone) -> dict[Key, tuple[str, int]]:
+def locations(zone: Zone, keys: Iterable[Key]) -> dict[Key, tuple[str, int]]:
+    """file and line of the source records with these keys (only those: it costs)."""
+    wanted = set(keys)
     out = {}
     for r in zone.records:
-        loc = location(r)
-        if loc is not None:
-            out[key(r.fqdn, r._type)] = (loc.file, loc.line)
+        k = key(r.fqdn, r._type)
+        if k in wanted and (loc := location(r)) is not None:
+            out[k] = (loc.file, loc.line)
     return out
 
 
 def rdataset_rrset(rdataset: dns.rdataset.Rdataset) -> RRset:
-    return RRset(int(rdataset.ttl), frozenset(canonical(rd) for rd in rdataset))
+    return RRset(int(rdataset.ttl), frozenset(rdata_value(rd) for rd in rdataset))
 
 
-def transfer_view(zone: dns.zone.Zone) -> dict[Key, RRset]:
-    """A transferred zone (absolute names) as a view."""
-    out: dict[Key, RRset] = {}
-    for name, rdataset in zone.iterate_rdatasets():
-        owner = name if name.is_absolute() else name.derelativize(zone.origin)  # type: ignore[arg-type]
-        out[key(owner, rdataset.rdtype)] = rdataset_rrset(rdataset)
-    return out
-
-
-def answers_view(answers: Iterable[tuple[Key, dns.rdataset.Rdataset]]) -> dict[Key, RRset]:
-    """Per-record answers (the RRset owned by the name asked, of the type asked)."""
-    return {k: rdataset_rrset(rds) for k, rds in answers}
+def transfer_view(rrsets: Iterable[dns.rrset.RRset]) -> dict[Key, RRset]:
+    """The RRsets of a zone transfer (absolute names) as a view; an RRset split over
+    several messages is joined (the SOA, sent first and last, once)."""
+    ttls: dict[Key, int] = {}
+    values: dict[Key, set[Value]] = {}
+    for rrset in rrsets:
+        k = key(rrset.name, rrset.rdtype)
+        ttls[k] = min(ttls.get(k, rrset.ttl), rrset.ttl)
+        values.setdefault(k, set()).update(rdata_value(rd) for rd in rrset)
+    return {k: RRset(ttls[k], frozenset(v)) for k, v in values.items()}

@@ -8,7 +8,7 @@ whose ``data`` holds the zone, provider, name, type, view and expected/actual RR
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import dns.rdatatype
 
@@ -129,14 +129,15 @@ def _control_plane(zv: ZoneViews, pv: ProviderViews) -> list[Finding]:
     for key in sorted(desired.keys() | existing.keys()):
         want, have = desired.get(key), existing.get(key)
         if have is None and want is not None:
-            msg = f"in the source, not on {where}: {_show(want)}"
+            msg = f"in the source, not on {where}: {_show(want, key[1])}"
             out.append(_finding(Drift.MISSING, zv, pv, key, want, None, msg))
         elif want is None and have is not None:
-            msg = f"on {where}, not in the source: {_show(have)}"
+            msg = f"on {where}, not in the source: {_show(have, key[1])}"
             out.append(_finding(Drift.EXTRA, zv, pv, key, None, have, msg))
         elif want is not None and have is not None:
             if want.values != have.values:
-                msg = f"{where} holds {_values(have)}; the source says {_values(want)}"
+                held, says = _values(have, key[1]), _values(want, key[1])
+                msg = f"{where} holds {held}; the source says {says}"
                 out.append(_finding(Drift.VALUES, zv, pv, key, want, have, msg))
             if want.ttl != have.ttl:
                 msg = f"{where} has TTL {have.ttl}; the source says {want.ttl}"
@@ -152,6 +153,8 @@ def _data_plane(zv: ZoneViews, pv: ProviderViews) -> list[Finding]:
     for served in pv.served:
         if served.error is not None:
             msg = f"{served.nameserver} could not be read ({served.method}): {served.error}"
+            if not served.method:  # no nameserver to read at all
+                msg = f"{pv.name}'s nameservers could not be read: {served.error}"
             out.append(_unavailable(zv, pv, "served", msg, served.nameserver))
             continue
         got = _managed_view(zv, pv, served.records, wire=True)
@@ -172,11 +175,14 @@ def _served_one(
     elif key in served.failed:
         reason, detail = f"gave no answer ({served.failed[key]})", "no-answer"
     elif got is None:
-        reason, detail = f"does not serve it; the API holds {_show(api)}", "not-served"
+        reason, detail = f"does not serve it; the API holds {_show(api, key[1])}", "not-served"
     elif api is None:
-        reason, detail = f"serves {_show(got)}; the API does not hold it", "not-in-api"
+        reason, detail = f"serves {_show(got, key[1])}; the API does not hold it", "not-in-api"
     elif got.values != api.values:
-        reason, detail = f"serves {_values(got)}; the API holds {_values(api)}", "values"
+        reason, detail = (
+            f"serves {_values(got, key[1])}; the API holds {_values(api, key[1])}",
+            "values",
+        )
     elif got.ttl != api.ttl:
         reason, detail = f"serves TTL {got.ttl}; the API has TTL {api.ttl}", "ttl"
     else:
@@ -248,19 +254,19 @@ def _finding(
             "type": rtype,
             "view": view,
             "against": against,
-            "expected": expected.to_json() if expected else None,
-            "actual": actual.to_json() if actual else None,
+            "expected": expected.to_json(rtype) if expected else None,
+            "actual": actual.to_json(rtype) if actual else None,
             **(extra or {}),
         },
     )
 
 
-def _values(rrset: RRset | None) -> str:
-    return " ".join(rrset.texts()) if rrset else "nothing"
+def _values(rrset: RRset | None, rtype: str) -> str:
+    return " ".join(rrset.texts(rtype)) if rrset else "nothing"
 
 
-def _show(rrset: RRset | None) -> str:
-    return f"{_values(rrset)} (TTL {rrset.ttl})" if rrset else "nothing"
+def _show(rrset: RRset | None, rtype: str) -> str:
+    return f"{_values(rrset, rtype)} (TTL {rrset.ttl})" if rrset else "nothing"
 
 
 def counts(findings: Iterable[Finding]) -> dict[str, dict[str, dict[str, int]]]:
@@ -269,4 +275,24 @@ def counts(findings: Iterable[Finding]) -> dict[str, dict[str, dict[str, int]]]:
     for f in findings:
         per = out.setdefault(f.zone or "", {}).setdefault(f.provider or "", {})
         per[f.id] = per.get(f.id, 0) + 1
+    return out
+
+
+def finding_key(f: Finding) -> Key | None:
+    """The (name, type) a drift finding is about (None for an unavailable view)."""
+    data = f.data or {}
+    if "name" not in data or "type" not in data:
+        return None
+    return str(data["name"]), str(data["type"])
+
+
+def locate(findings: Iterable[Finding], where: Mapping[Key, tuple[str, int]]) -> list[Finding]:
+    """The findings with the source's file and line of their record, where it has one."""
+    out = []
+    for f in findings:
+        k = finding_key(f)
+        if f.file is None and k is not None and k in where:
+            file, line = where[k]
+            f = f.model_copy(update={"file": file, "line": line})
+        out.append(f)
     return out

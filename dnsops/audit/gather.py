@@ -1,33 +1,38 @@
 """The audit's driver: read the three views of every zone, all providers at once.
 
-Both providers' APIs are populated by octoDNS in threads while their nameservers are
-read on the event loop: zone transfers, or per-record queries through the probe engine
-for the names and types the source holds. When an API holds names the source does not,
-those are asked for as soon as the API view is in, so nothing waits for what it does not
-need.
+Order of work (the source is the slow part: octoDNS parses the YAML in Python):
+
+1. forked workers start at once, one per provider, populating its API through octoDNS
+   (control plane), and one per provider whose nameservers allow a zone transfer,
+   transferring the zone from every nameserver (data plane);
+2. meanwhile the main process loads the source;
+3. as soon as a provider's API view is in, its nameservers are asked for every name and
+   type it holds, with what the API holds as the expected answer (the probe engine then
+   parses only answers that differ), then for the source's names the API lacks;
+4. the remaining workers are collected.
+
+So both providers are read concurrently, and each provider's data plane concurrently with
+the other's control plane and with the source.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import dns.asyncquery
 import dns.exception
-import dns.name
-import dns.tsig
+import dns.query
 import dns.tsigkeyring
-import dns.xfr
-import dns.zone
 from octodns.zone import Zone
 
 from dnsops.audit import convert
 from dnsops.audit.core import managed, on_wire
 from dnsops.audit.model import Capabilities, Key, ProviderViews, Served, View, ZoneViews
-from dnsops.audit.queries import ask
+from dnsops.audit.queries import Answers, Ask, Nameserver, ask
+from dnsops.audit.workers import Job, JobFailed
 from dnsops.config import Environment, Project
 from dnsops.octo import Target
 
@@ -40,32 +45,22 @@ def _quiet(_: str) -> None:
 
 
 @dataclass(frozen=True)
-class Nameserver:
-    name: str  # the NS name ("ns1.bind.test.") or the address when no name is known
-    address: str
-    port: int = 53
-
-    @property
-    def label(self) -> str:
-        return self.address if self.name == self.address else f"{self.name} {self.address}"
-
-
-@dataclass(frozen=True)
 class Transfer:
     """Credentials for a zone transfer: the TSIG key the provider's octoDNS class holds."""
 
     keyname: str | None = None
-    secret: str | None = None
+    secret: str | None = field(default=None, repr=False)
     algorithm: str = "hmac-sha256"
 
-    def query(self, zone: dns.zone.Zone) -> Any:
+    def signing(self) -> dict[str, Any]:
+        """``dns.query.xfr`` arguments that sign the request (and verify the answers)."""
         if self.keyname is None or self.secret is None:
-            return dns.xfr.make_query(zone, serial=None)[0]
-        ring = dns.tsigkeyring.from_text({self.keyname: self.secret})
-        name = dns.name.from_text(self.keyname)
-        return dns.xfr.make_query(
-            zone, serial=None, keyring=ring, keyname=name, keyalgorithm=self.algorithm
-        )[0]
+            return {}
+        return {
+            "keyring": dns.tsigkeyring.from_text({self.keyname: self.secret}),
+            "keyname": self.keyname,
+            "keyalgorithm": self.algorithm,
+        }
 
 
 @dataclass(frozen=True)
@@ -88,37 +83,39 @@ def transfer_of(target: Any) -> Transfer | None:
     return Transfer(inner.key_name, inner.key_secret, inner.key_algorithm or "hmac-sha256")
 
 
-def data_plane(project: Project, env: Environment, provider: str, target: Any) -> DataPlane:
-    """The provider's nameservers (the lab's from dnsops.yaml's ``lab`` section)."""
+async def data_plane(
+    project: Project, env_name: str, env: Environment, provider: str, target: Any
+) -> DataPlane:
+    """The provider's nameservers: the lab's from dnsops.yaml's ``lab`` section, others
+    from the environment's ``nameservers`` (addresses, or host names resolved here)."""
+    from dnsops.sync.verify import resolve_servers
+
+    transfer = transfer_of(target)
     if env.lab and provider in project.lab.providers:
         servers = project.lab.providers[provider].nameservers
-        ns = tuple(Nameserver(name, addr) for name, addr in servers.items())
-        return DataPlane(ns, transfer_of(target))
-    return DataPlane(
-        (),
-        None,
-        error=f"no nameservers are known for {provider}: the data plane cannot be read",
-    )
-
-
-@dataclass
-class Timings:
-    """Wall-clock seconds per view read, for the report and the benchmark."""
-
-    seconds: dict[str, float] = field(default_factory=dict)
-
-    def add(self, what: str, started: float) -> float:
-        took = time.monotonic() - started
-        self.seconds[what] = round(took, 4)
-        return took
+        return DataPlane(tuple(Nameserver(n, a) for n, a in servers.items()), transfer)
+    configured = env.nameservers.get(provider, [])
+    if not configured:
+        return DataPlane(
+            (),
+            None,
+            f"no nameservers configured for {provider} (dnsops.yaml: "
+            f"environments.{env_name}.nameservers.{provider})",
+        )
+    found, problems = await resolve_servers(configured)
+    ns = tuple(Nameserver(s.label, s.address, s.port) for s in found)
+    return DataPlane(ns, transfer, "; ".join(problems) if not ns else None)
 
 
 @dataclass(frozen=True)
-class _Api:
+class ApiView:
+    """One zone as a provider's API holds it (octoDNS populate, then the processors)."""
+
     view: View | None
     error: str | None = None
     exists: bool = True
     removed: frozenset[Key] = frozenset()  # what the config's processors drop
+    seconds: float = 0.0
 
 
 class Gatherer:
@@ -127,48 +124,67 @@ class Gatherer:
     def __init__(
         self,
         project: Project,
+        env_name: str,
         env: Environment,
         targets: dict[str, Any],
         progress: Progress = _quiet,
     ) -> None:
+        self.project, self.env_name, self.env = project, env_name, env
         self.targets = targets
         self.progress = progress
         self.caps = {name: Capabilities.of(t) for name, t in targets.items()}
-        self.planes = {name: data_plane(project, env, name, t) for name, t in targets.items()}
-        self.timings = Timings()
+        self.timings: dict[str, float] = {}
 
-    def run(self, zones: dict[str, Zone]) -> list[ZoneViews]:
-        return asyncio.run(self.gather(zones))
-
-    async def gather(self, zones: dict[str, Zone]) -> list[ZoneViews]:
-        jobs = [self._zone(zone) for zone in zones.values()]
-        return list(await asyncio.gather(*jobs))
-
-    async def _zone(self, zone: Zone) -> ZoneViews:
-        source = convert.zone_view(zone)
-        names = list(self.targets)
-        deployed = {p: self._deployed(p, zone, source) for p in names}
-        apis = {p: asyncio.create_task(self._api(p, zone)) for p in names}
-        served = {
-            p: asyncio.create_task(self._served(p, zone, deployed[p][0], apis[p])) for p in names
+    def run(
+        self, names: list[str], load_source: Callable[[], dict[str, Zone]]
+    ) -> tuple[dict[str, Zone], list[ZoneViews]]:
+        """Read every view of the zones ``names``; ``load_source`` loads them meanwhile."""
+        planes = asyncio.run(self._planes())
+        apis = {p: Job(f"{p} API", _populate_all, t, names) for p, t in self.targets.items()}
+        transfers = {
+            p: Job(f"{p} AXFR", _transfer_all, plane, names)
+            for p, plane in planes.items()
+            if plane.transfer is not None and not plane.error
         }
-        providers = []
-        for p in names:
-            api = await apis[p]
-            view, removed = deployed[p]
-            providers.append(
-                ProviderViews(
-                    name=p,
-                    capabilities=self.caps[p],
-                    source=view,
-                    api=api.view,
-                    api_error=api.error,
-                    api_exists=api.exists,
-                    skip=convert.skipped(zone, p) | removed | api.removed,
-                    served=tuple(await served[p]),
-                )
-            )
-        return ZoneViews(zone.name, source, tuple(providers), convert.locations(zone))
+        jobs = [*apis.values(), *transfers.values()]
+        try:
+            started = time.monotonic()
+            zones = load_source()
+            self.timings["source"] = round(time.monotonic() - started, 3)
+            sources = {z: convert.zone_view(zone) for z, zone in zones.items()}
+            deployed = {
+                (z, p): self._deployed(p, zones[z], sources[z]) for z in names for p in self.targets
+            }
+            api = {p: self._api(apis[p]) for p in self.targets}
+            served = self._queries(planes, api, deployed, names)
+            for p, job in transfers.items():
+                per_zone = job.result(self.progress)
+                for z in names:
+                    served[(p, z)] = _transferred(per_zone, z, planes[p])
+        finally:
+            for job in jobs:
+                job.cancel()
+        for p, plane in planes.items():
+            for z in names:
+                if plane.error:
+                    served[(p, z)] = [Served(p, "", error=plane.error)]
+        views = [self._zone_views(z, zones[z], sources[z], deployed, api, served) for z in names]
+        return zones, views
+
+    async def _planes(self) -> dict[str, DataPlane]:
+        names = list(self.targets)
+        found = await asyncio.gather(
+            *(data_plane(self.project, self.env_name, self.env, p, self.targets[p]) for p in names)
+        )
+        return dict(zip(names, found, strict=True))
+
+    def _api(self, job: Job) -> dict[str, ApiView]:
+        result = job.result(self.progress)
+        if isinstance(result, JobFailed):
+            return _FailedZones(result.error)
+        for z, a in result.items():
+            self.timings[f"{job.name} {z}"] = a.seconds
+        return dict(result)
 
     def _deployed(self, provider: str, zone: Zone, source: View) -> tuple[View, frozenset[Key]]:
         """The source as the config's processors deploy it to the provider, and the keys
@@ -182,96 +198,161 @@ class Gatherer:
         view = convert.zone_view(deployed)
         return view, frozenset(source.keys() - view.keys())
 
-    # -- control plane -----------------------------------------------------------
-
-    async def _api(self, provider: str, zone: Zone) -> _Api:
-        started = time.monotonic()
-        try:
-            api = await asyncio.to_thread(self._populate, provider, zone)
-        except Exception as exc:  # octoDNS providers raise anything: HTTP, DNS, auth
-            self.progress(f"{provider} API: {zone.name} could not be read")
-            return _Api(None, _first_line(exc))
-        took = self.timings.add(f"{provider} api {zone.name}", started)
-        n = len(api.view or ())
-        self.progress(f"{provider} API: {zone.name} {n} records ({took:.1f} s)")
-        return api
-
-    def _populate(self, provider: str, zone: Zone) -> _Api:
-        """octoDNS's populate of the target, as its plan does it; then the processors."""
-        target = self.targets[provider]
-        existing = Zone(zone.name, zone.sub_zones)
-        exists = target.populate(existing, target=True, lenient=True)
-        raw = convert.zone_view(existing)
-        if not isinstance(target, Target) or not target.processors(zone.name):
-            return _Api(raw, exists=bool(exists))
-        view = convert.zone_view(target.held(existing))
-        return _Api(view, exists=bool(exists), removed=frozenset(raw.keys() - view.keys()))
-
-    # -- data plane --------------------------------------------------------------
-
-    async def _served(
-        self, provider: str, zone: Zone, source: View, api: asyncio.Task[_Api]
-    ) -> list[Served]:
-        plane = self.planes[provider]
-        if plane.error:
-            return [Served(nameserver=provider, method="none", error=plane.error)]
-        if plane.transfer is not None:
-            jobs = [self._transfer(provider, zone, ns, plane.transfer) for ns in plane.nameservers]
-            return list(await asyncio.gather(*jobs))
-        return await self._queries(provider, zone, source, api, plane.nameservers)
-
-    async def _transfer(
-        self, provider: str, zone: Zone, ns: Nameserver, transfer: Transfer
-    ) -> Served:
-        started = time.monotonic()
-        txn = dns.zone.Zone(zone.name, relativize=False)
-        try:
-            await dns.asyncquery.inbound_xfr(
-                ns.address,
-                txn,
-                query=transfer.query(txn),
-                port=ns.port,
-                timeout=XFR_TIMEOUT,
-                lifetime=XFR_TIMEOUT,
-            )
-        except (dns.exception.DNSException, OSError) as exc:
-            self.progress(f"{provider} {ns.label}: zone transfer of {zone.name} failed")
-            return Served(ns.label, "axfr", error=f"zone transfer failed: {_first_line(exc)}")
-        view = convert.transfer_view(txn)
-        took = self.timings.add(f"{provider} axfr {ns.label} {zone.name}", started)
-        self.progress(f"{provider} {ns.label}: AXFR {zone.name} {len(view)} rrsets ({took:.1f} s)")
-        return Served(ns.label, "axfr", records=view)
-
-    async def _queries(
+    def _queries(
         self,
-        provider: str,
-        zone: Zone,
-        source: View,
-        api: asyncio.Task[_Api],
-        nameservers: Iterable[Nameserver],
-    ) -> list[Served]:
-        servers = list(nameservers)
+        planes: dict[str, DataPlane],
+        api: dict[str, dict[str, ApiView]],
+        deployed: dict[tuple[str, str], tuple[View, frozenset[Key]]],
+        names: list[str],
+    ) -> dict[tuple[str, str], list[Served]]:
+        """Ask the nameservers of every provider that allows no zone transfer."""
+        asks = []
+        for p, plane in planes.items():
+            if plane.transfer is not None or plane.error:
+                continue
+            for z in names:
+                held = api[p][z].view or {}
+                source = deployed[(z, p)][0]
+                keys = self._askable(p, z, held, source) | self._askable(p, z, source, source)
+                asks.append(Ask(p, z, plane.nameservers, frozenset(keys), held))
+        out: dict[tuple[str, str], list[Served]] = {}
+        if not asks:
+            return out
         started = time.monotonic()
-        first = self._askable(provider, zone.name, source, source)
-        results = await ask(servers, first)
-        more = set()
-        done = await api
-        if done.view is not None:
-            more = self._askable(provider, zone.name, done.view, source) - first
-        if more:
-            extra = await ask(servers, more)
-            for label, res in extra.items():
-                results[label] = results[label].merge(res)
-        asked = frozenset(first | more)
-        took = self.timings.add(f"{provider} queries {zone.name}", started)
-        self.progress(
-            f"{provider}: {len(asked)} names asked on {len(servers)} nameservers ({took:.1f} s)"
-        )
-        return [results[ns.label].served(ns.label, asked) for ns in servers]
+        n = sum(len(a.keys) * len(a.nameservers) for a in asks)
+        self.progress(f"asking {n} questions of {', '.join(sorted({a.provider for a in asks}))}")
+        try:
+            answers = ask(asks)
+        except ImportError:
+            answers = {
+                (a.provider, a.zone, ns.label): Answers(
+                    error="per-record queries need the probe engine (dnsops.probe)"
+                )
+                for a in asks
+                for ns in a.nameservers
+            }
+        took = round(time.monotonic() - started, 3)
+        self.timings["queries"] = took
+        self.progress(f"{n} answers in {took:.1f} s")
+        for a in asks:
+            out[(a.provider, a.zone)] = [
+                answers[(a.provider, a.zone, ns.label)].served(ns.label, a.keys)
+                for ns in a.nameservers
+            ]
+        return out
 
     def _askable(self, provider: str, zone: str, view: View, source: View) -> set[Key]:
         caps = self.caps[provider]
         return {k for k in view if on_wire(k[1]) and managed(k, zone, caps, source)}
+
+    def _zone_views(
+        self,
+        name: str,
+        zone: Zone,
+        source: View,
+        deployed: dict[tuple[str, str], tuple[View, frozenset[Key]]],
+        api: dict[str, dict[str, ApiView]],
+        served: dict[tuple[str, str], list[Served]],
+    ) -> ZoneViews:
+        providers = []
+        for p in self.targets:
+            view, removed = deployed[(name, p)]
+            held = api[p][name]
+            providers.append(
+                ProviderViews(
+                    name=p,
+                    capabilities=self.caps[p],
+                    source=view,
+                    api=held.view,
+                    api_error=held.error,
+                    api_exists=held.exists,
+                    skip=convert.skipped(zone, p) | removed | held.removed,
+                    served=tuple(served.get((p, name), ())),
+                )
+            )
+        return ZoneViews(name, source, tuple(providers))
+
+
+class _FailedZones(dict[str, ApiView]):
+    """Every zone unreadable for one reason (the worker itself failed)."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
+
+    def __missing__(self, zone: str) -> ApiView:
+        return ApiView(None, self.error)
+
+
+# -- in the forked workers ------------------------------------------------------------
+
+
+def _populate_all(progress: Progress, target: Any, names: list[str]) -> dict[str, ApiView]:
+    """octoDNS's populate of one target for every zone, as its plan does it."""
+    out = {}
+    for name in names:
+        started = time.monotonic()
+        try:
+            out[name] = _populate(target, name)
+        except Exception as exc:  # octoDNS providers raise anything: HTTP, DNS, auth
+            out[name] = ApiView(None, _first_line(exc))
+            progress(f"{target.id} API: {name} could not be read")
+            continue
+        took = round(time.monotonic() - started, 3)
+        out[name] = ApiView(out[name].view, None, out[name].exists, out[name].removed, took)
+        progress(f"{target.id} API: {name} {len(out[name].view or ())} records ({took:.1f} s)")
+    return out
+
+
+def _populate(target: Any, name: str) -> ApiView:
+    existing = Zone(name, [])
+    exists = bool(target.populate(existing, target=True, lenient=True))
+    raw = convert.zone_view(existing)
+    if not isinstance(target, Target) or not target.processors(name):
+        return ApiView(raw, exists=exists)
+    view = convert.zone_view(target.held(existing))
+    return ApiView(view, exists=exists, removed=frozenset(raw.keys() - view.keys()))
+
+
+def _transfer_all(
+    progress: Progress, plane: DataPlane, names: list[str]
+) -> dict[str, list[Served]]:
+    """A zone transfer of every zone from every nameserver of the provider."""
+    assert plane.transfer is not None
+    return {
+        name: [_transfer(progress, ns, name, plane.transfer) for ns in plane.nameservers]
+        for name in names
+    }
+
+
+def _transfer(progress: Progress, ns: Nameserver, zone: str, transfer: Transfer) -> Served:
+    """AXFR read message by message (TSIG-verified by dnspython), without building a
+    dnspython zone: half the CPU of ``inbound_xfr`` for a 10k-record zone."""
+    started = time.monotonic()
+    try:
+        messages = dns.query.xfr(
+            ns.address,
+            zone,
+            port=ns.port,
+            timeout=XFR_TIMEOUT,
+            lifetime=XFR_TIMEOUT,
+            relativize=False,
+            **transfer.signing(),
+        )
+        view = convert.transfer_view(rrset for m in messages for rrset in m.answer)
+    except (dns.exception.DNSException, OSError, EOFError) as exc:
+        progress(f"{ns.label}: zone transfer of {zone} failed")
+        return Served(ns.label, "axfr", error=f"zone transfer failed: {_first_line(exc)}")
+    took = time.monotonic() - started
+    progress(f"{ns.label}: AXFR {zone} {len(view)} rrsets ({took:.1f} s)")
+    return Served(ns.label, "axfr", records=view)
+
+
+def _transferred(result: Any, zone: str, plane: DataPlane) -> list[Served]:
+    if isinstance(result, JobFailed):
+        return [Served(ns.label, "axfr", error=result.error) for ns in plane.nameservers]
+    served: list[Served] = result[zone]
+    return served
 
 
 def _first_line(exc: BaseException) -> str:

@@ -12,12 +12,27 @@ from enum import StrEnum
 from typing import Any
 
 import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
 
-# a value: a dnspython rdata (compared in DNS canonical form: case-insensitive names,
-# TXT chunking normalised), or the text of an octoDNS-only type with no wire form (ALIAS)
-Value = dns.rdata.Rdata | str
+# a value: the canonical wire form of an rdata (``Rdata.to_digestable()``: names lower
+# case and uncompressed; TXT strings re-chunked from their joined bytes), or the text of
+# an octoDNS-only type that has no wire form (ALIAS, URLFWD)
+Value = bytes | str
 # (owner name, lower case and fully qualified; record type), e.g. ("api.example.test.", "A")
 Key = tuple[str, str]
+
+
+def value_text(rtype: str, value: Value) -> str:
+    """A value in presentation form (for reports only: parses the wire form)."""
+    if isinstance(value, str):
+        return value
+    try:
+        rdtype = dns.rdatatype.from_text(rtype)
+        rdata = dns.rdata.from_wire(dns.rdataclass.IN, rdtype, value, 0, len(value))
+    except Exception:  # dnspython raises several kinds for a malformed rdata
+        return "\\# " + str(len(value)) + " " + value.hex()
+    return str(rdata.to_text())
 
 
 class Drift(StrEnum):
@@ -39,11 +54,11 @@ class RRset:
     ttl: int
     values: frozenset[Value]
 
-    def texts(self) -> list[str]:
-        return sorted(v if isinstance(v, str) else v.to_text() for v in self.values)
+    def texts(self, rtype: str) -> list[str]:
+        return sorted(value_text(rtype, v) for v in self.values)
 
-    def to_json(self) -> dict[str, Any]:
-        return {"ttl": self.ttl, "values": self.texts()}
+    def to_json(self, rtype: str) -> dict[str, Any]:
+        return {"ttl": self.ttl, "values": self.texts(rtype)}
 
 
 View = Mapping[Key, RRset]

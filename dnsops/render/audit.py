@@ -37,7 +37,9 @@ def verdict(result: Audit) -> str:
 
 
 def _served_text(pv: ProviderViews) -> str:
-    methods = sorted({s.method for s in pv.served})
+    methods = sorted({s.method for s in pv.served if s.method})
+    if not methods:
+        return "no nameservers"
     ok = sum(1 for s in pv.served if s.error is None)
     return f"{'/'.join(methods)} {ok}/{len(pv.served)}"
 
