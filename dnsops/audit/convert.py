@@ -18,11 +18,11 @@ import dns.rdata
 import dns.rdataclass
 import dns.rdataset
 import dns.rdatatype
-import dns.rrset
 from octodns.zone import Zone
 
 from dnsops.audit.core import on_wire
 from dnsops.audit.model import Key, RRset, Value
+from dnsops.probe.wire import canonical_rdata
 from dnsops.zones import location
 
 _CHUNK = 255
@@ -61,6 +61,11 @@ def text_value(rtype: str, text: str, origin: dns.name.Name) -> Value:
     """One presentation-format value (as octoDNS renders it) in canonical form."""
     if not on_wire(rtype):
         return text  # ALIAS, URLFWD: octoDNS-only, compared as octoDNS renders them
+    rdtype = int(dns.rdatatype.from_text(rtype))
+    try:
+        return canonical(rdtype, canonical_rdata(rdtype, text))  # the probe's fast path
+    except (dns.exception.DNSException, ValueError, OSError):
+        pass  # a relative name, an escape it does not take: dnspython with the origin
     try:
         rd = dns.rdata.from_text(dns.rdataclass.IN, rtype, text, origin=origin, relativize=False)
     except (dns.exception.DNSException, ValueError):
@@ -104,15 +109,3 @@ def locations(zone: Zone, keys: Iterable[Key]) -> dict[Key, tuple[str, int]]:
 
 def rdataset_rrset(rdataset: dns.rdataset.Rdataset) -> RRset:
     return RRset(int(rdataset.ttl), frozenset(rdata_value(rd) for rd in rdataset))
-
-
-def transfer_view(rrsets: Iterable[dns.rrset.RRset]) -> dict[Key, RRset]:
-    """The RRsets of a zone transfer (absolute names) as a view; an RRset split over
-    several messages is joined (the SOA, sent first and last, once)."""
-    ttls: dict[Key, int] = {}
-    values: dict[Key, set[Value]] = {}
-    for rrset in rrsets:
-        k = key(rrset.name, rrset.rdtype)
-        ttls[k] = min(ttls.get(k, rrset.ttl), rrset.ttl)
-        values.setdefault(k, set()).update(rdata_value(rd) for rd in rrset)
-    return {k: RRset(ttls[k], frozenset(v)) for k, v in values.items()}

@@ -20,15 +20,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import dns.exception
-import dns.query
-import dns.tsigkeyring
 from octodns.zone import Zone
 
-from dnsops.audit import convert
+from dnsops.audit import axfr, convert
+from dnsops.audit.axfr import TsigKey
 from dnsops.audit.core import managed, on_wire
 from dnsops.audit.model import Capabilities, Key, ProviderViews, Served, View, ZoneViews
 from dnsops.audit.queries import Answers, Ask, Nameserver, ask
@@ -45,42 +44,24 @@ def _quiet(_: str) -> None:
 
 
 @dataclass(frozen=True)
-class Transfer:
-    """Credentials for a zone transfer: the TSIG key the provider's octoDNS class holds."""
-
-    keyname: str | None = None
-    secret: str | None = field(default=None, repr=False)
-    algorithm: str = "hmac-sha256"
-
-    def signing(self) -> dict[str, Any]:
-        """``dns.query.xfr`` arguments that sign the request (and verify the answers)."""
-        if self.keyname is None or self.secret is None:
-            return {}
-        return {
-            "keyring": dns.tsigkeyring.from_text({self.keyname: self.secret}),
-            "keyname": self.keyname,
-            "keyalgorithm": self.algorithm,
-        }
-
-
-@dataclass(frozen=True)
 class DataPlane:
     """How one provider's nameservers are read."""
 
     nameservers: tuple[Nameserver, ...]
-    transfer: Transfer | None  # None: per-record queries
+    transfer: TsigKey | None  # how to sign a zone transfer; None: per-record queries
     error: str | None = None  # no nameserver known
 
 
-def transfer_of(target: Any) -> Transfer | None:
+def transfer_of(target: Any) -> TsigKey | None:
     """A provider whose octoDNS class itself populates by zone transfer (octodns-bind's
-    AXFR-based classes) transfers with its own key; any other is asked record by record."""
+    AXFR-based classes) is read by zone transfer, with its own TSIG key; any other is
+    asked record by record."""
     from octodns_bind import AxfrPopulate
 
     inner = getattr(target, "provider", target)
-    if not isinstance(inner, AxfrPopulate):
+    if not isinstance(inner, AxfrPopulate) or inner.key_name is None:
         return None
-    return Transfer(inner.key_name, inner.key_secret, inner.key_algorithm or "hmac-sha256")
+    return TsigKey(inner.key_name, inner.key_secret, inner.key_algorithm or "hmac-sha256")
 
 
 async def data_plane(
@@ -325,22 +306,11 @@ def _transfer_all(
     }
 
 
-def _transfer(progress: Progress, ns: Nameserver, zone: str, transfer: Transfer) -> Served:
-    """AXFR read message by message (TSIG-verified by dnspython), without building a
-    dnspython zone: half the CPU of ``inbound_xfr`` for a 10k-record zone."""
+def _transfer(progress: Progress, ns: Nameserver, zone: str, key: TsigKey) -> Served:
     started = time.monotonic()
     try:
-        messages = dns.query.xfr(
-            ns.address,
-            zone,
-            port=ns.port,
-            timeout=XFR_TIMEOUT,
-            lifetime=XFR_TIMEOUT,
-            relativize=False,
-            **transfer.signing(),
-        )
-        view = convert.transfer_view(rrset for m in messages for rrset in m.answer)
-    except (dns.exception.DNSException, OSError, EOFError) as exc:
+        view = axfr.transfer(ns.address, zone, key, port=ns.port, timeout=XFR_TIMEOUT)
+    except (axfr.TransferFailed, dns.exception.DNSException, OSError) as exc:
         progress(f"{ns.label}: zone transfer of {zone} failed")
         return Served(ns.label, "axfr", error=f"zone transfer failed: {_first_line(exc)}")
     took = time.monotonic() - started
