@@ -5,10 +5,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DNSOPS := $(VENV)/bin/dnsops
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-DEBS := pdns-server pdns-backend-sqlite3 bind9 bind9-utils unbound dnsutils dnsperf iproute2 nftables
+DEBS := pdns-server pdns-backend-sqlite3 bind9 bind9-utils unbound dnsutils dnsperf iproute2 nftables chromium
 PYTHON ?= python3
 
-.PHONY: setup debs venv demo test lint bench clean lab-up lab-down
+.PHONY: setup debs venv demo test lint bench bench-lint clean lab-up lab-down
 
 setup: debs venv
 
@@ -33,12 +33,14 @@ $(VENV)/.installed: pyproject.toml
 demo: setup
 	$(DNSOPS) lab up
 	$(DNSOPS) validate
+	$(DNSOPS) lint
 	$(DNSOPS) plan
 	$(DNSOPS) sync --doit
 	$(DNSOPS) plan --detailed-exitcode
 	$(DNSOPS) audit
 	$(DNSOPS) lab query api.example.test A
 	$(DNSOPS) lab query www.example.test CNAME
+	$(DNSOPS) drill run pdns-outage
 
 test: setup
 	$(PY) -m pytest
@@ -47,6 +49,10 @@ lint: venv
 	$(VENV)/bin/ruff check dnsops tests $(wildcard benchmarks)
 	$(VENV)/bin/ruff format --check dnsops tests $(wildcard benchmarks)
 	$(VENV)/bin/mypy
+
+# dnsops lint vs octodns-validate on a generated 100k-record zone (takes minutes)
+bench-lint: venv
+	$(PY) -m benchmarks.bench_lint --records 100000 --runs 3
 
 lab-up: venv
 	$(DNSOPS) lab up

@@ -44,6 +44,9 @@ class Finding(BaseModel):
     line: int | None = None
     hint: str | None = None
     data: dict[str, Any] | None = None  # machine-readable details (values, TTLs, latency)
+    record: str | None = None  # the record's FQDN, when the finding is about one
+    rtype: str | None = None  # its type
+    suppressed: str | None = None  # the reason, when a suppression silenced it
 
     @property
     def where(self) -> str | None:

@@ -8,15 +8,18 @@ dnsops collects every problem of every zone, each with ``file:line``.
 
 from __future__ import annotations
 
+import functools
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import yaml
 from octodns.provider.yaml import YamlProvider
 from octodns.record import Record
-from octodns.yaml import safe_load
+from octodns.yaml import ContextLoader, safe_load
+from octodns.yaml import _loaders as _octodns_loaders
 from octodns.zone import Zone
 
 from dnsops.config import Environment, Project
@@ -47,9 +50,13 @@ def location(obj: Any) -> Location | None:
 
 
 def _relative(file: str) -> str:
-    path = Path(file)
+    return _relative_to(file, os.getcwd())
+
+
+@functools.lru_cache(maxsize=256)
+def _relative_to(file: str, cwd: str) -> str:
     try:
-        return str(path.resolve().relative_to(Path.cwd()))
+        return str(Path(file).resolve().relative_to(cwd))
     except ValueError:
         return file
 
@@ -148,14 +155,19 @@ def enable_validators(sets: list[str]) -> None:
     Zone.enable_zone_validators(sets)
 
 
+def zone_file(source: YamlProvider, name: str) -> str:
+    """The zone's file as messages show it (relative to the working directory)."""
+    return _relative(str(Path(source.directory) / f"{name[:-1]}.yaml"))
+
+
 def load_zone(source: YamlProvider, name: str) -> tuple[Zone, list[str]]:
     """One zone through octoDNS, collecting every problem instead of the first."""
     zone = Zone(name, [])
     path = Path(source.directory) / f"{name[:-1]}.yaml"
-    shown = _relative(str(path))
+    shown = zone_file(source, name)
     try:
         with path.open(encoding="utf-8") as fh:
-            data = safe_load(fh, enforce_order=source.enforce_order, order_mode=source.order_mode)
+            data = parse_zone_file(fh, source.enforce_order, source.order_mode)
     except yaml.MarkedYAMLError as exc:
         if exc.problem_mark is None and exc.context_mark is None:
             return zone, [_order_problem(shown, exc)]  # octoDNS's key-order check: no mark
@@ -182,19 +194,74 @@ def load_zone(source: YamlProvider, name: str) -> tuple[Zone, list[str]]:
 
 
 def _add_record(source: YamlProvider, zone: Zone, name: str, data: Any, shown: str) -> str | None:
-    where = location(data) or shown
     label = name or "(apex)"
     if not isinstance(data, dict):
+        where = location(data) or shown
         return f"{where}: {label}: a record is a mapping with 'type' and 'value(s)'"
     data = _as_source_would(source, data)
     try:
         record = Record.new(zone, name, data, source=source)
         zone.add_record(record)
     except Exception as exc:  # octoDNS raises ValidationError and bare Exception
+        where = location(data) or shown
         reasons = getattr(exc, "reasons", None) or [_strip_context(str(exc))]
         rtype = data.get("type", "?")
         return f"{where}: {label} ({rtype}): " + "; ".join(str(r) for r in reasons)
     return None
+
+
+def parse_zone_file(
+    stream: IO[str], enforce_order: bool = True, order_mode: str = "natural"
+) -> Any:
+    """Parse a zone file exactly as octoDNS's ``safe_load`` does, with libyaml when present.
+
+    The loader is octoDNS's own (ContextLoader or its sort-enforcing subclasses: the
+    same constructors, ContextDict contexts, key-order checks and ``!include``); only
+    the scanner/parser underneath is libyaml's C one, about 4x faster on large zones.
+    Without libyaml this is ``octodns.yaml.safe_load``.
+    """
+    base: Any = ContextLoader
+    if enforce_order:
+        base = _octodns_loaders.get(order_mode)
+        if base is None:  # let octoDNS raise its InvalidOrder
+            return safe_load(stream, enforce_order=enforce_order, order_mode=order_mode)
+    fast = _c_loader(base)
+    if fast is None or not stream.seekable():
+        return safe_load(stream, enforce_order=enforce_order, order_mode=order_mode)
+    try:
+        return yaml.load(stream, Loader=fast)  # a SafeConstructor loader: safe
+    except yaml.constructor.ConstructorError:
+        raise  # octoDNS's own constructors (key order, !include): the same either way
+    except yaml.YAMLError:
+        # a syntax error: parse again in pure Python, so the message is exactly
+        # octoDNS's (libyaml words syntax errors differently); rare, so cheap
+        stream.seek(0)
+        return safe_load(stream, enforce_order=enforce_order, order_mode=order_mode)
+
+
+@functools.cache
+def _c_loader(base: Any) -> Any:
+    """``base`` (an octoDNS loader class) on libyaml's parser, or None without libyaml."""
+    try:
+        from yaml._yaml import CParser
+        from yaml.constructor import SafeConstructor
+        from yaml.resolver import Resolver
+    except ImportError:  # PyYAML built without libyaml
+        return None
+
+    class CLoader(CParser, base):  # type: ignore[misc]
+        def __init__(self, stream: IO[str]) -> None:
+            CParser.__init__(self, stream)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
+            self._stream_name = getattr(stream, "name", "<file>")
+
+        def get_mark(self) -> yaml.Mark:
+            # only the name is used (by octoDNS's !include, to resolve relative paths)
+            return yaml.Mark(self._stream_name, 0, 0, 0, "", 0)
+
+    CLoader.__name__ = CLoader.__qualname__ = f"C{base.__name__}"
+    return CLoader
 
 
 def _as_source_would(source: YamlProvider, data: Any) -> Any:

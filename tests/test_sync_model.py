@@ -194,6 +194,14 @@ def test_moved_names_the_record_and_where() -> None:
     assert saved.moved(before, before) == []
 
 
+def test_moved_names_another_provider_pair() -> None:
+    before = planset([update_api("pdns"), update_api("bind")])
+    after = planset([update_api("pdns"), update_api("knot")], providers=["pdns", "knot"])
+    assert saved.moved(before, after) == [
+        "providers: the plan is for pdns, bind; environment 'lab' now has pdns, knot"
+    ]
+
+
 def test_saved_plan_round_trips(tmp_path: Any) -> None:
     doc = planset([update_api("pdns"), update_api("bind")])
     path = tmp_path / "plan.json"

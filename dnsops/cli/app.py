@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from dnsops import __version__
-from dnsops.cli import audit, lab, sync, validate
+from dnsops.cli import audit, drill, lab, lint, sync, validate
 from dnsops.cli.common import State
 
 app = typer.Typer(
@@ -50,7 +50,9 @@ def main_callback(
 
 
 app.add_typer(lab.app, name="lab")
+app.add_typer(drill.app, name="drill")
 app.command("validate")(validate.validate)
+app.command("lint")(lint.lint)
 app.command("plan")(sync.plan)
 app.command("sync")(sync.sync)
 app.command("apply")(sync.apply)

@@ -21,7 +21,9 @@ STYLE = {
 
 def table(findings: Iterable[Finding], title: str) -> Table:
     t = Table(title=title, title_justify="left", show_lines=False)
-    for col in ("severity", "id", "subject", "where", "message"):
+    for col in ("severity", "id"):
+        t.add_column(col, no_wrap=True)  # short, and grep-able in narrow CI logs
+    for col in ("subject", "where", "message"):
         t.add_column(col, overflow="fold")
     for f in findings:
         msg = f.message + (f"\n[dim]hint: {f.hint}[/dim]" if f.hint else "")
@@ -86,3 +88,65 @@ def github(findings: Iterable[Finding]) -> str:
         msg = f.message + (f" (hint: {f.hint})" if f.hint else "")
         out.append(f"::{_GH_LEVEL[f.severity]} {','.join(props)}::{_gh_escape(msg)}")
     return "\n".join(out) + ("\n" if out else "")
+
+
+def by_zone(findings: Iterable[Finding]) -> dict[str, list[Finding]]:
+    """Findings grouped by zone, zones in order (findings without a zone under '')."""
+    groups: dict[str, list[Finding]] = {}
+    for f in findings:
+        groups.setdefault(f.zone or "", []).append(f)
+    return dict(sorted(groups.items()))
+
+
+def zone_tables(findings: Iterable[Finding], title: str) -> list[Table]:
+    """One rich table per zone: ``title — zone``."""
+    return [
+        table(group, f"{title} — {zone}" if zone else title)
+        for zone, group in by_zone(findings).items()
+    ]
+
+
+def suppressed_table(findings: Iterable[Finding], title: str = "suppressed") -> Table:
+    t = Table(title=title, title_justify="left")
+    for col in ("id", "subject", "where", "reason"):
+        t.add_column(col, overflow="fold")
+    for f in findings:
+        t.add_row(f.id, f.subject, f.where or "", f.suppressed or "")
+    return t
+
+
+def markdown_by_zone(
+    findings: list[Finding], title: str, suppressed: list[Finding] | None = None, summary: str = ""
+) -> str:
+    """A PR comment: a section per zone, then the suppressions with their reasons."""
+    lines = [f"### {title}", ""]
+    if summary:
+        lines += [summary, ""]
+    if not findings:
+        lines += ["No findings.", ""]
+    for zone, group in by_zone(findings).items():
+        body = markdown(group, f"`{zone}`" if zone else "other").split("\n")
+        lines += ["#" + body[0], *body[1:]]
+    if suppressed:
+        lines += [f"#### Suppressed ({len(suppressed)})", ""]
+        lines += ["| id | subject | where | reason |", "|---|---|---|---|"]
+        for f in suppressed:
+            cells = [f.id, f.subject, f.where or "", f.suppressed or ""]
+            lines.append("| " + " | ".join(_md_cell(c) for c in cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def github_suppressed(findings: Iterable[Finding]) -> str:
+    """Suppressions as notice annotations, so a PR shows what is being waived."""
+    notices = [
+        f.model_copy(
+            update={
+                "severity": Severity.NOTICE,
+                "message": f"suppressed ({f.suppressed}): {f.message}",
+                "hint": None,
+            }
+        )
+        for f in findings
+    ]
+    return github(notices)

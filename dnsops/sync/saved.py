@@ -62,6 +62,11 @@ def moved(saved: PlanSet, fresh: PlanSet) -> list[str]:
     Empty when the zones and every provider are exactly as they were.
     """
     lines: list[str] = []
+    if saved.providers != fresh.providers:
+        lines.append(
+            f"providers: the plan is for {', '.join(saved.providers)}; environment "
+            f"{fresh.environment!r} now has {', '.join(fresh.providers)}"
+        )
     if set(saved.desired) != set(fresh.desired):
         lines.append(
             f"zones: the plan covers {', '.join(sorted(saved.desired))}; "
@@ -74,7 +79,7 @@ def moved(saved: PlanSet, fresh: PlanSet) -> list[str]:
     for provider in saved.providers:
         for old in saved.for_provider(provider):
             new = fresh.get(provider, old.zone)
-            if new is None:
+            if new is None:  # named above: another provider pair or zone set
                 continue
             if old.exists != new.exists:
                 lines.append(

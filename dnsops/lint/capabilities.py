@@ -1,0 +1,164 @@
+"""What each provider of an environment can serve, read from its octoDNS class.
+
+octoDNS providers declare their capabilities as class attributes (``SUPPORTS``,
+``SUPPORTS_ROOT_NS``, ``SUPPORTS_DYNAMIC``, ...). dnsops reads them from the
+class named in the environment's octoDNS config, *without instantiating it*: no
+credentials are needed and nothing is contacted. An attribute a provider only
+decides at run time (a property, e.g. PowerDNS's SUPPORTS_DYNAMIC, which probes
+the server) is reported as unknown (None), never guessed.
+
+``problems(caps, record)`` mirrors the cases of octoDNS's
+``BaseProvider._process_desired_zone``: an unsupported type, dynamic, geo,
+pool value status, subnet rules, multi-value PTR and the root NS.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from dataclasses import dataclass
+from typing import Any
+
+from octodns.record import Record
+
+from dnsops.config import Environment, Project
+from dnsops.errors import ConfigError
+from dnsops.yamlfile import line_of
+from dnsops.zones import octodns_config
+
+_FLAGS = (
+    "SUPPORTS_ROOT_NS",
+    "SUPPORTS_DYNAMIC",
+    "SUPPORTS_GEO",
+    "SUPPORTS_MULTIVALUE_PTR",
+    "SUPPORTS_POOL_VALUE_STATUS",
+    "SUPPORTS_DYNAMIC_SUBNETS",
+)
+
+
+@dataclass(frozen=True)
+class ProviderCaps:
+    """A provider's declared capabilities; None where the class does not say statically."""
+
+    name: str
+    class_path: str
+    supports: frozenset[str] | None
+    flags: dict[str, bool | None]
+
+    def flag(self, name: str) -> bool | None:
+        return self.flags.get(name)
+
+    @classmethod
+    def of(cls, name: str, class_path: str, klass: type) -> ProviderCaps:
+        supports = _static(klass, "SUPPORTS")
+        types = (
+            frozenset(str(t) for t in supports) if isinstance(supports, set | frozenset) else None
+        )
+        flags = {}
+        for flag in _FLAGS:
+            value = _static(klass, flag)
+            flags[flag] = value if isinstance(value, bool) else None
+        return cls(name, class_path, types, flags)
+
+
+def _static(klass: type, attr: str) -> Any:
+    """A class attribute's declared value; None for a descriptor (decided per instance)."""
+    try:
+        value = inspect.getattr_static(klass, attr)
+    except AttributeError:
+        return None
+    if isinstance(value, property | classmethod | staticmethod) or hasattr(value, "__get__"):
+        return None
+    return value
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why a provider cannot serve a record as written; ``known`` False = can't tell."""
+
+    detail: str
+    known: bool = True
+
+
+def problems(caps: ProviderCaps, record: Record, root_ns: bool) -> list[Problem]:
+    """What ``caps`` cannot do of ``record`` (empty: the provider serves it as is)."""
+    rtype = record._type
+    if caps.supports is None:
+        return [Problem(f"{caps.name} does not declare SUPPORTS statically", known=False)]
+    if rtype not in caps.supports:
+        return [Problem(f"{caps.name} ({caps.class_path}) does not support {rtype} records")]
+    out: list[Problem] = []
+    if root_ns:
+        out += _need(caps, "SUPPORTS_ROOT_NS", "a managed root (apex) NS record")
+    dynamic = getattr(record, "dynamic", None)
+    if dynamic:
+        out += _need(caps, "SUPPORTS_DYNAMIC", "dynamic records")
+        if caps.flag("SUPPORTS_DYNAMIC") is not False:
+            out += _dynamic_details(caps, dynamic)
+    if getattr(record, "geo", None):
+        out += _need(caps, "SUPPORTS_GEO", "geo records")
+    if rtype == "PTR" and len(getattr(record, "values", ()) or ()) > 1:
+        out += _need(caps, "SUPPORTS_MULTIVALUE_PTR", "multi-value PTR records")
+    return out
+
+
+def _dynamic_details(caps: ProviderCaps, dynamic: Any) -> list[Problem]:
+    out: list[Problem] = []
+    pools = getattr(dynamic, "pools", {}) or {}
+    statuses = [
+        value.get("status", "obey")
+        for pool in pools.values()
+        for value in (getattr(pool, "data", {}) or {}).get("values", [])
+    ]
+    if any(s != "obey" for s in statuses):
+        out += _need(caps, "SUPPORTS_POOL_VALUE_STATUS", "a pool value 'status' flag")
+    rules = getattr(dynamic, "rules", []) or []
+    if any((getattr(r, "data", {}) or {}).get("subnets") for r in rules):
+        out += _need(caps, "SUPPORTS_DYNAMIC_SUBNETS", "subnet rules in dynamic records")
+    return out
+
+
+def _need(caps: ProviderCaps, flag: str, what: str) -> list[Problem]:
+    value = caps.flag(flag)
+    if value is True:
+        return []
+    if value is None:
+        return [
+            Problem(
+                f"{caps.name} decides {flag} at run time: cannot tell if it serves {what}",
+                known=False,
+            )
+        ]
+    return [Problem(f"{caps.name} ({caps.class_path}) does not support {what} ({flag} = False)")]
+
+
+def read_capabilities(project: Project, env: Environment) -> tuple[ProviderCaps, ...]:
+    """The capabilities of the environment's two providers, in dnsops.yaml order.
+
+    :raises ConfigError: a provider has no ``class`` or the class cannot be imported.
+    """
+    path = project.octodns_config(env)
+    providers = octodns_config(project, env)["providers"]
+    out = []
+    for name in env.providers:
+        settings = providers[name]
+        where = f"{path}:{line_of(settings) or 1}"
+        class_path = settings.get("class") if isinstance(settings, dict) else None
+        if not isinstance(class_path, str) or "." not in class_path:
+            raise ConfigError(f"{where}: provider {name!r}: 'class' must be module.ClassName")
+        out.append(ProviderCaps.of(name, class_path, _import(class_path, where, name)))
+    return tuple(out)
+
+
+def _import(class_path: str, where: str, name: str) -> type:
+    module_name, _, class_name = class_path.rpartition(".")
+    try:
+        klass = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(
+            f"{where}: provider {name!r}: cannot import {class_path}: {exc}",
+            hint="install the octoDNS provider package (see pyproject.toml)",
+        ) from None
+    if not isinstance(klass, type):
+        raise ConfigError(f"{where}: provider {name!r}: {class_path} is not a class")
+    return klass

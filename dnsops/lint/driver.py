@@ -1,0 +1,175 @@
+"""Run a lint: load what the core needs, do the online I/O, hand back a LintReport."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from dnsops.config import Environment, Project
+from dnsops.errors import ConfigError
+from dnsops.findings import Finding, Severity, failing
+from dnsops.lint import core, online
+from dnsops.lint.capabilities import read_capabilities
+from dnsops.lint.policy import Policy, load_policies
+from dnsops.lint.rules import LintContext
+from dnsops.lint.view import ZoneView
+from dnsops.zones import (
+    enable_validators,
+    load_zone,
+    octodns_config,
+    validator_sets,
+    yaml_source,
+    zone_file,
+    zone_names,
+)
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class LintReport:
+    environment: str
+    zones: list[str]
+    online: bool
+    policy_files: list[str]
+    findings: list[Finding] = field(default_factory=list)
+    suppressed: list[Finding] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        """Any error-level finding: ``dnsops lint`` exits 1."""
+        return failing(self.findings)
+
+    def counts(self) -> dict[str, int]:
+        seen = Counter(str(f.severity) for f in self.findings)
+        return {str(s): seen.get(str(s), 0) for s in sorted(Severity, reverse=True)}
+
+    def summary(self) -> str:
+        counts = self.counts()
+        parts = [f"{n} {name}" for name, n in counts.items() if n]
+        text = ", ".join(parts) if parts else "no findings"
+        if self.suppressed:
+            text += f"; {len(self.suppressed)} suppressed"
+        return f"{len(self.zones)} zone(s): {text}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "environment": self.environment,
+            "zones": self.zones,
+            "online": self.online,
+            "policies": self.policy_files,
+            "failed": self.failed,
+            "counts": self.counts(),
+            "findings": [f.to_json() for f in self.findings],
+            "suppressed": [f.to_json() for f in self.suppressed],
+        }
+
+
+def context(project: Project, env_name: str, env: Environment, managed: set[str]) -> LintContext:
+    lab_ns: dict[str, tuple[str, ...]] = {}
+    if env.lab:
+        lab = project.lab
+        lab_ns = {p: tuple(n.lower() for n in lab.providers[p].nameservers) for p in env.providers}
+    config = octodns_config(project, env)
+    return LintContext(
+        environment=env_name,
+        providers=read_capabilities(project, env),
+        lab_nameservers=lab_ns,
+        managed_zones=frozenset(managed),
+        root_ns_ignored=frozenset(z for z in managed if root_ns_ignored(config, z)),
+    )
+
+
+ROOT_NS_FILTERS = ("IgnoreRootNsFilter",)
+
+
+def root_ns_ignored(config: dict[str, Any], zone: str) -> bool:
+    """Whether the octoDNS config's processors for ``zone`` drop the apex NS.
+
+    Read from the config, not by instantiating anything: the manager's global
+    processors plus the zone's own (its exact entry, else the ``'*'`` entry).
+    """
+    zones = config.get("zones") or {}
+    zone_config = zones.get(zone) or zones.get("*") or {}
+    manager = config.get("manager") or {}
+    names = [*(manager.get("processors") or []), *(zone_config.get("processors") or [])]
+    declared = config.get("processors") or {}
+    classes = [str((declared.get(n) or {}).get("class", "")) for n in names]
+    return any(c.rsplit(".", 1)[-1] in ROOT_NS_FILTERS for c in classes)
+
+
+def run(
+    project: Project,
+    env_name: str | None = None,
+    zone: str | None = None,
+    *,
+    online_checks: bool = False,
+    policy: Policy | None = None,
+    progress: Progress | None = None,
+) -> LintReport:
+    """Lint the environment's zones (or one) against the project's policies.
+
+    :raises ConfigError: a policy file, dnsops.yaml or the octoDNS config is wrong.
+    """
+    say = progress or (lambda _msg: None)
+    env_name, env = project.environment(env_name)
+    policy = policy or load_policies(project.policies_dir)
+    source = yaml_source(project, env)
+    managed = zone_names(source)
+    names = managed
+    if zone is not None:
+        wanted = zone if zone.endswith(".") else zone + "."
+        if wanted not in managed:
+            raise ConfigError(
+                f"no zone {wanted!r} in {source.directory} (have: {', '.join(managed)})"
+            )
+        names = [wanted]
+    ctx = context(project, env_name, env, set(managed))
+    enable_validators(validator_sets(octodns_config(project, env)))  # as its Manager would
+    report = LintReport(env_name, list(names), online_checks, list(policy.files))
+    ran = {r.id for r in policy.rules if online_checks or not r.online}
+    views: list[tuple[ZoneView, list[Finding]]] = []
+    for i, name in enumerate(names, 1):
+        say(f"loading {name} ({i}/{len(names)}) through octoDNS…")
+        loaded, problems = load_zone(source, name)
+        if problems:
+            report.findings += core.validation_findings(name, problems)
+            continue
+        say(f"linting {name} ({len(loaded.records)} records)…")
+        view = ZoneView.build(loaded, zone_file(source, name))
+        views.append((view, core.evaluate(policy, view, ctx)))
+    if online_checks and views:
+        views = _online(policy, views, ctx, env, say)
+    for view, found in views:
+        kept, suppressed = core.finish(found, view, policy, ran)
+        report.findings += kept
+        report.suppressed += suppressed
+    report.findings = core.ordered(report.findings)
+    report.suppressed = core.ordered(report.suppressed)
+    return report
+
+
+def _online(
+    policy: Policy,
+    views: list[tuple[ZoneView, list[Finding]]],
+    ctx: LintContext,
+    env: Environment,
+    say: Progress,
+) -> list[tuple[ZoneView, list[Finding]]]:
+    plans = [core.plan_online(policy, view, ctx) for view, _ in views]
+    names = set().union(*(p.names for p in plans))
+    urls = set().union(*(p.urls for p in plans))
+    say(f"online: resolving {len(names)} target(s), fetching {len(urls)} origin(s)…")
+
+    async def gather() -> tuple[dict[str, Any], dict[str, Any]]:
+        resolver = online.make_resolver(env.resolvers)
+        return await asyncio.gather(online.resolve_all(names, resolver), online.fetch_all(urls))
+
+    outcomes, responses = asyncio.run(gather())
+    return [
+        (view, found + core.judge_online(plan, outcomes, responses))
+        for (view, found), plan in zip(views, plans, strict=True)
+    ]

@@ -1,0 +1,53 @@
+"""The probe engine: many DNS queries, fast, polite, with per-query results.
+
+One engine for health, audit and drills::
+
+    from dnsops.probe import Engine, Query, Target, probe, wire
+
+    ns = Target("127.53.1.1", 53, "pdns ns1.pdns.test.")
+    want = wire.expected("A", 60, ["192.0.2.20", "192.0.2.21"])
+    [res] = probe([Query.make(ns, "api.example.test.", "A", expect=want)])
+    res.matched, res.rcode_text, res.latency, res.served()
+
+``probe`` is synchronous and uses every core for large batches (``bulk``);
+inside a running event loop use ``await Engine(...).run(queries)``. ``axfr``
+reads a whole zone where the server allows it (TSIG). ``wire`` holds the pure
+helpers (templates, canonical rdata, reply checks) the engine is built on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from dnsops.probe import bulk, wire
+from dnsops.probe.bulk import ProbeError
+from dnsops.probe.engine import Engine, Progress
+from dnsops.probe.model import Expected, Query, Result, Target
+from dnsops.probe.xfr import Transfer, TsigKey, axfr
+
+__all__ = [
+    "Engine",
+    "Expected",
+    "ProbeError",
+    "Progress",
+    "Query",
+    "Result",
+    "Target",
+    "Transfer",
+    "TsigKey",
+    "axfr",
+    "bulk",
+    "probe",
+    "wire",
+]
+
+
+def probe(
+    queries: Sequence[Query],
+    *,
+    engine: Engine | None = None,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> list[Result]:
+    """Ask every query (from synchronous code); one Result per query, in order."""
+    return bulk.run(queries, engine or Engine(), workers=workers, progress=progress)
