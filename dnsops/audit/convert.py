@@ -9,7 +9,7 @@ because chunking is not content (octoDNS joins the chunks too).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import dns.exception
@@ -22,6 +22,7 @@ from octodns.zone import Zone
 
 from dnsops.audit.core import on_wire
 from dnsops.audit.model import Key, RRset, Value
+from dnsops.probe.model import Expected
 from dnsops.probe.wire import canonical_rdata
 from dnsops.zones import location
 
@@ -109,3 +110,29 @@ def locations(zone: Zone, keys: Iterable[Key]) -> dict[Key, tuple[str, int]]:
 
 def rdataset_rrset(rdataset: dns.rdataset.Rdataset) -> RRset:
     return RRset(int(rdataset.ttl), frozenset(rdata_value(rd) for rd in rdataset))
+
+
+def transfer_view(rrsets: Mapping[tuple[bytes, int], Expected]) -> dict[Key, RRset]:
+    """A zone transfer as the probe engine reads it (owner wire name and type -> type,
+    TTL and canonical rdatas) as a view."""
+    return {
+        key(wire_name_text(owner), rdtype): RRset(
+            got.ttl, frozenset(canonical(rdtype, rd) for rd in got.rdatas)
+        )
+        for (owner, rdtype), got in rrsets.items()
+    }
+
+
+_PLAIN = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789-_*")
+
+
+def wire_name_text(wire: bytes) -> str:
+    """An uncompressed wire name as text (dnspython's escaping when a label needs it)."""
+    labels, off = [], 0
+    while wire[off]:
+        n = wire[off]
+        labels.append(wire[off + 1 : off + 1 + n])
+        off += 1 + n
+    if all(set(label) <= _PLAIN for label in labels):
+        return ".".join(label.decode() for label in labels) + "."
+    return str(dns.name.Name([*labels, b""]).to_text())

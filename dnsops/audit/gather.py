@@ -23,17 +23,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import dns.exception
 from octodns.zone import Zone
 
-from dnsops.audit import axfr, convert
-from dnsops.audit.axfr import TsigKey
+from dnsops.audit import convert
 from dnsops.audit.core import managed, on_wire
 from dnsops.audit.model import Capabilities, Key, ProviderViews, Served, View, ZoneViews
-from dnsops.audit.queries import Answers, Ask, Nameserver, ask
+from dnsops.audit.queries import Ask, Nameserver, ask
 from dnsops.audit.workers import Job, JobFailed
 from dnsops.config import Environment, Project
 from dnsops.octo import Target
+from dnsops.probe import xfr
+from dnsops.probe.model import Target as ProbeTarget
+from dnsops.probe.xfr import TsigKey
 
 Progress = Callable[[str], None]
 XFR_TIMEOUT = 30.0
@@ -202,16 +203,7 @@ class Gatherer:
         started = time.monotonic()
         n = sum(len(a.keys) * len(a.nameservers) for a in asks)
         self.progress(f"asking {n} questions of {', '.join(sorted({a.provider for a in asks}))}")
-        try:
-            answers = ask(asks)
-        except ImportError:
-            answers = {
-                (a.provider, a.zone, ns.label): Answers(
-                    error="per-record queries need the probe engine (dnsops.probe)"
-                )
-                for a in asks
-                for ns in a.nameservers
-            }
+        answers = ask(asks)
         took = round(time.monotonic() - started, 3)
         self.timings["queries"] = took
         self.progress(f"{n} answers in {took:.1f} s")
@@ -298,23 +290,28 @@ def _populate(target: Any, name: str) -> ApiView:
 def _transfer_all(
     progress: Progress, plane: DataPlane, names: list[str]
 ) -> dict[str, list[Served]]:
-    """A zone transfer of every zone from every nameserver of the provider."""
+    """A zone transfer of every zone from every nameserver of the provider, concurrently
+    (the probe engine's AXFR: read on the bytes, every signed message TSIG-verified)."""
     assert plane.transfer is not None
-    return {
-        name: [_transfer(progress, ns, name, plane.transfer) for ns in plane.nameservers]
-        for name in names
-    }
+    key = plane.transfer
+
+    async def all_of() -> list[Served]:
+        jobs = [_transfer(progress, ns, name, key) for name in names for ns in plane.nameservers]
+        return list(await asyncio.gather(*jobs))
+
+    done = asyncio.run(all_of())
+    per = len(plane.nameservers)
+    return {name: done[i * per : (i + 1) * per] for i, name in enumerate(names)}
 
 
-def _transfer(progress: Progress, ns: Nameserver, zone: str, key: TsigKey) -> Served:
-    started = time.monotonic()
-    try:
-        view = axfr.transfer(ns.address, zone, key, port=ns.port, timeout=XFR_TIMEOUT)
-    except (axfr.TransferFailed, dns.exception.DNSException, OSError) as exc:
+async def _transfer(progress: Progress, ns: Nameserver, zone: str, key: TsigKey) -> Served:
+    target = ProbeTarget(ns.address, ns.port, ns.label)
+    got = await xfr.axfr(target, zone, key=key, timeout=XFR_TIMEOUT)
+    if got.rrsets is None:
         progress(f"{ns.label}: zone transfer of {zone} failed")
-        return Served(ns.label, "axfr", error=f"zone transfer failed: {_first_line(exc)}")
-    took = time.monotonic() - started
-    progress(f"{ns.label}: AXFR {zone} {len(view)} rrsets ({took:.1f} s)")
+        return Served(ns.label, "axfr", error=f"zone transfer failed: {got.error}")
+    view = convert.transfer_view(got.rrsets)
+    progress(f"{ns.label}: AXFR {zone} {len(view)} rrsets ({got.latency or 0:.1f} s)")
     return Served(ns.label, "axfr", records=view)
 
 

@@ -16,6 +16,9 @@ import dns.rdatatype
 
 from dnsops.audit import convert
 from dnsops.audit.model import Key, RRset, Served, View
+from dnsops.probe import bulk
+from dnsops.probe.engine import Engine
+from dnsops.probe.model import Expected, Query, Target
 
 
 @dataclass(frozen=True)
@@ -61,11 +64,7 @@ class Ask:
 
 def ask(asks: list[Ask]) -> dict[tuple[str, str, str], Answers]:
     """(provider, zone, nameserver label) -> Answers, all asks in one batch of queries."""
-    from dnsops.probe import bulk
-    from dnsops.probe.engine import Engine
-    from dnsops.probe.model import Expected, Query, Target
-
-    queries: list[Any] = []
+    queries: list[Query] = []
     for a in asks:
         for ns in a.nameservers:
             target = Target(ns.address, ns.port, ns.label)

@@ -95,15 +95,6 @@ class JobFailed:
         return f"JobFailed({self.error!r})"
 
 
-def wait_any(jobs: list[Job], progress: Progress) -> None:
-    """Block until at least one job has sent something, and handle it."""
-    pending = [j for j in jobs if not j.pump(progress)]
-    if pending:
-        wait([j.conn for j in pending])
-        for j in pending:
-            j.pump(progress)
-
-
 def _child(fn: Callable[..., Any], args: tuple[Any, ...], conn: Connection) -> None:
     def progress(message: str) -> None:
         conn.send(("progress", message))

@@ -63,19 +63,20 @@ def audit(
     if history:
         _history(path, env, fmt)
         return
-    with quiet_octodns(), err.status("auditing…") as status:
-
-        def progress(message: str) -> None:
-            err.print(f"  {message}", markup=False)
-            status.update(f"auditing… {message}")
-
-        result = run_audit(proj, env, zone, progress=progress)
+    # progress as plain lines: the audit forks workers, and a live spinner's thread
+    # must not be running when it does
+    with quiet_octodns():
+        result = run_audit(proj, env, zone, progress=_progress)
     log.append(path, result)
     if prom_file is not None:
         write_textfile(prom_file, render.metrics(result))
     _show(result, fmt)
     if not result.consistent:
         raise typer.Exit(1)
+
+
+def _progress(message: str) -> None:
+    err.print(f"  {message}", markup=False, highlight=False)
 
 
 def _show(result: Audit, fmt: Format) -> None:
