@@ -51,7 +51,7 @@ def s(
     stream: int = 0,
     latency: float | None = 0.01,
 ) -> Sample:
-    error = None if rcode else "Timeout"
+    error = None if rcode else "timeout"
     return Sample(
         t, v, probe, stream, rcode, values if rcode else (), latency if rcode else None, error
     )
@@ -185,7 +185,7 @@ def test_outage_impact_success_latency_and_detection() -> None:
     assert (x.samples, x.success_fraction, x.timeout_fraction) == (11, round(10 / 11, 4), 0.0909)
     assert (x.baseline_p50_ms, x.latency_max_ms, x.added_p50_ms) == (10.0, 400.0, 0.0)
     assert x.time_to_detect == 1.8  # the 400 ms answer, clearly slower than the baseline
-    assert x.failures == {"Timeout": 1} and x.retried_fraction == 0.0
+    assert x.failures == {"timeout": 1} and x.retried_fraction == 0.0
 
 
 def test_rollback_plan_providers_first_each_zone_once() -> None:

@@ -14,20 +14,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import dns.asyncquery
-import dns.exception
-import dns.flags
-import dns.message
-import dns.rcode
-import dns.rdatatype
 from octodns.zone import Zone
 
 from dnsops import octo
 from dnsops.config import Environment, Project
 from dnsops.drill.model import Check, InSyncCheck, ResolutionCheck, ServersCheck, ZoneCheck
-from dnsops.drill.sampler import Answer, Vantage, ask
+from dnsops.drill.sampler import Vantage, ask_all
 from dnsops.drill.values import canonical, find_record, record_values
 from dnsops.errors import ConfigError, LabError, ProviderError
+from dnsops.probe import Engine, Query, Target
 from dnsops.sync import core
 from dnsops.sync.model import Change
 from dnsops.zones import dnsops_meta, load_zones
@@ -246,35 +241,20 @@ class Actions:
                 jobs.append(record)
         result.records = len(jobs)
 
-        async def one(ns: str, addr: str, record: Any) -> str | None:
-            q = dns.message.make_query(record.fqdn, record._type)
-            q.flags &= ~dns.flags.RD
-            try:
-                r = await dns.asyncquery.udp(q, addr, timeout=2.0)
-            except (dns.exception.DNSException, OSError) as exc:
-                why = str(exc) or "timeout"
-                return f"{ns} ({addr}): {record.fqdn} {record._type}: no answer ({why})"
-            rdtype = dns.rdatatype.from_text(record._type)
-            got = frozenset(
-                v.to_text()
-                for rr in (*r.answer, *r.authority)
-                if rr.rdtype == rdtype and rr.name.to_text() == record.fqdn
-                for v in rr
-            )
-            want = record_values(record)
-            if dns.rcode.to_text(r.rcode()) != "NOERROR" or got != want:
-                shown = ", ".join(sorted(got)) or dns.rcode.to_text(r.rcode())
-                return f"{ns} ({addr}): {record.fqdn} {record._type}: served {shown}"
-            return None
-
-        async def all_of() -> list[str | None]:
-            return list(
-                await asyncio.gather(
-                    *(one(ns, a, rec) for ns, a in nameservers.items() for rec in jobs)
-                )
-            )
-
-        result.problems += [p for p in asyncio.run(all_of()) if p]
+        queries = [
+            Query.make(Target(addr, 53, ns), rec.fqdn, rec._type, rd=False, key=i)
+            for ns, addr in nameservers.items()
+            for i, rec in enumerate(jobs)
+        ]
+        for r in asyncio.run(Engine(timeout=2.0, retries=1).run(queries)):
+            rec = jobs[int(str(r.query.key))]
+            where = f"{r.query.target}: {rec.fqdn} {rec._type}"
+            if r.rcode is None:
+                result.problems.append(f"{where}: no answer ({r.error})")
+                continue
+            _ttl, served = r.served()
+            if r.rcode_text != "NOERROR" or frozenset(served) != record_values(rec):
+                result.problems.append(f"{where}: served {', '.join(served) or r.rcode_text}")
         return result
 
     # -- checks ------------------------------------------------------------------
@@ -303,13 +283,9 @@ class Actions:
         want = record_values(find_record(zones[zone], label, check.type))
         vantages = self.vantages()
 
-        async def all_of() -> list[Answer]:
-            return list(
-                await asyncio.gather(*(ask(v, check.name, check.type, 2.0) for v in vantages))
-            )
-
+        answers = asyncio.run(ask_all([(v, check.name, check.type) for v in vantages], 2.0, 2))
         problems = []
-        for v, a in zip(vantages, asyncio.run(all_of()), strict=True):
+        for v, a in zip(vantages, answers, strict=True):
             if a.rcode != "NOERROR" or frozenset(a.values) != want:
                 got = a.rcode or f"no answer ({a.error})"
                 problems.append(f"{v.name}: {got} {' '.join(a.values)}".rstrip())

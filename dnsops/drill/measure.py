@@ -27,7 +27,7 @@ class Sample:
     rcode: str | None  # None: no answer at all (timeout, unreachable)
     values: tuple[str, ...]
     latency: float | None  # seconds; None without an answer
-    error: str | None = None  # why there was no answer (Timeout, ConnectionRefusedError, …)
+    error: str | None = None  # why there was no answer (the probe engine's: "timeout", …)
     attempts: int = 1  # tries the stub needed (a retry after a timeout costs the client time)
 
 
@@ -274,7 +274,7 @@ def outage_impact(
                 samples=n,
                 success_fraction=round(sum(o in SUCCESS for o in outcomes) / n, 4),
                 servfail_fraction=round(sum(s.rcode == "SERVFAIL" for s in during) / n, 4),
-                timeout_fraction=round(sum(s.error == "Timeout" for s in during) / n, 4),
+                timeout_fraction=round(sum(s.error == "timeout" for s in during) / n, 4),
                 baseline_p50_ms=_ms(b50),
                 baseline_p95_ms=_ms(b95),
                 latency_p50_ms=_ms(d50),

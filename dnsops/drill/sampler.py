@@ -2,9 +2,9 @@
 
 It runs in a thread with its own asyncio loop, so the executor can block on
 octoDNS or on a server restart while sampling goes on at a steady pace. Each
-query is its own task on its own socket (a shared socket can hand one query's
-reply to another waiter), bounded by the timeout, so a dead server slows no
-other probe. Samples only accumulate; the executor reads ``snapshot()``.
+round is one batch for the probe engine (dnsops.probe), started on schedule
+whether or not earlier rounds have finished, so a dead server delays no later
+round. Samples only accumulate; the executor reads ``snapshot()``.
 """
 
 from __future__ import annotations
@@ -17,13 +17,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import dns.asyncquery
-import dns.exception
-import dns.message
-import dns.rcode
-import dns.rdatatype
-
 from dnsops.drill.measure import NX_PREFIX, Sample
+from dnsops.probe import Engine, Query, Result, Target
 
 
 @dataclass(frozen=True)
@@ -55,31 +50,32 @@ class Answer:
     rcode: str | None  # None: no answer at all
     values: tuple[str, ...]
     latency: float | None
-    error: str | None = None  # the exception's class name when there was no answer
+    error: str | None = None  # the probe engine's reason when there was no answer
     attempts: int = 1
 
 
-async def ask(
-    vantage: Vantage, qname: str, rtype: str, timeout: float, attempts: int = 1
-) -> Answer:
-    """One resolution as a stub resolver does it: up to ``attempts`` tries of ``timeout``.
+def _answer(result: Result, timeout: float) -> Answer:
+    """A probe-engine Result as a client saw it: latency counts the tries that timed out."""
+    attempts = max(1, result.attempts)
+    if result.rcode is None:
+        return Answer(None, (), None, result.error or "timeout", attempts)
+    _ttl, values = result.served()
+    latency = (result.latency or 0.0) + (attempts - 1) * timeout
+    return Answer(result.rcode_text, values, latency, None, attempts)
 
-    The latency is the client's: from the first try to the answer (retries included).
-    """
-    began = time.monotonic()
-    error = "Timeout"
-    for attempt in range(1, attempts + 1):
-        q = dns.message.make_query(qname, rtype)
-        try:
-            r = await dns.asyncquery.udp(q, vantage.address, port=vantage.port, timeout=timeout)
-        except (dns.exception.DNSException, OSError) as exc:
-            error = type(exc).__name__
-            continue
-        latency = time.monotonic() - began
-        rdtype = dns.rdatatype.from_text(rtype)
-        values = tuple(sorted(v.to_text() for rr in r.answer if rr.rdtype == rdtype for v in rr))
-        return Answer(dns.rcode.to_text(r.rcode()), values, latency, None, attempt)
-    return Answer(None, (), None, error, attempts)
+
+def _query(vantage: Vantage, qname: str, rtype: str) -> Query:
+    return Query.make(Target(vantage.address, vantage.port, vantage.name), qname, rtype, rd=True)
+
+
+async def ask_all(
+    asks: Sequence[tuple[Vantage, str, str]], timeout: float, attempts: int = 1
+) -> list[Answer]:
+    """Recursive queries through the probe engine, as a stub resolver asks them:
+    up to ``attempts`` tries of ``timeout`` each. One Answer per ask, in order."""
+    engine = Engine(timeout=timeout, retries=attempts - 1, concurrency=256)
+    results = await engine.run([_query(v, q, t) for v, q, t in asks])
+    return [_answer(r, timeout) for r in results]
 
 
 class Sampler:
@@ -129,12 +125,9 @@ class Sampler:
         pending: set[asyncio.Task[None]] = set()
         tick = time.monotonic()
         while not self._stop.is_set():
-            for v in self.vantages:
-                for p in self.probes:
-                    for k in range(self.streams):
-                        task = asyncio.create_task(self._one(v, p, k))
-                        pending.add(task)
-                        task.add_done_callback(pending.discard)
+            task = asyncio.create_task(self._tick())
+            pending.add(task)
+            task.add_done_callback(pending.discard)
             tick += self.interval
             delay = tick - time.monotonic()
             if delay < 0:  # fell behind (a slow machine): skip ticks, keep the pace
@@ -144,34 +137,24 @@ class Sampler:
         if pending:
             await asyncio.wait(pending, timeout=self.timeout * self.attempts + 1)
 
-    async def _one(self, v: Vantage, p: Probe, stream: int) -> None:
-        qname = p.qname
-        if p.key.startswith(NX_PREFIX):
-            qname = f"dnsops-drill-{self._tag}-{next(self._counter)}.{p.qname}"
-        t = self.now()
-        a = await ask(v, qname, p.rtype, self.timeout, self.attempts)
-        self._samples.append(
-            Sample(
-                round(t, 4),
-                v.name,
-                p.key,
-                stream,
-                a.rcode,
-                a.values,
-                a.latency,
-                a.error,
-                a.attempts,
+    async def _tick(self) -> None:
+        """One round: every vantage x probe x stream, sent together through the engine."""
+        keys = [(v, p, k) for v in self.vantages for p in self.probes for k in range(self.streams)]
+        asks = [(v, self._qname(p), p.rtype) for v, p, _k in keys]
+        t = round(self.now(), 4)
+        answers = await ask_all(asks, self.timeout, self.attempts)
+        for (v, p, k), a in zip(keys, answers, strict=True):
+            self._samples.append(
+                Sample(t, v.name, p.key, k, a.rcode, a.values, a.latency, a.error, a.attempts)
             )
-        )
+
+    def _qname(self, p: Probe) -> str:
+        if p.key.startswith(NX_PREFIX):
+            return f"dnsops-drill-{self._tag}-{next(self._counter)}.{p.qname}"
+        return p.qname
 
 
 def prime(vantages: Sequence[Vantage], probe: Probe, timeout: float) -> dict[str, str | None]:
     """Ask every vantage once so its cache holds the current answer; vantage -> rcode."""
-
-    async def all_of() -> list[Answer]:
-        return list(
-            await asyncio.gather(*(ask(v, probe.qname, probe.rtype, timeout) for v in vantages))
-        )
-
-    results = asyncio.run(all_of())
+    results = asyncio.run(ask_all([(v, probe.qname, probe.rtype) for v in vantages], timeout))
     return {v.name: r.rcode for v, r in zip(vantages, results, strict=True)}

@@ -194,30 +194,9 @@ class _Batch:
         if flags & wire.TC and transport == "udp" and self.engine.tcp_fallback:
             self.start_tcp(i)
             return
-        q = self.queries[i]
-        res = Result(q, flags=flags, latency=latency, transport=transport)
-        res.attempts = self.attempts[i]
-        if q.expect is not None:
-            ttl = wire.quick_match(data, self.templates[i].qlen, q.expect)
-            if ttl is not None:
-                res.rcode, res.matched, res.ttl = 0, True, ttl
-                self.finish(i, res)
-                return
-        res.wire = data
-        try:
-            msg = dns.message.from_wire(data, ignore_trailing=True)
-        except dns.exception.DNSException as exc:
-            res.rcode = flags & wire.RCODE_MASK
-            res.error = f"malformed reply: {exc}"
-            if q.expect is not None:
-                res.matched = False
-        else:
-            res._message = msg
-            res.rcode = msg.rcode()
-            if q.expect is not None:
-                res.matched = wire.match_message(msg, q.qname, q.expect)
-                rrset = res.rrset()
-                res.ttl = rrset.ttl if rrset is not None else None
+        res = judge(
+            self.queries[i], data, latency, transport, self.attempts[i], self.templates[i].qlen
+        )
         self.finish(i, res)
 
     def results(self) -> list[Result]:
@@ -264,6 +243,48 @@ class _Batch:
                 self.reply(i, data, _now() - start, "tcp")
                 return
         self.fail(i, error)
+
+
+def judge(
+    query: Query,
+    data: bytes,
+    latency: float | None,
+    transport: str = "udp",
+    attempts: int = 1,
+    qlen: int | None = None,
+) -> Result:
+    """The Result of a reply to ``query`` (ID and question already checked). No I/O.
+
+    Decides ``matched`` on the bytes when it can (:func:`wire.quick_match`) and
+    parses the message otherwise. Shared by the engine and by every vantage that
+    gets raw replies from elsewhere (an SSH host, RIPE Atlas), so a reply is
+    judged the same way wherever it was asked.
+    """
+    flags = (data[2] << 8) | data[3] if len(data) >= 4 else 0
+    res = Result(query, flags=flags, latency=latency, transport=transport, attempts=attempts)
+    if query.expect is not None:
+        if qlen is None:
+            qlen = len(wire.question(query.qname, query.rdtype))
+        ttl = wire.quick_match(data, qlen, query.expect)
+        if ttl is not None:
+            res.rcode, res.matched, res.ttl = 0, True, ttl
+            return res
+    res.wire = data
+    try:
+        msg = dns.message.from_wire(data, ignore_trailing=True)
+    except dns.exception.DNSException as exc:
+        res.rcode = flags & wire.RCODE_MASK
+        res.error = f"malformed reply: {exc}"
+        if query.expect is not None:
+            res.matched = False
+    else:
+        res._message = msg
+        res.rcode = msg.rcode()
+        if query.expect is not None:
+            res.matched = wire.match_message(msg, query.qname, query.expect)
+            rrset = res.rrset()
+            res.ttl = rrset.ttl if rrset is not None else None
+    return res
 
 
 async def _tcp_exchange(target: Target, query: bytes) -> bytes:
