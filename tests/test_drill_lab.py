@@ -314,6 +314,9 @@ def test_sigkill_then_rollback(
             ]
             or len(act.pending()) == 2
         )
+    busy = run(cli, drill_dir, "drill", "rollback")  # the drill still runs: not behind its back
+    assert busy.exit_code == 1
+    assert f"the drill that wrote the journal still runs: drill {scenario!r}" in busy.stderr
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
     refused = run(cli, drill_dir, "drill", "run", "out-pdns")

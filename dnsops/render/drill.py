@@ -12,6 +12,7 @@ COLORS = {
     "old": "#6b7fa3",
     "new": "#1a9850",
     "ok": "#66bd63",
+    "retry": "#fdae61",
     "wrong": "#f46d43",
     "fail": "#d73027",
 }
@@ -19,6 +20,7 @@ LEGEND = {
     "old": "old answer",
     "new": "new answer",
     "ok": "answered",
+    "retry": "answered only on the stub's retry",
     "wrong": "wrong answer",
     "fail": "failed (SERVFAIL / timeout)",
 }
