@@ -274,3 +274,24 @@ def test_ssh_config_path_is_relative_to_the_project(tmp_path: Path) -> None:
     [v] = registry.build(proj, proj.lab_environment()[1], ["x"])
     assert isinstance(v, SshVantage)
     assert v.command[v.command.index("-F") + 1] == str(root / "ssh" / "config")
+
+
+def test_drill_resolution_check_through_ssh_vantages(project: Project) -> None:
+    from dnsops.drill.actions import Actions
+    from dnsops.drill.model import ResolutionCheck
+
+    env_name, env = project.lab_environment()
+    actions = Actions(project, env_name, env)
+    check = ResolutionCheck.model_validate(
+        {"check": "resolution", "name": "api.example.test.", "vantages": ["iad-ssh", "lhr-ssh"]}
+    )
+    assert actions.check(check).to_json() == {
+        "check": "resolution api.example.test. A",
+        "ok": True,
+        "detail": [],
+    }
+    dead = check.model_copy(update={"vantages": ["lhr-ssh", "dead-ssh"]})
+    result = actions.check(dead)
+    assert not result.ok
+    [problem] = result.detail
+    assert problem.startswith("dead-ssh (ssh, nowhere): connection refused: ")

@@ -25,6 +25,7 @@ from dnsops.errors import ConfigError, LabError, ProviderError
 from dnsops.probe import Engine, Query, Target
 from dnsops.sync import core
 from dnsops.sync.model import Change
+from dnsops.vantage import registry
 from dnsops.zones import dnsops_meta, load_zones
 
 Progress = Callable[[str], None]
@@ -289,8 +290,33 @@ class Actions:
             if a.rcode != "NOERROR" or frozenset(a.values) != want:
                 got = a.rcode or f"no answer ({a.error})"
                 problems.append(f"{v.name}: {got} {' '.join(a.values)}".rstrip())
+        if check.vantages:
+            problems += self._remote_resolution(check, want)
         name = f"resolution {check.name} {check.type}"
         return CheckResult(name, not problems, problems)
+
+    def _remote_resolution(self, check: ResolutionCheck, want: frozenset[str]) -> list[str]:
+        """The same question through the named vantages of dnsops.yaml (SSH hosts, Atlas)."""
+        chosen = registry.build(self.project, self.env, check.vantages)
+        work = {
+            v: [Query.make(v.resolver, check.name, check.type, rd=True)]
+            for v in chosen
+            if v.resolver is not None
+        }
+        problems = [f"{v.name}: asks no resolver" for v in chosen if v.resolver is None]
+        for run in registry.gather(work):
+            who = f"{run.vantage} ({run.kind}, {run.region})"
+            if run.problem is not None:
+                problems.append(f"{who}: {run.problem}")
+                continue
+            for o in run.observations:
+                r = o.result
+                _ttl, served = r.served()
+                if r.rcode_text != "NOERROR" or frozenset(served) != want:
+                    where = f" {o.origin.host}" if o.origin.host else ""
+                    got = r.error or r.rcode_text
+                    problems.append(f"{who}{where}: {got} {' '.join(served)}".rstrip())
+        return problems
 
     def _zone(self, check: ZoneCheck) -> CheckResult:
         problems = []

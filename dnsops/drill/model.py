@@ -64,11 +64,16 @@ def _fqdn(value: str) -> str:
 
 
 class ResolutionCheck(_Model):
-    """Every vantage resolves NAME/TYPE to exactly the values in git."""
+    """Every vantage resolves NAME/TYPE to exactly the values in git.
+
+    Every resolver of the environment is asked; ``vantages`` adds vantages of
+    dnsops.yaml by name (SSH hosts, RIPE Atlas), asked through their resolvers.
+    """
 
     check: Literal["resolution"]
     name: str
     type: str = "A"
+    vantages: list[str] = Field(default_factory=list)
 
     _name = field_validator("name")(_fqdn)
 
