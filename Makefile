@@ -37,6 +37,7 @@ demo: setup
 	$(DNSOPS) plan
 	$(DNSOPS) sync --doit
 	$(DNSOPS) plan --detailed-exitcode
+	$(DNSOPS) audit
 	$(DNSOPS) lab query api.example.test A
 	$(DNSOPS) lab query www.example.test CNAME
 	$(DNSOPS) health --prom-file .dnsops/health.prom
