@@ -7,8 +7,9 @@ and the key (``dnsops.yaml:12: environments.lab.providers: ...``).
 from __future__ import annotations
 
 import ipaddress
+import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -29,15 +30,120 @@ def _ip(value: str) -> str:
     return value
 
 
+VantageName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")]
+Seconds = Annotated[float, Field(gt=0, le=86400)]
+
+
 class Resolver(_Model):
     """A vantage point: a recursive resolver queried from here."""
 
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    kind: Literal["resolver"] = "resolver"
+    name: VantageName
     address: str
     port: Port = 53
     region: str
 
     _check_address = field_validator("address")(_ip)
+
+
+class SshVantage(_Model):
+    """A host reached with the system's OpenSSH client, probing from where it stands.
+
+    ``host`` is a Host of the user's ssh config or a host name; user, port and a
+    jump host may be given here or there (OpenSSH's own config is respected).
+    The host asks its own resolver (``resolver: system`` reads its
+    /etc/resolv.conf; an address names one) and/or, with ``nameservers: true``,
+    the providers' nameservers directly. Nothing is installed on the host.
+    """
+
+    kind: Literal["ssh"]
+    name: VantageName
+    region: str
+    host: str = Field(min_length=1, pattern=r"^[^\s-][^\s]*$")
+    user: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.][A-Za-z0-9_.-]*$")
+    port: Port | None = None
+    jump: str | None = Field(default=None, pattern=r"^[^\s-][^\s]*$", description="ProxyJump")
+    ssh_config: str | None = Field(
+        default=None, description="an ssh_config file (-F), relative to dnsops.yaml"
+    )
+    resolver: str | None = Field(
+        default="system", description="'system' (the host's resolv.conf), an address, or null"
+    )
+    nameservers: bool = Field(default=False, description="also ask the providers' nameservers")
+    python: str = Field(default="python3", pattern=r"^[A-Za-z0-9_./-]+$")
+    connect_timeout: Seconds = 10.0
+    timeout: Seconds = Field(default=300.0, description="seconds for the whole session")
+    concurrency: int = Field(default=32, ge=1, le=256, description="queries in flight on the host")
+
+    @field_validator("resolver")
+    @classmethod
+    def _resolver(cls, value: str | None) -> str | None:
+        if value is not None and value != "system":
+            _ip(value)
+        return value
+
+    @model_validator(mode="after")
+    def _asks_something(self) -> SshVantage:
+        if self.resolver is None and not self.nameservers:
+            raise ValueError("an ssh vantage asks its resolver, the nameservers, or both")
+        return self
+
+
+ATLAS_AREAS = ("WW", "West", "North-Central", "South-Central", "North-East", "South-East")
+
+
+class AtlasProbes(_Model):
+    """One probe selection of an Atlas measurement request (they add up)."""
+
+    type: Literal["country", "asn", "area", "probes"]
+    value: str | int
+    requested: int = Field(ge=1, le=1000)
+
+    @model_validator(mode="after")
+    def _value(self) -> AtlasProbes:
+        v = str(self.value)
+        if self.type == "country" and not re.fullmatch(r"[A-Z]{2}", v):
+            raise ValueError(f"country {v!r}: an ISO 3166 two-letter code in capitals (DE, JP)")
+        if self.type == "asn" and not re.fullmatch(r"(AS)?[0-9]{1,10}", v):
+            raise ValueError(f"asn {v!r}: an AS number (3320)")
+        if self.type == "area" and v not in ATLAS_AREAS:
+            raise ValueError(f"area {v!r}: one of {', '.join(ATLAS_AREAS)}")
+        if self.type == "probes" and not re.fullmatch(r"[0-9]+(,[0-9]+)*", v):
+            raise ValueError(f"probes {v!r}: probe IDs separated by commas")
+        return self
+
+
+class AtlasVantage(_Model):
+    """RIPE Atlas probes selected by country/ASN/area, under a credit budget cap.
+
+    The API key is read from the environment variable ``api_key_env`` at run
+    time; it never appears in dnsops.yaml or in any output. ``server`` (and
+    ``ca_bundle`` for a private CA) let the endpoint be pointed elsewhere.
+    """
+
+    kind: Literal["ripe-atlas"]
+    name: VantageName
+    region: str
+    probes: list[AtlasProbes] = Field(min_length=1)
+    ask: Literal["resolver", "nameservers"] = Field(
+        default="resolver", description="the probes' own resolvers, or the providers' nameservers"
+    )
+    max_credits: int = Field(ge=1, description="refuse a run estimated to cost more than this")
+    api_key_env: str = Field(default="RIPE_ATLAS_API_KEY", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    server: str = Field(default="atlas.ripe.net", pattern=r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
+    ca_bundle: str | None = Field(default=None, description="CA file for a private endpoint")
+    af: Literal[4, 6] = 4
+    protocol: Literal["UDP", "TCP"] = "UDP"
+    wait: Seconds = Field(default=900.0, description="seconds to wait for results at most")
+    poll: Seconds = Field(default=15.0, description="seconds between result polls")
+
+    @property
+    def requested(self) -> int:
+        return sum(p.requested for p in self.probes)
+
+
+Vantage = Annotated[Resolver | SshVantage | AtlasVantage, Field(discriminator="kind")]
+VANTAGE_KINDS = ("resolver", "ssh", "ripe-atlas")
 
 
 class Paths(_Model):
@@ -58,6 +164,10 @@ class Environment(_Model):
         default_factory=list, description="addresses of the parent zone's servers, if known"
     )
     resolvers: list[Resolver] = Field(default_factory=list)
+    vantages: list[Vantage] = Field(
+        default_factory=list,
+        description="vantage points beyond the resolvers: kind resolver, ssh or ripe-atlas",
+    )
     nameservers: dict[str, list[str]] = Field(
         default_factory=dict,
         description="per provider: its nameservers (addresses or host names), asked after "
@@ -73,10 +183,10 @@ class Environment(_Model):
 
     @model_validator(mode="after")
     def _consistent(self) -> Environment:
-        names = [r.name for r in self.resolvers]
+        names = [v.name for v in self.all_vantages]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
-            raise ValueError(f"duplicate resolver name(s): {', '.join(dupes)}")
+            raise ValueError(f"duplicate resolver/vantage name(s): {', '.join(dupes)}")
         unknown = sorted(set(self.nameservers) - set(self.providers))
         if unknown:
             raise ValueError(
@@ -84,6 +194,11 @@ class Environment(_Model):
                 f"({', '.join(self.providers)})"
             )
         return self
+
+    @property
+    def all_vantages(self) -> list[Resolver | SshVantage | AtlasVantage]:
+        """The resolvers (kind resolver) and then the other vantages, in file order."""
+        return [*self.resolvers, *self.vantages]
 
 
 class LabProvider(_Model):

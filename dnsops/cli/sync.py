@@ -165,10 +165,8 @@ def apply(
 
 
 def _lint(proj: Project, environment: str, zone: str | None) -> None:
-    if gate.lint_run() is None:
-        return
-    with err.status("linting…"):
-        findings = gate.check(proj, environment, zone)
+    with err.status("linting…") as status:
+        findings = gate.check(proj, environment, zone, progress=status.update)
     err.print(f"[dim]lint: no error-level finding ({len(findings)} finding(s) below error)[/]")
 
 

@@ -20,8 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from dnsops.probe import bulk, wire
-from dnsops.probe.bulk import ProbeError
-from dnsops.probe.engine import Engine, Progress
+from dnsops.probe.engine import Engine, ProbeError, Progress, judge
 from dnsops.probe.model import Expected, Query, Result, Target
 from dnsops.probe.xfr import Transfer, TsigKey, axfr
 
@@ -37,6 +36,7 @@ __all__ = [
     "TsigKey",
     "axfr",
     "bulk",
+    "judge",
     "probe",
     "wire",
 ]

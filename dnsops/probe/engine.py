@@ -31,12 +31,17 @@ from collections.abc import Callable, Sequence
 import dns.exception
 import dns.message
 
+from dnsops.errors import DnsopsError
 from dnsops.probe import wire
 from dnsops.probe.model import Query, Result, Target
 
 Progress = Callable[[int, int], None]  # (done, total)
 SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)
 _now = time.perf_counter
+
+
+class ProbeError(DnsopsError):
+    """The probe engine itself failed (not a DNS failure: those are results)."""
 
 
 class Engine:
@@ -152,7 +157,7 @@ class _Batch:
         channels = [_UdpChannel(self, t, pending) for t, pending in by_target.items()]
         try:
             for ch in channels:
-                ch.start()
+                self.guarded(ch.start)()
             self._tick()
             await self.done_future
         finally:
@@ -177,6 +182,22 @@ class _Batch:
 
     # -- completing queries ---------------------------------------------------
 
+    def crash(self, exc: BaseException) -> None:
+        """A bug in a callback: end the run with it instead of waiting forever."""
+        if not self.done_future.done():
+            error = ProbeError(f"probe engine failed: {exc!r}")
+            error.__cause__ = exc
+            self.done_future.set_exception(error)
+
+    def guarded(self, fn: Callable[[], None]) -> Callable[[], None]:
+        def call() -> None:
+            try:
+                fn()
+            except Exception as exc:
+                self.crash(exc)
+
+        return call
+
     def finish(self, i: int, result: Result) -> None:
         if self._results[i] is not None:
             return
@@ -194,30 +215,9 @@ class _Batch:
         if flags & wire.TC and transport == "udp" and self.engine.tcp_fallback:
             self.start_tcp(i)
             return
-        q = self.queries[i]
-        res = Result(q, flags=flags, latency=latency, transport=transport)
-        res.attempts = self.attempts[i]
-        if q.expect is not None:
-            ttl = wire.quick_match(data, self.templates[i].qlen, q.expect)
-            if ttl is not None:
-                res.rcode, res.matched, res.ttl = 0, True, ttl
-                self.finish(i, res)
-                return
-        res.wire = data
-        try:
-            msg = dns.message.from_wire(data, ignore_trailing=True)
-        except dns.exception.DNSException as exc:
-            res.rcode = flags & wire.RCODE_MASK
-            res.error = f"malformed reply: {exc}"
-            if q.expect is not None:
-                res.matched = False
-        else:
-            res._message = msg
-            res.rcode = msg.rcode()
-            if q.expect is not None:
-                res.matched = wire.match_message(msg, q.qname, q.expect)
-                rrset = res.rrset()
-                res.ttl = rrset.ttl if rrset is not None else None
+        res = judge(
+            self.queries[i], data, latency, transport, self.attempts[i], self.templates[i].qlen
+        )
         self.finish(i, res)
 
     def results(self) -> list[Result]:
@@ -231,6 +231,12 @@ class _Batch:
         task.add_done_callback(self.tcp_tasks.discard)
 
     async def _tcp(self, i: int) -> None:
+        try:
+            await self._tcp_attempts(i)
+        except Exception as exc:
+            self.crash(exc)
+
+    async def _tcp_attempts(self, i: int) -> None:
         q = self.queries[i]
         tpl = self.templates[i]
         error = "timeout"
@@ -264,6 +270,48 @@ class _Batch:
                 self.reply(i, data, _now() - start, "tcp")
                 return
         self.fail(i, error)
+
+
+def judge(
+    query: Query,
+    data: bytes,
+    latency: float | None,
+    transport: str = "udp",
+    attempts: int = 1,
+    qlen: int | None = None,
+) -> Result:
+    """The Result of a reply to ``query`` (ID and question already checked). No I/O.
+
+    Decides ``matched`` on the bytes when it can (:func:`wire.quick_match`) and
+    parses the message otherwise. Shared by the engine and by every vantage that
+    gets raw replies from elsewhere (an SSH host, RIPE Atlas), so a reply is
+    judged the same way wherever it was asked.
+    """
+    flags = (data[2] << 8) | data[3] if len(data) >= 4 else 0
+    res = Result(query, flags=flags, latency=latency, transport=transport, attempts=attempts)
+    if query.expect is not None:
+        if qlen is None:
+            qlen = len(wire.question(query.qname, query.rdtype))
+        ttl = wire.quick_match(data, qlen, query.expect)
+        if ttl is not None:
+            res.rcode, res.matched, res.ttl = 0, True, ttl
+            return res
+    res.wire = data
+    try:
+        msg = dns.message.from_wire(data, ignore_trailing=True)
+    except dns.exception.DNSException as exc:
+        res.rcode = flags & wire.RCODE_MASK
+        res.error = f"malformed reply: {exc}"
+        if query.expect is not None:
+            res.matched = False
+    else:
+        res._message = msg
+        res.rcode = msg.rcode()
+        if query.expect is not None:
+            res.matched = wire.match_message(msg, query.qname, query.expect)
+            rrset = res.rrset(query.expect.section)
+            res.ttl = rrset.ttl if rrset is not None else None
+    return res
 
 
 async def _tcp_exchange(target: Target, query: bytes) -> bytes:
@@ -328,7 +376,7 @@ class _UdpChannel:
                 self.batch.fail(i, _os_error(exc))
             self.pending.clear()
             return
-        self.batch.loop.add_reader(self.sock.fileno(), self._readable)
+        self.batch.loop.add_reader(self.sock.fileno(), self.batch.guarded(self._readable))
         self._pump()
         self._sweep_later()
 
@@ -399,7 +447,7 @@ class _UdpChannel:
 
     def _wake_in(self, delay: float) -> None:
         if self.wakeup is None:
-            self.wakeup = self.batch.loop.call_later(delay, self._pump)
+            self.wakeup = self.batch.loop.call_later(delay, self.batch.guarded(self._pump))
 
     def _readable(self) -> None:
         sock = self.sock
@@ -452,7 +500,7 @@ class _UdpChannel:
 
     def _sweep_later(self) -> None:
         delay = min(0.05, self.timeout / 4)
-        self.timer = self.batch.loop.call_later(delay, self._sweep)
+        self.timer = self.batch.loop.call_later(delay, self.batch.guarded(self._sweep))
 
     def _sweep(self) -> None:
         now = _now()

@@ -1,22 +1,20 @@
 """The lint gate: sync and apply refuse zones that ``dnsops lint`` finds errors in.
 
-The gate runs the lint capability (``dnsops.lint``, when it is part of the
-install) exactly as ``dnsops lint`` does without ``--online``, and refuses when
-any finding has severity error or worse. Without the lint capability the gate
-lets everything through (octoDNS's validation still runs when zones load).
+The gate runs the lint exactly as ``dnsops lint`` does without ``--online``
+(policies from ``policies/``, octoDNS validation included, suppressions
+honoured) and refuses when any finding has severity error or worse.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
-from typing import Any
 
 from dnsops.config import Project
 from dnsops.errors import DnsopsError
 from dnsops.findings import Finding, failing
+from dnsops.lint import driver
 
-LintRun = Callable[..., Any]
+Progress = Callable[[str], None]
 
 
 class LintRefusal(DnsopsError):
@@ -36,32 +34,16 @@ class LintRefusal(DnsopsError):
         self.findings = findings
 
 
-def lint_run() -> LintRun | None:
-    """``dnsops.lint.driver.run`` when the lint capability is installed, else None.
+def check(
+    project: Project, environment: str, zone: str | None = None, progress: Progress | None = None
+) -> list[Finding]:
+    """Lint the environment's zones (or one), offline rules only.
 
-    Its contract: ``run(project, env_name, zone) -> report`` with ``report.findings``
-    (a list of :class:`~dnsops.findings.Finding`, suppressed ones excluded).
-    """
-    try:
-        module: Any = importlib.import_module("dnsops.lint.driver")
-    except ModuleNotFoundError as exc:
-        if exc.name in ("dnsops.lint", "dnsops.lint.driver"):
-            return None
-        raise
-    fn = getattr(module, "run", None)
-    return fn if callable(fn) else None
-
-
-def check(project: Project, environment: str, zone: str | None = None) -> list[Finding]:
-    """Lint the environment's zones (or one) as ``dnsops lint`` would, offline rules only.
-
-    :returns: every finding (for display); empty when lint is not installed.
+    :returns: every finding left after suppressions (for display).
     :raises LintRefusal: some finding has severity error or worse.
+    :raises ConfigError: a policy file is invalid (lint's own error).
     """
-    run = lint_run()
-    if run is None:
-        return []
-    findings = list(run(project, environment, zone).findings)
+    findings = list(driver.run(project, environment, zone, progress=progress).findings)
     if failing(findings):
         raise LintRefusal(findings)
     return findings

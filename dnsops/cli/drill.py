@@ -1,0 +1,247 @@
+"""dnsops drill list | run | rollback | status: failover rehearsals with guardrails."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from dnsops.cli.common import Format, emit_json, err, fail, handle_errors, out, project
+from dnsops.drill.executor import Executor, Hooks, rollback_unfinished
+from dnsops.drill.history import cadence_status, past_runs, write_reports
+from dnsops.drill.journal import Journal
+from dnsops.drill.model import find_scenario, load_scenarios
+from dnsops.drill.report import build
+
+app = typer.Typer(
+    help="Failover rehearsals: provider outages and record failovers, measured, rolled back.",
+    no_args_is_help=True,
+)
+FormatOption = Annotated[Format, typer.Option("--format", "-f", help="text or json.")]
+
+
+class RichHooks(Hooks):
+    """Progress of long steps as a rich bar on stderr; messages as lines above it."""
+
+    def __init__(self) -> None:
+        self._progress: Progress | None = None
+        self._task: Any = None
+        self._label = ""
+        super().__init__(say=self._say, tick=self._tick, done_ticking=self._stop)
+
+    def _say(self, message: str) -> None:
+        style = "bold red" if message.startswith("[abort]") else "dim"
+        text = message.replace("[abort]", "abort:")
+        (self._progress.console if self._progress else err).print(f"[{style}]{text}[/]")
+
+    def _tick(self, label: str, elapsed: float, total: float | None) -> None:
+        if self._progress is None:
+            self._progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.completed:.1f}/{task.total:.0f} s"),
+                TimeElapsedColumn(),
+                console=err,
+                transient=True,
+            )
+            self._progress.start()
+        if label != self._label or self._task is None:
+            if self._task is not None:
+                self._progress.remove_task(self._task)
+            self._task = self._progress.add_task(label, total=total or 1.0)
+            self._label = label
+        self._progress.update(self._task, completed=min(elapsed, total or elapsed))
+
+    def _stop(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+            self._task = None
+            self._label = ""
+
+
+@app.command("list")
+@handle_errors
+def list_(fmt: FormatOption = Format.text) -> None:
+    """The scenarios in drills/ (validated: errors name file and line)."""
+    proj = project()
+    scenarios = load_scenarios(proj)
+    rows: list[dict[str, Any]] = [
+        {
+            "name": sc.name,
+            "environment": sc.environment or proj.config.default_environment,
+            "hypothesis": sc.hypothesis.strip(),
+            "steps": [s.kind for s in sc.steps],
+            "cadence_days": round(sc.cadence / 86400, 2),
+            "max_duration_seconds": sc.max_duration,
+            "file": sc.file,
+        }
+        for sc in scenarios
+    ]
+    if fmt is Format.json:
+        emit_json(json.dumps({"scenarios": rows}, indent=2))
+        return
+    t = Table(title="drill scenarios", title_justify="left")
+    for col in ("name", "environment", "steps", "cadence"):
+        t.add_column(col)
+    t.add_column("hypothesis", overflow="ellipsis", no_wrap=True, max_width=60)
+    for r in rows:
+        t.add_row(
+            r["name"], r["environment"], ", ".join(r["steps"]), f"{r['cadence_days']:g} d",
+            r["hypothesis"],
+        )  # fmt: skip
+    out.print(t)
+
+
+@app.command()
+@handle_errors
+def run(
+    name: Annotated[str, typer.Argument(help="The scenario's name (see `dnsops drill list`).")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print each step and what it would change.")
+    ] = False,
+    doit: Annotated[
+        bool, typer.Option("--doit", help="Required to drill a non-lab environment.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    fmt: FormatOption = Format.text,
+) -> None:
+    """Run a drill: preflight, steps under guardrails, rollback, verification, report.
+
+    Exit 0 when the hypothesis held, 1 when it did not (or the drill could not start).
+    """
+    proj = project()
+    scenario = find_scenario(proj, name)
+    hooks = RichHooks()
+    executor = Executor(proj, scenario, hooks)
+    if dry_run:
+        steps = executor.describe()
+        if fmt is Format.json:
+            emit_json(json.dumps({"scenario": name, "dry_run": True, "steps": steps}, indent=2))
+            return
+        out.print(f"[bold]{name}[/] ({executor.env_name}): {scenario.hypothesis.strip()}")
+        for s in steps:
+            out.print(f"  {s['index'] + 1}. {s['kind']}")
+            for line in s["would"]:
+                out.print(f"       would: {line}")
+        err.print("dry run: nothing was changed")
+        return
+    if not executor.env.lab:
+        if not doit:
+            fail(
+                f"{executor.env_name!r} is not a lab: a drill there changes real DNS",
+                hint="pass --doit (and confirm, or --yes) to run it",
+            )
+        if not yes and not typer.confirm(
+            f"Run drill {name!r} against {executor.env_name!r} now?", err=True
+        ):
+            fail("not confirmed: nothing was changed")
+    result = executor.run()
+    doc = build(result)
+    paths = write_reports(proj, doc)
+    doc["reports"] = {k: str(p) for k, p in paths.items()}
+    if fmt is Format.json:
+        emit_json(json.dumps(doc, indent=2))
+    else:
+        _summary(doc)
+    err.print(f"report: {paths['html']} (also .md, .json)")
+    if doc["verdict"] != "pass":
+        raise typer.Exit(1)
+
+
+def _summary(doc: dict[str, Any]) -> None:
+    colour = "green" if doc["verdict"] == "pass" else "red"
+    out.print(
+        f"drill [bold]{doc['scenario']['name']}[/]: [bold {colour}]{doc['verdict'].upper()}[/] "
+        f"({doc['duration_seconds']} s)"
+    )
+    for reason in doc["reasons"]:
+        out.print(f"  [red]- {reason}[/]")
+    for st in doc["steps"]:
+        mark = {True: "[green]ok[/]", False: "[red]FAILED[/]", None: "-"}[st["ok"]]
+        out.print(f"  {st['index'] + 1}. {st['title']}: {mark}")
+        if st.get("note"):
+            out.print(f"     [yellow]{st['note']}[/]")
+        for x in st.get("impact", []):
+            out.print(
+                f"     {x['vantage']}: success {x['success_fraction']:.1%} "
+                f"({x['retried_fraction']:.1%} only after the stub's retry), added latency "
+                f"p50 {x['added_p50_ms']} ms / p95 {x['added_p95_ms']} ms, "
+                f"max {x['latency_max_ms']} ms"
+            )
+        for c in st.get("convergence", []):
+            out.print(
+                f"     {c['vantage']}: first correct {c['first_correct']} s, converged "
+                f"max {c['max']} s (bound {c['bound']:g} s)"
+            )
+    rb = doc["rollback"]
+    state = "[green]verified[/]" if rb["verified"] else "[red]NOT verified[/]"
+    out.print(f"  end state equals git: {state}")
+
+
+@app.command()
+@handle_errors
+def rollback(
+    force: Annotated[
+        bool, typer.Option("--force", help="Even if the drill's process seems to still run.")
+    ] = False,
+    fmt: FormatOption = Format.text,
+) -> None:
+    """Undo everything an unfinished drill journal records, then verify git state. Exit 1 if not."""
+    proj = project()
+    journal = Journal.load(proj)
+    described = journal.describe() if journal else None
+    if journal is not None:
+        err.print(f"rolling back {described}")
+    result = rollback_unfinished(proj, RichHooks(), force=force)
+    if fmt is Format.json:
+        emit_json(json.dumps({"journal": described, **result.to_json()}, indent=2))
+    elif journal is None:
+        out.print("nothing to roll back: no unfinished drill journal")
+    else:
+        for u in result.undone:
+            out.print(f"undone: {u}")
+        for p in result.problems:
+            out.print(f"[red]problem: {p}[/]")
+        out.print("[green]verified[/]" if result.verified else "[red]NOT verified[/]")
+    if not result.verified:
+        raise typer.Exit(1)
+
+
+@app.command()
+@handle_errors
+def status(fmt: FormatOption = Format.text) -> None:
+    """Each scenario's last run, verdict and next due date. Exit 1 if one is overdue."""
+    proj = project()
+    rows = cadence_status(load_scenarios(proj), past_runs(proj), datetime.now(UTC))
+    journal = Journal.load(proj)
+    unfinished = journal.describe() if journal else None
+    if fmt is Format.json:
+        emit_json(
+            json.dumps(
+                {"unfinished_journal": unfinished, "scenarios": [r.to_json() for r in rows]},
+                indent=2,
+            )
+        )
+    else:
+        t = Table(title="drills", title_justify="left")
+        for col in ("scenario", "last run", "verdict", "last pass", "due", ""):
+            t.add_column(col)
+        for r in rows:
+            t.add_row(
+                r.scenario,
+                r.last_run or "never",
+                r.last_verdict or "-",
+                r.last_pass or "never",
+                r.due or "now",
+                "[red]OVERDUE[/]" if r.overdue else "[green]ok[/]",
+            )
+        out.print(t)
+        if unfinished:
+            err.print(f"[red]unfinished drill journal:[/] {unfinished}")
+    if any(r.overdue for r in rows) or unfinished:
+        raise typer.Exit(1)

@@ -1,0 +1,334 @@
+"""Kind ``ssh``: DNS asked from another host, over the system's OpenSSH client.
+
+One session per batch: ``ssh -T -o BatchMode=yes ... HOST python3 -`` gets the
+self-contained probe (:mod:`dnsops.vantage.remote_probe`, standard library only)
+on stdin with the job appended, and streams one JSON line per answer back.
+The user's ssh config, keys, agent and jump hosts apply as they do for ``ssh``
+itself; ``ssh_config`` (``-F``) can name another config file.
+
+.. important:: no prompt can ever block a run: BatchMode forbids password and
+   passphrase prompts and host-key questions, ssh runs in its own session
+   (no controlling terminal to open) with ``SSH_ASKPASS_REQUIRE=never``, and
+   the whole session has a deadline after which its process group is killed.
+   A host that cannot be reached, refuses us or is too slow gives a run with a
+   ``problem`` (a finding for that vantage), never an exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import os
+import signal
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from dnsops.config import SshVantage as SshConfig
+from dnsops.probe import Engine, Query, Result, Target, judge
+from dnsops.vantage import remote_probe
+from dnsops.vantage.base import (
+    HOST_RESOLVER,
+    Observation,
+    Origin,
+    Progress,
+    VantageRun,
+    failed_run,
+)
+
+SCRIPT = Path(remote_probe.__file__).read_text()
+STDERR_KEEP = 4000  # bytes of ssh's stderr kept for the message
+
+
+def ssh_command(cfg: SshConfig, root: Path | None = None) -> list[str]:
+    """The ssh command line for a vantage (pure; no secret is ever on it)."""
+    cmd = [
+        "ssh",
+        "-T",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        f"ConnectTimeout={max(1, round(cfg.connect_timeout))}",
+        "-o",
+        "ServerAliveInterval=5",
+        "-o",
+        "ServerAliveCountMax=3",
+        "-o",
+        "LogLevel=ERROR",
+    ]
+    if cfg.ssh_config:
+        path = Path(cfg.ssh_config)
+        if root is not None and not path.is_absolute():
+            path = root / path
+        cmd += ["-F", str(path)]
+    if cfg.port is not None:
+        cmd += ["-p", str(cfg.port)]
+    if cfg.user is not None:
+        cmd += ["-l", cfg.user]
+    if cfg.jump is not None:
+        cmd += ["-J", cfg.jump]
+    return [*cmd, "--", cfg.host, cfg.python, "-"]
+
+
+def program(queries: Sequence[Query], engine: Engine, concurrency: int) -> bytes:
+    """The probe's source and the line that runs it on this job."""
+    specs = [
+        [
+            i,
+            q.target.address,
+            q.target.port,
+            base64.b64encode(q.qname.to_wire() or b"").decode(),
+            q.rdtype,
+            q.rd,
+            q.edns,
+            q.payload,
+            q.tcp,
+        ]
+        for i, q in enumerate(queries)
+    ]
+    job = {
+        "v": remote_probe.PROTOCOL,
+        "timeout": engine.timeout,
+        "retries": engine.retries,
+        "concurrency": concurrency,
+        "queries": specs,
+    }
+    blob = base64.b64encode(json.dumps(job, separators=(",", ":")).encode()).decode()
+    return f'{SCRIPT}\nmain("{blob}")\n'.encode()
+
+
+def classify(returncode: int | None, stderr: str, hello: bool) -> tuple[str, str]:
+    """(status, problem) of an ssh session that did not finish its job."""
+    text = " ".join(stderr.split())
+    low = text.lower()
+    if not hello:
+        if returncode == 127 or "not found" in low or "no such file" in low:
+            return "error", f"no Python on the host ({last_line(stderr) or 'exit 127'})"
+        for needle, what in (
+            ("connection refused", "connection refused"),
+            ("timed out", "connection timed out"),
+            ("no route to host", "no route to host"),
+            ("could not resolve hostname", "host name not found"),
+            ("name or service not known", "host name not found"),
+            ("permission denied", "authentication failed (permission denied)"),
+            ("host key verification failed", "host key verification failed"),
+            ("too many authentication failures", "authentication failed"),
+            ("connection closed", "connection closed by the host"),
+        ):
+            if needle in low:
+                return "unreachable", f"{what}: {last_line(stderr)}"
+        return "unreachable", f"ssh exited with {returncode}: {last_line(stderr) or 'no message'}"
+    return "error", f"the session ended early (ssh exit {returncode}): {last_line(stderr)}"
+
+
+def last_line(text: str) -> str:
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    return lines[-1][:300] if lines else ""
+
+
+class Slots:
+    """At most ``n`` SSH sessions at once, shared by many vantages (per event loop)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = max(1, n)
+        self._by_loop: dict[int, asyncio.Semaphore] = {}
+
+    def semaphore(self) -> asyncio.Semaphore:
+        loop = id(asyncio.get_running_loop())
+        if loop not in self._by_loop:
+            self._by_loop = {loop: asyncio.Semaphore(self.n)}
+        return self._by_loop[loop]
+
+
+class SshVantage:
+    kind = "ssh"
+
+    def __init__(
+        self,
+        config: SshConfig,
+        root: Path | None = None,
+        engine: Engine | None = None,
+        slots: Slots | None = None,
+    ) -> None:
+        self.name = config.name
+        self.region = config.region
+        self.config = config
+        self.root = root
+        self.engine = engine or Engine()
+        self.slots = slots
+        self.command = ssh_command(config, root)
+
+    @property
+    def resolver(self) -> Target | None:
+        if self.config.resolver is None:
+            return None
+        where = HOST_RESOLVER if self.config.resolver == "system" else self.config.resolver
+        return Target(where, 53, f"{self.name} resolver")
+
+    @property
+    def asks_nameservers(self) -> bool:
+        return self.config.nameservers
+
+    def describe(self) -> str:
+        who = f"{self.config.user}@" if self.config.user else ""
+        port = f":{self.config.port}" if self.config.port else ""
+        via = f" via {self.config.jump}" if self.config.jump else ""
+        return f"ssh {who}{self.config.host}{port}{via}"
+
+    async def resolve_many(
+        self, queries: Sequence[Query], progress: Progress | None = None
+    ) -> VantageRun:
+        if not queries:
+            return VantageRun(self.name, self.kind, self.region)
+        if self.slots is None:
+            return await self._session(queries, progress)
+        async with self.slots.semaphore():
+            return await self._session(queries, progress)
+
+    async def _session(self, queries: Sequence[Query], progress: Progress | None) -> VantageRun:
+        start = time.perf_counter()
+        env = {**os.environ, "SSH_ASKPASS_REQUIRE": "never"}
+        env.pop("SSH_ASKPASS", None)
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *self.command,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,
+                env=env,
+                limit=1 << 20,
+            )
+        except OSError as exc:
+            return failed_run(self, queries, "error", f"cannot run ssh: {exc.strerror or exc}")
+        session = _Session(self, queries, progress)
+        try:
+            await asyncio.wait_for(session.drive(proc), self.config.timeout)
+        except TimeoutError:
+            _kill(proc)
+            session.status = "timeout"
+            session.problem = (
+                f"too slow: no end of the session after {self.config.timeout:g} s "
+                f"({session.answered} of {len(queries)} answers)"
+            )
+        finally:
+            _kill(proc)
+            with contextlib.suppress(ProcessLookupError):
+                await proc.wait()
+        run = session.run(proc.returncode)
+        run.seconds = time.perf_counter() - start
+        if run.status == "unreachable":
+            run.info["hint"] = f"try: {self.try_command()}"
+        return run
+
+    def try_command(self) -> str:
+        """What to run by hand to see the same failure (the same options, ``true``)."""
+        opts = self.command[self.command.index("LogLevel=ERROR") + 1 : self.command.index("--")]
+        return " ".join(["ssh", "-o", "BatchMode=yes", *opts, self.config.host, "true"])
+
+
+class _Session:
+    """One ssh session's bookkeeping: the lines read and what they mean."""
+
+    def __init__(self, v: SshVantage, queries: Sequence[Query], progress: Progress | None):
+        self.v = v
+        self.queries = queries
+        self.progress = progress
+        self.results: list[Result | None] = [None] * len(queries)
+        self.servers: list[str | None] = [None] * len(queries)
+        self.answered = 0
+        self.hello: dict[str, Any] | None = None
+        self.done = False
+        self.stderr = b""
+        self.status = "ok"
+        self.problem: str | None = None
+
+    async def drive(self, proc: asyncio.subprocess.Process) -> None:
+        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+        errors = asyncio.ensure_future(self._drain(proc.stderr))
+        try:
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                proc.stdin.write(program(self.queries, self.v.engine, self.v.config.concurrency))
+                await proc.stdin.drain()
+                proc.stdin.close()
+            while True:
+                line = await proc.stdout.readline()
+                if not line:
+                    break
+                self._line(line)
+            await proc.wait()
+            await errors
+        finally:
+            errors.cancel()
+
+    async def _drain(self, stream: asyncio.StreamReader) -> None:
+        while chunk := await stream.read(65536):
+            self.stderr = (self.stderr + chunk)[-STDERR_KEEP:]
+
+    def _line(self, raw: bytes) -> None:
+        try:
+            msg = json.loads(raw)
+        except ValueError:
+            return  # a login banner or motd on stdout: not ours
+        if not isinstance(msg, dict):
+            return
+        if "hello" in msg:
+            self.hello = msg["hello"]
+        elif "i" in msg:
+            self._answer(msg)
+        elif "done" in msg:
+            self.done = True
+        elif "fatal" in msg:
+            self.status, self.problem = "error", f"the probe refused the job: {msg['fatal']}"
+
+    def _answer(self, msg: dict[str, Any]) -> None:
+        i = msg["i"]
+        if not isinstance(i, int) or not 0 <= i < len(self.queries) or self.results[i] is not None:
+            return
+        q = self.queries[i]
+        attempts = int(msg.get("attempts") or 0)
+        data = base64.b64decode(msg["wire"]) if msg.get("wire") else None
+        if data is None or len(data) < 12:
+            res = Result(q, error=str(msg.get("error") or "no answer"), attempts=attempts)
+        else:
+            latency = msg.get("latency")
+            seconds = float(latency) if latency is not None else None
+            res = judge(q, data, seconds, str(msg.get("transport") or "udp"), attempts)
+        self.results[i] = res
+        self.servers[i] = msg.get("server")
+        self.answered += 1
+        if self.progress is not None:
+            self.progress(self.answered, len(self.queries))
+
+    def run(self, returncode: int | None) -> VantageRun:
+        v = self.v
+        stderr = self.stderr.decode(errors="replace")
+        if self.problem is None and not self.done:
+            self.status, self.problem = classify(returncode, stderr, self.hello is not None)
+        if self.hello is None and self.answered == 0:
+            return failed_run(v, self.queries, self.status, self.problem or "no answer")
+        run = VantageRun(v.name, v.kind, v.region, status=self.status, problem=self.problem)
+        host = str(self.hello.get("host")) if self.hello else None
+        if self.hello:
+            run.info.update(
+                host=host,
+                python=self.hello.get("python"),
+                resolvers=self.hello.get("resolvers"),
+            )
+        lost = self.problem or "the session ended before an answer"
+        for i, q in enumerate(self.queries):
+            res = self.results[i] or Result(q, error=lost)
+            where = Origin(host=host, server=self.servers[i])
+            run.observations.append(Observation(v.name, v.kind, v.region, res, where))
+        return run
+
+
+def _kill(proc: asyncio.subprocess.Process) -> None:
+    """End the ssh we started (its own process group: a ProxyJump ssh too)."""
+    if proc.returncode is not None:
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)

@@ -1,0 +1,155 @@
+"""Drill scenarios: the shipped ones load; every bad file is named with its line."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from dnsops.config import load_project
+from dnsops.drill.model import (
+    DEFAULT_CADENCE,
+    Failback,
+    ProviderOutage,
+    RecordFailover,
+    load_scenario,
+    load_scenarios,
+    parse_duration,
+)
+from dnsops.errors import ConfigError
+from tests.conftest import run
+
+FIXTURES = Path(__file__).parent / "fixtures" / "drills"
+
+
+def test_shipped_scenarios_load(project_dir: Path) -> None:
+    scenarios = {s.name: s for s in load_scenarios(load_project(project_dir / "dnsops.yaml"))}
+    assert sorted(scenarios) == ["api-failover", "bind-outage", "pdns-outage"]
+    pdns = scenarios["pdns-outage"].steps[0]
+    assert isinstance(pdns, ProviderOutage)
+    assert (pdns.provider, pdns.method, pdns.duration) == ("pdns", "stop", 20.0)
+    api = scenarios["api-failover"]
+    assert isinstance(api.steps[0], RecordFailover) and api.steps[0].fqdn == "api.example.test."
+    assert isinstance(api.steps[2], Failback)
+    assert api.failback_target(2) is api.steps[0]
+    assert api.cadence == DEFAULT_CADENCE == 92 * 86400
+    assert api.abort.margin == 5.0 and api.max_duration == 300.0
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("15s", 15.0), ("500ms", 0.5), ("2m", 120.0), ("1h", 3600.0), ("92d", 7948800.0), (7, 7.0)],
+)
+def test_durations(text: str | int, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize(
+    ("fixture", "expected"),
+    [
+        ("unknown-key.yaml", "unknown-key.yaml:6: steps.0.duraton: unknown key"),
+        (
+            "bad-duration.yaml",
+            "bad-duration.yaml:6: steps.0.duration: Value error, 'soon' is not a "
+            "duration (examples: 15s, 500ms, 2m, 1h, 92d)",
+        ),
+        (
+            "failback-first.yaml",
+            "failback-first.yaml:1: (top level): Value error, steps.0: a failback needs a "
+            "record-failover before it",
+        ),
+        ("not-yaml.yaml", "not-yaml.yaml:3: invalid YAML"),
+    ],
+)
+def test_bad_file_names_file_and_line(fixture: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as exc:
+        load_scenario(FIXTURES / fixture)
+    assert expected in exc.value.message
+
+
+def test_unknown_provider_and_all_problems_at_once(project_dir: Path) -> None:
+    for name in ("unknown-provider.yaml", "unknown-key.yaml"):
+        shutil.copy(FIXTURES / name, project_dir / "drills" / name)
+    with pytest.raises(ConfigError) as exc:
+        load_scenarios(load_project(project_dir / "dnsops.yaml"))
+    lines = exc.value.message.splitlines()
+    assert len(lines) == 2
+    assert lines[0].endswith("unknown-key.yaml:6: steps.0.duraton: unknown key")
+    assert lines[1].endswith(
+        "unknown-provider.yaml:1: steps.0.provider: 'route53' is not a provider of "
+        "environment 'lab' (pdns, bind)"
+    )
+
+
+def test_cli_list_json_and_bad_file(cli, project_dir: Path) -> None:
+    res = run(cli, project_dir, "drill", "list", "--format", "json")
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert [s["name"] for s in doc["scenarios"]] == ["api-failover", "bind-outage", "pdns-outage"]
+    assert doc["scenarios"][0]["steps"] == ["record-failover", "wait", "failback"]
+    shutil.copy(FIXTURES / "unknown-key.yaml", project_dir / "drills" / "typo.yaml")
+    bad = run(cli, project_dir, "drill", "list")
+    assert bad.exit_code == 1
+    assert "typo.yaml:6: steps.0.duraton: unknown key" in bad.stderr
+    assert "Traceback" not in bad.output
+
+
+def test_cli_run_unknown_scenario(cli, project_dir: Path) -> None:
+    res = run(cli, project_dir, "drill", "run", "nope")
+    assert res.exit_code == 1
+    assert "no drill scenario named 'nope'" in res.stderr
+    assert "api-failover, bind-outage, pdns-outage" in res.stderr
+
+
+def test_cli_non_lab_needs_doit(cli, project_dir: Path) -> None:
+    (project_dir / "drills" / "prod.yaml").write_text(
+        "name: prod-isolation\nenvironment: production\nhypothesis: ns1 alone serves it\n"
+        "steps:\n  - kind: provider-outage\n    provider: route53\n    method: isolate\n"
+        "    nameservers: {dns1.p01.nsone.net.: 198.51.100.1}\n"
+    )
+    res = run(cli, project_dir, "drill", "run", "prod-isolation")
+    assert res.exit_code == 1
+    assert "'production' is not a lab: a drill there changes real DNS" in res.stderr
+    assert "--doit" in res.stderr
+    no = cli.invoke(
+        __import__("dnsops.cli.app", fromlist=["app"]).app,
+        ["--config", str(project_dir / "dnsops.yaml"), "drill", "run", "prod-isolation", "--doit"],
+        input="n\n",
+    )
+    assert no.exit_code == 1
+    assert "not confirmed: nothing was changed" in no.stderr
+
+
+def test_non_lab_stop_is_refused(project_dir: Path) -> None:
+    (project_dir / "drills" / "prod.yaml").write_text(
+        "name: prod-stop\nenvironment: production\nhypothesis: x\n"
+        "steps:\n  - kind: provider-outage\n    provider: ns1\n    method: stop\n"
+    )
+    with pytest.raises(ConfigError) as exc:
+        load_scenarios(load_project(project_dir / "dnsops.yaml"))
+    assert "prod.yaml:1: steps.0.method: 'stop' only exists in the lab" in exc.value.message
+    assert "steps.0.nameservers: 'production' is not a lab" in exc.value.message
+
+
+def test_drill_workflow_is_quarterly_serialised_and_uploads_reports() -> None:
+    import yaml
+
+    from tests.conftest import REPO
+
+    wf = yaml.safe_load((REPO / ".github" / "workflows" / "dns-drill.yml").read_text())
+    on = wf[True]  # YAML 1.1 reads the key `on` as true
+    assert on["schedule"] == [{"cron": "17 6 1 1,4,7,10 *"}]
+    assert "scenario" in on["workflow_dispatch"]["inputs"]
+    assert wf["concurrency"] == {"group": "dns-drill", "cancel-in-progress": False}
+    (job,) = wf["jobs"].values()
+    steps = job["steps"]
+    text = "\n".join(s.get("run", "") for s in steps)
+    assert 'dnsops drill run "$name" --doit --yes' in text
+    rollback = next(s for s in steps if "drill rollback" in s.get("run", ""))
+    upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload-artifact"))
+    assert rollback["if"] == "always()" and upload["if"] == "always()"
+    assert upload["with"]["path"] == "drills/history/"
+    with_secrets = [s for s in steps if "secrets." in str(s)]
+    assert [s["name"] for s in with_secrets] == ["Run the drills"]
