@@ -113,13 +113,33 @@ class Target:
     def __repr__(self) -> str:
         return f"Target({self.provider.id})"
 
-    def plan(self, desired: Zone, lenient: bool = False) -> Any:
-        processors = self._processors(desired.name)
+    def processors(self, zone_name: str) -> list[Any]:
+        """The octoDNS processors the config applies to this zone."""
+        return self._processors(zone_name)
+
+    def deployed(self, desired: Zone, lenient: bool = False) -> Zone:
+        """The zone as this target is asked to hold it: the processors'
+        ``process_source_zone`` applied to a copy (``desired`` is never modified)."""
         zone = desired
+        processors = self._processors(desired.name)
         if processors:
             zone = desired.copy()
             for processor in processors:
                 zone = processor.process_source_zone(zone, sources=self._sources, lenient=lenient)
+        return zone
+
+    def held(self, existing: Zone, lenient: bool = True) -> Zone:
+        """What the provider holds as octoDNS compares it: the processors'
+        ``process_target_zone`` applied to a populated zone (modified in place)."""
+        for processor in self._processors(existing.name):
+            existing = processor.process_target_zone(
+                existing, target=self.provider, lenient=lenient
+            )
+        return existing
+
+    def plan(self, desired: Zone, lenient: bool = False) -> Any:
+        processors = self._processors(desired.name)
+        zone = self.deployed(desired, lenient=lenient)
         plan = self.provider.plan(zone, processors=processors, lenient=lenient)
         for processor in processors:
             plan = processor.process_plan(

@@ -1,0 +1,327 @@
+"""The audit's driver: read the three views of every zone, all providers at once.
+
+Order of work (the source is the slow part: octoDNS parses the YAML in Python):
+
+1. forked workers start at once, one per provider, populating its API through octoDNS
+   (control plane), and one per provider whose nameservers allow a zone transfer,
+   transferring the zone from every nameserver (data plane);
+2. meanwhile the main process loads the source;
+3. as soon as a provider's API view is in, its nameservers are asked for every name and
+   type it holds, with what the API holds as the expected answer (the probe engine then
+   parses only answers that differ), then for the source's names the API lacks;
+4. the remaining workers are collected.
+
+So both providers are read concurrently, and each provider's data plane concurrently with
+the other's control plane and with the source.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from octodns.zone import Zone
+
+from dnsops.audit import convert
+from dnsops.audit.core import managed, on_wire
+from dnsops.audit.model import Capabilities, Key, ProviderViews, Served, View, ZoneViews
+from dnsops.audit.queries import Ask, Nameserver, ask
+from dnsops.audit.workers import Job, JobFailed
+from dnsops.config import Environment, Project
+from dnsops.octo import Target
+from dnsops.probe import xfr
+from dnsops.probe.model import Target as ProbeTarget
+from dnsops.probe.xfr import TsigKey
+
+Progress = Callable[[str], None]
+XFR_TIMEOUT = 30.0
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class DataPlane:
+    """How one provider's nameservers are read."""
+
+    nameservers: tuple[Nameserver, ...]
+    transfer: TsigKey | None  # how to sign a zone transfer; None: per-record queries
+    error: str | None = None  # no nameserver known
+
+
+def transfer_of(target: Any) -> TsigKey | None:
+    """A provider whose octoDNS class itself populates by zone transfer (octodns-bind's
+    AXFR-based classes) is read by zone transfer, with its own TSIG key; any other is
+    asked record by record."""
+    from octodns_bind import AxfrPopulate
+
+    inner = getattr(target, "provider", target)
+    if not isinstance(inner, AxfrPopulate) or inner.key_name is None:
+        return None
+    return TsigKey(inner.key_name, inner.key_secret, inner.key_algorithm or "hmac-sha256")
+
+
+async def data_plane(
+    project: Project, env_name: str, env: Environment, provider: str, target: Any
+) -> DataPlane:
+    """The provider's nameservers: the lab's from dnsops.yaml's ``lab`` section, others
+    from the environment's ``nameservers`` (addresses, or host names resolved here)."""
+    from dnsops.sync.verify import resolve_servers
+
+    transfer = transfer_of(target)
+    if env.lab and provider in project.lab.providers:
+        servers = project.lab.providers[provider].nameservers
+        return DataPlane(tuple(Nameserver(n, a) for n, a in servers.items()), transfer)
+    configured = env.nameservers.get(provider, [])
+    if not configured:
+        return DataPlane(
+            (),
+            None,
+            f"no nameservers configured for {provider} (dnsops.yaml: "
+            f"environments.{env_name}.nameservers.{provider})",
+        )
+    found, problems = await resolve_servers(configured)
+    ns = tuple(Nameserver(s.label, s.address, s.port) for s in found)
+    return DataPlane(ns, transfer, "; ".join(problems) if not ns else None)
+
+
+@dataclass(frozen=True)
+class ApiView:
+    """One zone as a provider's API holds it (octoDNS populate, then the processors)."""
+
+    view: View | None
+    error: str | None = None
+    exists: bool = True
+    removed: frozenset[Key] = frozenset()  # what the config's processors drop
+    seconds: float = 0.0
+
+
+class Gatherer:
+    """Reads every view of every zone for one environment's pair of providers."""
+
+    def __init__(
+        self,
+        project: Project,
+        env_name: str,
+        env: Environment,
+        targets: dict[str, Any],
+        progress: Progress = _quiet,
+    ) -> None:
+        self.project, self.env_name, self.env = project, env_name, env
+        self.targets = targets
+        self.progress = progress
+        self.caps = {name: Capabilities.of(t) for name, t in targets.items()}
+        self.timings: dict[str, float] = {}
+
+    def run(
+        self, names: list[str], load_source: Callable[[], dict[str, Zone]]
+    ) -> tuple[dict[str, Zone], list[ZoneViews]]:
+        """Read every view of the zones ``names``; ``load_source`` loads them meanwhile."""
+        planes = asyncio.run(self._planes())
+        apis = {p: Job(f"{p} API", _populate_all, t, names) for p, t in self.targets.items()}
+        transfers = {
+            p: Job(f"{p} AXFR", _transfer_all, plane, names)
+            for p, plane in planes.items()
+            if plane.transfer is not None and not plane.error
+        }
+        jobs = [*apis.values(), *transfers.values()]
+        try:
+            started = time.monotonic()
+            zones = load_source()
+            self.timings["source"] = round(time.monotonic() - started, 3)
+            sources = {z: convert.zone_view(zone) for z, zone in zones.items()}
+            deployed = {
+                (z, p): self._deployed(p, zones[z], sources[z]) for z in names for p in self.targets
+            }
+            api = {p: self._api(apis[p]) for p in self.targets}
+            served = self._queries(planes, api, deployed, names)
+            for p, job in transfers.items():
+                per_zone = job.result(self.progress)
+                for z in names:
+                    served[(p, z)] = _transferred(per_zone, z, planes[p])
+        finally:
+            for job in jobs:
+                job.cancel()
+        for p, plane in planes.items():
+            for z in names:
+                if plane.error:
+                    served[(p, z)] = [Served(p, "", error=plane.error)]
+        views = [self._zone_views(z, zones[z], sources[z], deployed, api, served) for z in names]
+        return zones, views
+
+    async def _planes(self) -> dict[str, DataPlane]:
+        names = list(self.targets)
+        found = await asyncio.gather(
+            *(data_plane(self.project, self.env_name, self.env, p, self.targets[p]) for p in names)
+        )
+        return dict(zip(names, found, strict=True))
+
+    def _api(self, job: Job) -> dict[str, ApiView]:
+        result = job.result(self.progress)
+        if isinstance(result, JobFailed):
+            return _FailedZones(result.error)
+        for z, a in result.items():
+            self.timings[f"{job.name} {z}"] = a.seconds
+        return dict(result)
+
+    def _deployed(self, provider: str, zone: Zone, source: View) -> tuple[View, frozenset[Key]]:
+        """The source as the config's processors deploy it to the provider, and the keys
+        they removed (those are not the provider's to compare)."""
+        target = self.targets[provider]
+        if not isinstance(target, Target):
+            return source, frozenset()
+        deployed = target.deployed(zone, lenient=True)
+        if deployed is zone:
+            return source, frozenset()
+        view = convert.zone_view(deployed)
+        return view, frozenset(source.keys() - view.keys())
+
+    def _queries(
+        self,
+        planes: dict[str, DataPlane],
+        api: dict[str, dict[str, ApiView]],
+        deployed: dict[tuple[str, str], tuple[View, frozenset[Key]]],
+        names: list[str],
+    ) -> dict[tuple[str, str], list[Served]]:
+        """Ask the nameservers of every provider that allows no zone transfer."""
+        asks = []
+        for p, plane in planes.items():
+            if plane.transfer is not None or plane.error:
+                continue
+            for z in names:
+                held = api[p][z].view or {}
+                source = deployed[(z, p)][0]
+                keys = self._askable(p, z, held, source) | self._askable(p, z, source, source)
+                asks.append(Ask(p, z, plane.nameservers, frozenset(keys), held))
+        out: dict[tuple[str, str], list[Served]] = {}
+        if not asks:
+            return out
+        started = time.monotonic()
+        n = sum(len(a.keys) * len(a.nameservers) for a in asks)
+        self.progress(f"asking {n} questions of {', '.join(sorted({a.provider for a in asks}))}")
+        answers = ask(asks)
+        took = round(time.monotonic() - started, 3)
+        self.timings["queries"] = took
+        self.progress(f"{n} answers in {took:.1f} s")
+        for a in asks:
+            out[(a.provider, a.zone)] = [
+                answers[(a.provider, a.zone, ns.label)].served(ns.label, a.keys)
+                for ns in a.nameservers
+            ]
+        return out
+
+    def _askable(self, provider: str, zone: str, view: View, source: View) -> set[Key]:
+        caps = self.caps[provider]
+        return {k for k in view if on_wire(k[1]) and managed(k, zone, caps, source)}
+
+    def _zone_views(
+        self,
+        name: str,
+        zone: Zone,
+        source: View,
+        deployed: dict[tuple[str, str], tuple[View, frozenset[Key]]],
+        api: dict[str, dict[str, ApiView]],
+        served: dict[tuple[str, str], list[Served]],
+    ) -> ZoneViews:
+        providers = []
+        for p in self.targets:
+            view, removed = deployed[(name, p)]
+            held = api[p][name]
+            providers.append(
+                ProviderViews(
+                    name=p,
+                    capabilities=self.caps[p],
+                    source=view,
+                    api=held.view,
+                    api_error=held.error,
+                    api_exists=held.exists,
+                    skip=convert.skipped(zone, p) | removed | held.removed,
+                    served=tuple(served.get((p, name), ())),
+                )
+            )
+        return ZoneViews(name, source, tuple(providers))
+
+
+class _FailedZones(dict[str, ApiView]):
+    """Every zone unreadable for one reason (the worker itself failed)."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
+
+    def __missing__(self, zone: str) -> ApiView:
+        return ApiView(None, self.error)
+
+
+# -- in the forked workers ------------------------------------------------------------
+
+
+def _populate_all(progress: Progress, target: Any, names: list[str]) -> dict[str, ApiView]:
+    """octoDNS's populate of one target for every zone, as its plan does it."""
+    out = {}
+    for name in names:
+        started = time.monotonic()
+        try:
+            out[name] = _populate(target, name)
+        except Exception as exc:  # octoDNS providers raise anything: HTTP, DNS, auth
+            out[name] = ApiView(None, _first_line(exc))
+            progress(f"{target.id} API: {name} could not be read")
+            continue
+        took = round(time.monotonic() - started, 3)
+        out[name] = ApiView(out[name].view, None, out[name].exists, out[name].removed, took)
+        progress(f"{target.id} API: {name} {len(out[name].view or ())} records ({took:.1f} s)")
+    return out
+
+
+def _populate(target: Any, name: str) -> ApiView:
+    existing = Zone(name, [])
+    exists = bool(target.populate(existing, target=True, lenient=True))
+    raw = convert.zone_view(existing)
+    if not isinstance(target, Target) or not target.processors(name):
+        return ApiView(raw, exists=exists)
+    view = convert.zone_view(target.held(existing))
+    return ApiView(view, exists=exists, removed=frozenset(raw.keys() - view.keys()))
+
+
+def _transfer_all(
+    progress: Progress, plane: DataPlane, names: list[str]
+) -> dict[str, list[Served]]:
+    """A zone transfer of every zone from every nameserver of the provider, concurrently
+    (the probe engine's AXFR: read on the bytes, every signed message TSIG-verified)."""
+    assert plane.transfer is not None
+    key = plane.transfer
+
+    async def all_of() -> list[Served]:
+        jobs = [_transfer(progress, ns, name, key) for name in names for ns in plane.nameservers]
+        return list(await asyncio.gather(*jobs))
+
+    done = asyncio.run(all_of())
+    per = len(plane.nameservers)
+    return {name: done[i * per : (i + 1) * per] for i, name in enumerate(names)}
+
+
+async def _transfer(progress: Progress, ns: Nameserver, zone: str, key: TsigKey) -> Served:
+    target = ProbeTarget(ns.address, ns.port, ns.label)
+    got = await xfr.axfr(target, zone, key=key, timeout=XFR_TIMEOUT)
+    if got.rrsets is None:
+        progress(f"{ns.label}: zone transfer of {zone} failed")
+        return Served(ns.label, "axfr", error=f"zone transfer failed: {got.error}")
+    view = convert.transfer_view(got.rrsets)
+    progress(f"{ns.label}: AXFR {zone} {len(view)} rrsets ({got.latency or 0:.1f} s)")
+    return Served(ns.label, "axfr", records=view)
+
+
+def _transferred(result: Any, zone: str, plane: DataPlane) -> list[Served]:
+    if isinstance(result, JobFailed):
+        return [Served(ns.label, "axfr", error=result.error) for ns in plane.nameservers]
+    served: list[Served] = result[zone]
+    return served
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]

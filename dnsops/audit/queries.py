@@ -1,0 +1,116 @@
+"""Per-record queries for the data plane, through the shared probe engine (dnsops.probe).
+
+Each question carries what the provider's API holds as its expected answer, so the
+engine checks most replies on the raw bytes and parses only the ones that differ.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import dns.name
+import dns.rcode
+import dns.rdatatype
+
+from dnsops.audit import convert
+from dnsops.audit.model import Key, RRset, Served, View
+from dnsops.probe import bulk
+from dnsops.probe.engine import Engine
+from dnsops.probe.model import Expected, Query, Target
+
+
+@dataclass(frozen=True)
+class Nameserver:
+    name: str  # the NS name ("ns1.pdns.test.") or the address when no name is known
+    address: str
+    port: int = 53
+
+    @property
+    def label(self) -> str:
+        return self.address if self.name == self.address else f"{self.name} {self.address}"
+
+
+@dataclass
+class Answers:
+    """What one nameserver answered: an RRset per key it serves, a reason per key it
+    could not answer; a key in neither is not served (NXDOMAIN or no data)."""
+
+    records: dict[Key, RRset] = field(default_factory=dict)
+    failed: dict[Key, str] = field(default_factory=dict)
+    error: str | None = None
+
+    def served(self, label: str, asked: frozenset[Key]) -> Served:
+        error = self.error
+        if error is None and asked and len(self.failed) == len(asked):
+            reasons = sorted(set(self.failed.values()))
+            error = f"no answer to any of {len(asked)} queries ({'; '.join(reasons[:3])})"
+        if error is not None:
+            return Served(label, "queries", asked=asked, error=error)
+        return Served(label, "queries", dict(self.records), asked=asked, failed=dict(self.failed))
+
+
+@dataclass(frozen=True)
+class Ask:
+    """Ask every nameserver of one provider for ``keys`` of one zone."""
+
+    provider: str
+    zone: str
+    nameservers: tuple[Nameserver, ...]
+    keys: frozenset[Key]
+    expected: View  # what the API holds: the engine's expected answers
+
+
+def ask(asks: list[Ask]) -> dict[tuple[str, str, str], Answers]:
+    """(provider, zone, nameserver label) -> Answers, all asks in one batch of queries."""
+    queries: list[Query] = []
+    for a in asks:
+        for ns in a.nameservers:
+            target = Target(ns.address, ns.port, ns.label)
+            for k in sorted(a.keys):
+                rdtype = dns.rdatatype.from_text(k[1])
+                want = a.expected.get(k)
+                expect = None
+                if want is not None and all(isinstance(v, bytes) for v in want.values):
+                    values = tuple(sorted(v for v in want.values if isinstance(v, bytes)))
+                    expect = Expected(int(rdtype), want.ttl, values)
+                name = dns.name.from_text(k[0])
+                key = (a.provider, a.zone, ns.label, k)
+                queries.append(Query(target, name, int(rdtype), expect=expect, key=key))
+    out: dict[tuple[str, str, str], Answers] = {}
+    for a in asks:
+        for ns in a.nameservers:
+            out[(a.provider, a.zone, ns.label)] = Answers()
+    expected = {(a.provider, a.zone): a.expected for a in asks}
+    for result in bulk.run(queries, Engine()):
+        provider, zone, label, k = cast(tuple[str, str, str, Key], result.query.key)
+        _record(out[(provider, zone, label)], k, zone, result, expected[(provider, zone)])
+    return out
+
+
+def _record(
+    answers: Answers, k: Key, zone: str, result: Any, expected: Mapping[Key, RRset]
+) -> None:
+    """File one result: served (the expected RRset or the parsed one), not served
+    (NXDOMAIN, no data) or failed (no reply, an error rcode, not authoritative)."""
+    if result.rcode is None:
+        answers.failed[k] = result.error or "no answer"
+        return
+    if result.matched:
+        want = expected[k]
+        answers.records[k] = RRset(result.ttl if result.ttl is not None else want.ttl, want.values)
+        return
+    delegation = k[1] == "NS" and k[0] != zone  # a referral: NS in authority, no AA
+    if not result.aa and not delegation:
+        answers.failed[k] = "not authoritative (AA flag unset)"
+        return
+    if result.rcode == dns.rcode.NXDOMAIN:
+        return
+    if result.rcode != dns.rcode.NOERROR:
+        answers.failed[k] = dns.rcode.to_text(dns.rcode.Rcode(result.rcode))
+        return
+    rrset = result.rrset("authority" if delegation and not result.aa else "answer")
+    if rrset is None or rrset.name != dns.name.from_text(k[0]):
+        return  # no data: not served
+    answers.records[k] = RRset(rrset.ttl, frozenset(convert.rdata_value(rd) for rd in rrset))
