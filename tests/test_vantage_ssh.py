@@ -323,3 +323,39 @@ def test_audit_reads_the_data_plane_from_an_ssh_vantage(project: Project) -> Non
     res = run(cli, project.root, "audit", "--vantage", "iad")
     assert res.exit_code == 1
     assert "audit --vantage iad: the data plane is read from an SSH vantage" in res.output
+
+
+def test_health_looks_through_ssh_vantages(project: Project) -> None:
+    cli = CliRunner()
+    args = ("health", "--vantage", "iad", "--vantage", "iad-ssh", "--vantage", "lhr-ssh")
+    res = run(cli, project.root, *args, "--format", "json")
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    rows = [
+        (v["name"], v["kind"], v["region"], v["address"], v["status"], v["resolved"], v["checked"])
+        for v in doc["vantages"]
+    ]
+    assert rows == [
+        ("iad", "resolver", "us-east", f"{TEST_NET}.3.1", "ok", 13, 13),
+        ("iad-ssh", "ssh", "us-east", f"{TEST_NET}.3.1", "ok", 13, 13),
+        ("lhr-ssh", "ssh", "eu-west", f"{TEST_NET}.3.2", "ok", 13, 13),
+    ]
+    # the same resolver asked from here and from the host: the same records, the same verdicts
+    direct, via = doc["vantages"][0]["records"], doc["vantages"][1]["records"]
+    assert [(r["name"], r["type"], r["ok"]) for r in via] == [
+        (r["name"], r["type"], r["ok"]) for r in direct
+    ]
+    reach = next(c for c in doc["checks"] if c["id"] == "vantage-reachable")
+    assert (reach["passed"], reach["failed"]) == (3, 0)
+
+    res = run(cli, project.root, "health", "--vantage", "dead-ssh", "--format", "json")
+    assert res.exit_code == 1
+    doc = json.loads(res.stdout)
+    [row] = doc["vantages"]
+    assert (row["kind"], row["status"], row["success"]) == ("ssh", "unreachable", 0.0)
+    assert row["problem"].startswith("connection refused: ")
+    vantage_findings = [f for f in doc["findings"] if f["id"].startswith("vantage")]
+    assert [(f["id"], f["subject"]) for f in vantage_findings] == [
+        ("vantage-reachable", "dead-ssh (ssh, nowhere)")
+    ]
+    assert vantage_findings[0]["data"]["kind"] == "ssh"
