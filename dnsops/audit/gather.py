@@ -18,6 +18,7 @@ the other's control plane and with the source.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from dnsops.audit.model import Capabilities, Key, ProviderViews, Served, View, Z
 from dnsops.audit.queries import Ask, Nameserver, ask
 from dnsops.audit.workers import Job, JobFailed
 from dnsops.config import Environment, Project
-from dnsops.octo import Target
+from dnsops.octo import Target, redactor, secret_values
 from dnsops.probe import xfr
 from dnsops.probe.model import Target as ProbeTarget
 from dnsops.probe.xfr import TsigKey
@@ -116,6 +117,8 @@ class Gatherer:
         self.progress = progress
         self.caps = {name: Capabilities.of(t) for name, t in targets.items()}
         self.timings: dict[str, float] = {}
+        # provider errors are shown as they come: scrub any secret they might echo
+        self.redact = redactor(secret_values(project, env))
 
     def run(
         self, names: list[str], load_source: Callable[[], dict[str, Zone]]
@@ -237,13 +240,22 @@ class Gatherer:
                     capabilities=self.caps[p],
                     source=view,
                     api=held.view,
-                    api_error=held.error,
+                    api_error=self.redact(held.error) if held.error else None,
                     api_exists=held.exists,
                     skip=convert.skipped(zone, p) | removed | held.removed,
-                    served=tuple(served.get((p, name), ())),
+                    served=tuple(self._scrubbed(s) for s in served.get((p, name), ())),
                 )
             )
         return ZoneViews(name, source, tuple(providers))
+
+    def _scrubbed(self, served: Served) -> Served:
+        if served.error is None and not served.failed:
+            return served
+        return dataclasses.replace(
+            served,
+            error=self.redact(served.error) if served.error else None,
+            failed={k: self.redact(v) for k, v in served.failed.items()},
+        )
 
 
 class _FailedZones(dict[str, ApiView]):
