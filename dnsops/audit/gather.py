@@ -1,18 +1,20 @@
 """The audit's driver: read the three views of every zone, all providers at once.
 
-Order of work (the source is the slow part: octoDNS parses the YAML in Python):
+Order of work (the source is the slow part: octoDNS builds 10k records in Python):
 
-1. forked workers start at once, one per provider, populating its API through octoDNS
+1. forked workers start at once: one per provider, populating its API through octoDNS
    (control plane), and one per provider whose nameservers allow a zone transfer,
-   transferring the zone from every nameserver (data plane);
+   transferring every zone from every one of its nameservers (data plane);
 2. meanwhile the main process loads the source;
-3. as soon as a provider's API view is in, its nameservers are asked for every name and
-   type it holds, with what the API holds as the expected answer (the probe engine then
-   parses only answers that differ), then for the source's names the API lacks;
+3. then the nameservers of the providers that allow no transfer are asked, in one batch
+   through the probe engine, for every name and type the source or the API holds, with
+   what the API holds as the expected answer: the engine then checks almost every reply
+   on its bytes and parses only the ones that differ (asking before the API view is in
+   would mean parsing all 20k replies of a 10k-record zone);
 4. the remaining workers are collected.
 
-So both providers are read concurrently, and each provider's data plane concurrently with
-the other's control plane and with the source.
+So both providers' APIs are read concurrently, the transfers concurrently with both
+populates, and the queries while the other provider's populate and transfers go on.
 """
 
 from __future__ import annotations
