@@ -8,7 +8,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEBS := pdns-server pdns-backend-sqlite3 bind9 bind9-utils unbound dnsutils dnsperf iproute2 nftables chromium openssh-server openssh-client
 PYTHON ?= python3
 
-.PHONY: setup debs venv demo test lint bench bench-lint clean lab-up lab-down
+.PHONY: setup debs venv demo test lint bench bench-lint bench-health clean lab-up lab-down
 
 setup: debs venv
 
@@ -40,6 +40,7 @@ demo: setup
 	$(DNSOPS) audit
 	$(DNSOPS) lab query api.example.test A
 	$(DNSOPS) lab query www.example.test CNAME
+	$(DNSOPS) health --prom-file .dnsops/health.prom
 	$(DNSOPS) drill run pdns-outage
 
 test: setup
@@ -53,6 +54,11 @@ lint: venv
 # dnsops lint vs octodns-validate on a generated 100k-record zone (takes minutes)
 bench-lint: venv
 	$(PY) -m benchmarks.bench_lint --records 100000 --runs 3
+
+# dnsops health's wire check vs octodns-report and dnsperf, 10k records on a bench
+# lab of its own ($$DNSOPS_TEST_NET.100-103.x; takes a few minutes)
+bench-health: setup
+	$(PY) -m benchmarks.bench_health --records 10000 --runs 3
 
 lab-up: venv
 	$(DNSOPS) lab up

@@ -255,3 +255,16 @@ def test_a_question_echoed_in_another_case_is_still_ours() -> None:
 
     [res], _ = run_against(shouting, one, Engine(timeout=0.2, retries=0))
     assert (res.rcode, res.attempts) == (0, 1)
+
+
+def test_a_bug_in_a_callback_ends_the_run_instead_of_hanging(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from dnsops.probe import ProbeError
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(wire, "quick_match", broken)
+    with pytest.raises(ProbeError, match="probe engine failed: RuntimeError\\('boom'\\)"):
+        run_against(lambda q, n: [answer(q).to_wire()], one, Engine(timeout=5))

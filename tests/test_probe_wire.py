@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 
 import dns.edns
@@ -218,3 +219,36 @@ def test_result_parses_lazily_and_reports_served_values() -> None:
     assert res.served() == (300, ("10 mx1.example.test.", "20 mx2.example.test."))
     assert res.aa and res.answered and res.rcode_text == "NOERROR"
     assert Result(q).rcode_text == "no answer" and Result(q).served() == (None, ())
+
+
+def referral(qname: str, rdtype: str, glue: str = "192.0.2.53") -> tuple[Query, bytes]:
+    """What an authoritative server says for a name at or below a zone cut."""
+    q = Query.make(T, qname, rdtype)
+    r = dns.message.make_response(dns.message.make_query(qname, rdtype))
+    r.flags &= ~dns.flags.AA
+    r.authority.append(
+        rr("sub.example.test.", 3600, "NS", "ns.sub.example.test.", "ns2.other.test.")
+    )
+    r.additional.append(rr("ns.sub.example.test.", 3600, "A", glue))
+    return q, r.to_wire()
+
+
+def test_a_delegation_is_matched_in_the_authority_section() -> None:
+    cut = wire.expected(
+        "NS", 3600, ["ns.sub.example.test.", "ns2.other.test."], section="authority"
+    )
+    q, data = referral("sub.example.test.", "NS")
+    assert check(q, data, cut) == (3600, True)
+    assert check(q, data, dataclasses.replace(cut, ttl=60)) == (None, False)
+    answer_side = dataclasses.replace(cut, section="answer")
+    assert check(q, data, answer_side) == (None, False)
+
+
+def test_glue_is_matched_in_the_additional_section() -> None:
+    glue = wire.expected("A", 3600, ["192.0.2.53"], section="additional")
+    q, data = referral("ns.sub.example.test.", "A")
+    assert check(q, data, glue) == (3600, True)
+    q, data = referral("ns.sub.example.test.", "A", glue="192.0.2.54")
+    assert check(q, data, glue) == (None, False)
+    with pytest.raises(ValueError, match="no section 'extra'"):
+        wire.expected("A", 60, ["192.0.2.1"], section="extra")

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from dnsops import __version__
-from dnsops.cli import audit, drill, lab, lint, sync, validate, vantage
+from dnsops.cli import audit, drill, health, lab, lint, sync, validate, vantage
 from dnsops.cli.common import State
 
 app = typer.Typer(
@@ -57,6 +57,7 @@ app.command("lint")(lint.lint)
 app.command("plan")(sync.plan)
 app.command("sync")(sync.sync)
 app.command("apply")(sync.apply)
+app.command("health")(health.health)
 app.command("audit")(audit.audit)
 
 

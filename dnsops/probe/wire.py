@@ -48,6 +48,7 @@ _RAW = frozenset(
     )
 )
 _IN = int(dns.rdataclass.IN)
+SECTIONS = {"answer": 0, "authority": 1, "additional": 2}
 
 
 def question(qname: dns.name.Name, rdtype: int) -> bytes:
@@ -80,15 +81,22 @@ class Template:
 
 
 def expected(
-    rdtype: int | str, ttl: int, values: Iterable[str], *, ttl_at_most: bool = False
+    rdtype: int | str,
+    ttl: int,
+    values: Iterable[str],
+    *,
+    ttl_at_most: bool = False,
+    section: str = "answer",
 ) -> Expected:
     """An Expected answer from presentation values (``"10 mx1.example.test."``).
 
     :raises dns.exception.SyntaxError: a value is not valid for the type.
     """
     t = int(dns.rdatatype.RdataType.make(rdtype))
+    if section not in SECTIONS:
+        raise ValueError(f"no section {section!r} (one of {', '.join(SECTIONS)})")
     rdatas = tuple(sorted({canonical_rdata(t, v) for v in values}))
-    return Expected(t, ttl, rdatas, ttl_at_most)
+    return Expected(t, ttl, rdatas, ttl_at_most, section)
 
 
 _QUOTED = re.compile(r'\s*"([^"\\]{0,255})"')
@@ -159,13 +167,6 @@ def _plain_txt(value: str) -> bytes | None:
     return bytes(out) if out else None
 
 
-def expected_of(rrset: dns.rrset.RRset | None, *, ttl_at_most: bool = False) -> Expected | None:
-    if rrset is None:
-        return None
-    rdatas = tuple(sorted({r.to_digestable() for r in rrset}))
-    return Expected(int(rrset.rdtype), rrset.ttl, rdatas, ttl_at_most)
-
-
 def ttl_ok(ttl: int, expect: Expected) -> bool:
     return ttl <= expect.ttl if expect.ttl_at_most else ttl == expect.ttl
 
@@ -179,10 +180,10 @@ def match_rrset(rrset: dns.rrset.RRset | None, expect: Expected) -> bool:
 
 
 def match_message(msg: dns.message.Message, qname: dns.name.Name, expect: Expected) -> bool:
-    """NOERROR and the answer's RRset for (qname, type) is exactly ``expect``."""
+    """NOERROR and the RRset of (qname, type) in ``expect.section`` is exactly ``expect``."""
     if msg.rcode() != dns.rcode.NOERROR:
         return False
-    for rrset in msg.answer:
+    for rrset in getattr(msg, expect.section):
         if rrset.name == qname and rrset.rdtype == expect.rdtype and rrset.rdclass == _IN:
             return match_rrset(rrset, expect)
     return False
@@ -201,6 +202,8 @@ def quick_match(wire: bytes, qlen: int, expect: Expected) -> int | None:
     The caller then parses the reply and asks :func:`match_message`, so None is
     never a verdict by itself.
     """
+    if expect.section != "answer":
+        return _quick_in_section(wire, qlen, expect)
     try:
         _, flags, qd, an, _, _ = HEADER.unpack_from(wire)
         if flags & (RCODE_MASK | TC) or qd != 1 or an != len(expect.rdatas) or an == 0:
@@ -225,6 +228,34 @@ def quick_match(wire: bytes, qlen: int, expect: Expected) -> int | None:
         return None
     got.sort()
     return seen_ttl if tuple(got) == expect.rdatas else None
+
+
+def _quick_in_section(wire: bytes, qlen: int, expect: Expected) -> int | None:
+    """``quick_match`` for a referral's NS or its glue: owners decoded, others skipped."""
+    try:
+        _, flags, qd, an, ns, ar = HEADER.unpack_from(wire)
+        if flags & (RCODE_MASK | TC) or qd != 1:
+            return None
+        qname = wire[12 : 12 + qlen - 4].lower()
+        target = SECTIONS[expect.section]
+        off = 12 + qlen
+        got = []
+        seen_ttl = -1
+        for section, count in enumerate((an, ns, ar)[: target + 1]):
+            for _ in range(count):
+                owner, off = wire_name(wire, off)
+                rtype, rclass, ttl, rdlen = _RR.unpack_from(wire, off)
+                off += 10
+                if section == target and rtype == expect.rdtype and owner == qname:
+                    if rclass != _IN or not ttl_ok(ttl, expect) or seen_ttl not in (-1, ttl):
+                        return None
+                    seen_ttl = ttl
+                    got.append(rdata_at(wire, off, rdlen, rtype))
+                off += rdlen
+    except (IndexError, struct.error, ValueError, dns.exception.DNSException):
+        return None
+    got.sort()
+    return seen_ttl if got and tuple(got) == expect.rdatas else None
 
 
 def rdata_at(wire: bytes, off: int, rdlen: int, rdtype: int) -> bytes:

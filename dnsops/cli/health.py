@@ -1,0 +1,172 @@
+"""dnsops health: every nameserver of both providers, and answers through each region's resolver."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from dnsops.cli.common import (
+    EnvOption,
+    Format,
+    ZoneOption,
+    emit_json,
+    err,
+    handle_errors,
+    out,
+    project,
+)
+from dnsops.findings import failing
+from dnsops.health import driver
+from dnsops.health.checks import CATALOGUE
+from dnsops.health.policy import policy_for
+from dnsops.health.report import report as make_report
+from dnsops.render import findings as render_findings
+from dnsops.render import health as render
+from dnsops.render.prometheus import write_textfile
+from dnsops.zones import load_zones
+
+DEFAULT_QPS = 500.0  # per nameserver, outside a lab
+
+
+@handle_errors
+def health(
+    env: EnvOption = None,
+    zone: ZoneOption = None,
+    fmt: Annotated[
+        Format, typer.Option("--format", "-f", help="text, json, markdown or github.")
+    ] = Format.text,
+    prom_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--prom-file",
+            help="Also write Prometheus textfile-collector metrics to this file (atomically).",
+        ),
+    ] = None,
+    vantage: Annotated[
+        list[str] | None,
+        typer.Option("--vantage", help="Only this resolver (by name); repeat for several."),
+    ] = None,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", min=1, help="Queries in flight per server at most.")
+    ] = 100,
+    qps: Annotated[
+        float | None,
+        typer.Option(
+            "--qps",
+            min=0.1,
+            help=f"Queries per second per server at most (default: no cap in a lab, "
+            f"{DEFAULT_QPS:g} elsewhere).",
+        ),
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=0.05, help="Seconds to wait for each reply.")
+    ] = 2.0,
+    retries: Annotated[
+        int, typer.Option("--retries", min=0, help="Further tries after a timeout.")
+    ] = 2,
+    transfer: Annotated[
+        bool,
+        typer.Option(
+            "--transfer/--no-transfer",
+            help="Read whole zones by AXFR where the provider's TSIG key is known (BIND).",
+        ),
+    ] = True,
+    policy: Annotated[
+        Path | None,
+        typer.Option(
+            "--policy", help="Health policy file (default: policies/health/policy.yaml if present)."
+        ),
+    ] = None,
+    list_checks: Annotated[
+        bool, typer.Option("--list-checks", help="List the checks and exit.")
+    ] = False,
+) -> None:
+    """Check every nameserver of both providers and resolve every record in every region.
+
+    Exit 1 when a finding of severity error or critical remains (after the policy).
+    """
+    proj = project()
+    if list_checks:
+        _list_checks(fmt)
+        return
+    env_name, environment = proj.environment(env)
+    pol = policy_for(proj.policies_dir, policy)
+    with err.status("loading zones…"):
+        zones = load_zones(proj, environment, zone)
+    options = driver.Options(
+        concurrency=concurrency,
+        qps=qps if qps is not None else (None if environment.lab else DEFAULT_QPS),
+        timeout=timeout,
+        retries=retries,
+        transfer=transfer,
+        vantages=tuple(vantage) if vantage else None,
+    )
+    with _progress() as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def progress(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(phase, total=total)
+            bar.update(tasks[phase], completed=done, total=total)
+
+        observed, sent, seconds = driver.run(proj, environment, zones, options, progress)
+    rep = make_report(env_name, observed, pol, seconds, sent)
+    if fmt is Format.json:
+        emit_json(render.to_json(rep))
+    elif fmt is Format.markdown:
+        print(render.markdown(rep))
+    elif fmt is Format.github:
+        print(render_findings.github(rep.findings), end="")
+        err.print(render.summary(rep))
+    else:
+        out.print(render.text(rep))
+    if prom_file is not None:
+        write_textfile(prom_file, render.metrics(rep))
+        err.print(f"[dim]metrics written to {prom_file}[/]")
+    if failing(rep.findings):
+        raise typer.Exit(code=1)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
+
+
+def _list_checks(fmt: Format) -> None:
+    if fmt is Format.json:
+        doc = [
+            {
+                "id": c.id,
+                "severity": str(c.severity),
+                "scope": c.scope,
+                "title": c.title,
+                "explain": c.explain,
+            }
+            for c in CATALOGUE.values()
+        ]
+        emit_json(json.dumps({"checks": doc}, indent=2))
+        return
+    t = Table(title="dnsops health checks", title_justify="left")
+    for col in ("check", "severity", "scope", "what it means"):
+        t.add_column(col)
+    for c in CATALOGUE.values():
+        t.add_row(c.id, str(c.severity), c.scope, c.explain)
+    out.print(t)

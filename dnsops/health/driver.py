@@ -1,0 +1,332 @@
+"""The I/O of ``dnsops health``: build the layouts, probe, and hand observations over.
+
+Two phases. Phase A (one event loop): the per-nameserver probes, anonymous zone
+transfers, the parent's delegation, and signed transfers where a TSIG key is
+known (lab BIND). Phase B (``probe.bulk``, every core): each desired RRset at
+every nameserver the transfers did not cover, and through every vantage.
+Nameservers that did not answer phase A's SOA are not asked 10k more questions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import dns.rdatatype
+from octodns.zone import Zone
+
+from dnsops.config import Environment, Project
+from dnsops.errors import ConfigError, DnsopsError
+from dnsops.health import plan
+from dnsops.health.model import (
+    Nameserver,
+    ParentObs,
+    ServerObs,
+    VantageObs,
+    VantageRecord,
+    ZoneLayout,
+    ZoneObs,
+)
+from dnsops.health.observe import owner_key, owner_text, seen_in_transfer, seen_of, texts, type_text
+from dnsops.probe import Engine, Query, Result, Target, TsigKey, axfr, bulk, wire
+from dnsops.zones import octodns_config
+
+Progress = Callable[[str, int, int], None]  # (phase, done, total)
+RFC2136 = ("octodns_bind.Rfc2136Provider", "octodns_bind.AxfrSource")
+IGNORE_ROOT_NS = "octodns.processor.filter.IgnoreRootNsFilter"
+
+
+@dataclass(frozen=True)
+class Options:
+    concurrency: int = 100
+    qps: float | None = None
+    timeout: float = 2.0
+    retries: int = 2
+    transfer: bool = True  # read zones by AXFR where a TSIG key is known
+    vantages: tuple[str, ...] | None = None  # None: every resolver of the environment
+    workers: int | None = None
+
+    def engine(self) -> Engine:
+        return Engine(
+            concurrency=self.concurrency, qps=self.qps, timeout=self.timeout, retries=self.retries
+        )
+
+
+# -- layouts ---------------------------------------------------------------------------
+
+
+def layouts(
+    project: Project, env: Environment, zones: dict[str, Zone], options: Options
+) -> list[ZoneLayout]:
+    """What to check for each zone. Outside a lab, nameserver addresses are resolved."""
+    config = octodns_config(project, env)
+    try:
+        vantages = plan.vantages(env.resolvers, options.vantages)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    parents = tuple(Target(a, 53, f"parent {a}") for a in env.parent)
+    out = []
+    for name, zone in sorted(zones.items()):
+        manages = not _ignores_root_ns(config, name)
+        apex = tuple(sorted(zone.root_ns.values)) if zone.root_ns else ()
+        if env.lab:
+            servers = plan.lab_nameservers(env.providers, project.lab.providers)
+        else:
+            servers = _resolved_nameservers(config, env, apex, vantages)
+        out.append(
+            ZoneLayout(
+                zone=name,
+                providers=tuple(env.providers),
+                nameservers=tuple(servers),
+                desired=tuple(plan.desired(zone, env.providers, manages)),
+                parent_zone=plan.parent_of(name),
+                parents=parents,
+                vantages=tuple(vantages),
+                apex_ns=apex,
+                manages_apex_ns=manages,
+            )
+        )
+    return out
+
+
+def _ignores_root_ns(config: dict[str, Any], zone: str) -> bool:
+    """True when the zone's octoDNS processors leave the apex NS to the providers."""
+    processors = config.get("processors") or {}
+    entry = (config.get("zones") or {}).get(zone) or (config.get("zones") or {}).get("*") or {}
+    names = list((config.get("manager") or {}).get("processors") or []) + list(
+        entry.get("processors") or []
+    )
+    classes = {str((processors.get(n) or {}).get("class", "")) for n in names}
+    return IGNORE_ROOT_NS in classes
+
+
+def provider_classes(config: dict[str, Any], providers: Sequence[str]) -> dict[str, str]:
+    return {p: str(config["providers"][p].get("class", "")) for p in providers}
+
+
+def _resolved_nameservers(
+    config: dict[str, Any], env: Environment, apex: Sequence[str], vantages: Sequence[Any]
+) -> list[Nameserver]:
+    if not apex:
+        return []
+    if not env.resolvers:
+        raise ConfigError(
+            "cannot find the nameservers' addresses: the environment has no resolvers"
+        )
+    owners = plan.assign(apex, provider_classes(config, env.providers))
+    resolver = env.resolvers[0]
+    target = Target(resolver.address, resolver.port, f"resolver {resolver.name}")
+    queries = [
+        Query.make(target, name, rtype, rd=True, key=name)
+        for name in apex
+        for rtype in ("A", "AAAA")
+    ]
+    results = asyncio.run(Engine(timeout=3.0).run(queries))
+    out = []
+    for r in results:
+        rrset = r.rrset()
+        for addr in sorted(x.to_text() for x in rrset) if rrset is not None else []:
+            out.append(Nameserver(owners[str(r.query.key)] or "other", str(r.query.key), addr))
+    return out
+
+
+def transfer_keys(project: Project, env: Environment) -> dict[str, TsigKey]:
+    """TSIG keys of the providers whose octoDNS config has one (octodns-bind).
+
+    ``env/NAME[/default]`` values resolve from the environment (a lab exports
+    its generated secrets first). A key that cannot be resolved is left out.
+    """
+    from dnsops import octo
+
+    config = octodns_config(project, env)
+    try:
+        octo.export_lab_environ(project, env)
+    except DnsopsError:
+        return {}
+    keys = {}
+    for provider in env.providers:
+        settings = config["providers"][provider]
+        if str(settings.get("class")) not in RFC2136:
+            continue
+        name, secret = _env(settings.get("key_name")), _env(settings.get("key_secret"))
+        algorithm = _env(settings.get("key_algorithm")) or "hmac-sha256"
+        if name and secret:
+            keys[provider] = TsigKey(name, secret, algorithm)
+    return keys
+
+
+def _env(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    if not value.startswith("env/"):
+        return value
+    parts = value.split("/", 2)
+    return os.environ.get(parts[1], parts[2] if len(parts) > 2 else None)
+
+
+# -- probing ---------------------------------------------------------------------------
+
+
+def observe(
+    layouts_: list[ZoneLayout],
+    options: Options,
+    keys: dict[str, TsigKey] | None = None,
+    progress: Progress | None = None,
+) -> tuple[list[ZoneObs], int]:
+    """Probe everything; returns the observations and the number of queries sent."""
+    say = progress or (lambda _phase, _done, _total: None)
+    zones = [ZoneObs(lay, [ServerObs(ns) for ns in lay.nameservers]) for lay in layouts_]
+    sent = asyncio.run(_phase_a(zones, options, keys or {}, say))
+    sent += _phase_b(zones, options, say)
+    return zones, sent
+
+
+async def _phase_a(
+    zones: list[ZoneObs], options: Options, keys: dict[str, TsigKey], say: Progress
+) -> int:
+    queries: list[Query] = []
+    for zo in zones:
+        for i in range(len(zo.servers)):
+            queries += plan.server_queries(zo.layout, i)
+        queries += plan.parent_queries(zo.layout)
+    jobs = len(queries) + sum(len(zo.servers) for zo in zones)
+    results = await options.engine().run(queries, lambda d, _t: say("nameserver checks", d, jobs))
+    by_zone = {zo.layout.zone: zo for zo in zones}
+    for zo in zones:
+        zo.parents = [ParentObs(p) for p in zo.layout.parents]
+    for r in results:
+        _file_probe(by_zone, r)
+    transfers = []
+    for zo in zones:
+        for so in zo.servers:
+            transfers.append(_transfers(zo, so, keys if options.transfer else {}))
+    done = len(queries)
+    for task in asyncio.as_completed(transfers):
+        await task
+        done += 1
+        say("nameserver checks", done, jobs)
+    return len(queries)
+
+
+def _file_probe(by_zone: dict[str, ZoneObs], r: Result) -> None:
+    key: Any = r.query.key
+    zone: str = key[0]
+    who: Any = key[1]
+    what: str = key[2]
+    zo = by_zone[zone]
+    if isinstance(who, int):
+        so = zo.servers[who]
+        so.probes[what] = r
+        if r.latency is not None and r.transport == "udp":
+            so.latencies.append(r.latency)
+        return
+    po = next(p for p in zo.parents if p.parent == who)
+    if what == "referral":
+        po.referral = r
+    else:
+        po.addresses[what] = r
+
+
+async def _transfers(zo: ZoneObs, so: ServerObs, keys: dict[str, TsigKey]) -> None:
+    """The anonymous transfer (must be refused) and, with a key, the whole zone."""
+    if not so.up:
+        so.method = "skipped"
+        return
+    target = so.ns.target
+    so.anonymous_axfr = await axfr(target, zo.layout.zone, timeout=5.0)
+    key = keys.get(so.ns.provider)
+    if key is None:
+        return
+    transfer = await axfr(target, zo.layout.zone, key=key, timeout=10.0)
+    if not transfer.transferred or transfer.rrsets is None:
+        return  # fall back to queries
+    so.method = "axfr"
+    rrsets = dict(transfer.rrsets)
+    for j, d in enumerate(zo.layout.desired):
+        if so.ns.provider not in d.providers:
+            continue
+        so.checked += 1
+        k = d.owner or owner_key(d.name)
+        seen = seen_in_transfer(d, rrsets, k)
+        rrsets.pop((k, d.expect.rdtype), None)
+        if seen is not None:
+            so.seen[j] = seen
+    so.extra = _extras(zo.layout, rrsets)
+
+
+def _extras(
+    layout: ZoneLayout, left: dict[tuple[bytes, int], Any]
+) -> list[tuple[str, str, tuple[str, ...]]]:
+    apex = owner_key(layout.zone)
+    out = []
+    for (owner, rdtype), served in sorted(left.items()):
+        if owner == apex and rdtype in (dns.rdatatype.SOA, dns.rdatatype.NS):
+            continue  # the SOA is the provider's; an unmanaged apex NS too
+        if plan.is_dnssec(rdtype) or rdtype >= 65280:  # signatures, private types
+            continue
+        out.append((owner_text(owner), type_text(rdtype), texts(served)))
+    return out
+
+
+def _phase_b(zones: list[ZoneObs], options: Options, say: Progress) -> int:
+    queries: list[Query] = []
+    for zo in zones:
+        asked = [i for i, so in enumerate(zo.servers) if so.up and so.method == "queries"]
+        for so in zo.servers:
+            if not so.up:
+                so.method = "skipped"
+        queries += plan.record_queries(zo.layout, asked)
+        queries += plan.vantage_queries(zo.layout)
+        zo.vantages = [VantageObs(v) for v in zo.layout.vantages]
+    if not queries:
+        return 0
+    results = bulk.run(
+        queries,
+        options.engine(),
+        workers=options.workers,
+        progress=lambda d, t: say("record checks", d, t),
+    )
+    by_zone = {zo.layout.zone: zo for zo in zones}
+    for r in results:
+        key: Any = r.query.key
+        zone: str = key[0]
+        kind: str = key[1]
+        who: int = key[2]
+        j: int = key[3]
+        zo = by_zone[zone]
+        d = zo.layout.desired[j]
+        if kind == "ns":
+            so = zo.servers[who]
+            so.checked += 1
+            if r.latency is not None and r.transport == "udp":
+                so.latencies.append(r.latency)
+            seen = seen_of(d, r)
+            if seen is not None:
+                so.seen[j] = seen
+        else:
+            seen = seen_of(d, r, ttl_at_most=True)
+            ttl = r.ttl if r.ttl is not None else (seen.ttl if seen is not None else None)
+            zo.vantages[who].records.append(VantageRecord(j, seen is None, ttl, r.latency, seen))
+    return len(queries)
+
+
+def run(
+    project: Project,
+    env: Environment,
+    zones: dict[str, Zone],
+    options: Options,
+    progress: Progress | None = None,
+) -> tuple[list[ZoneObs], int, float]:
+    """Layouts, keys, probes: the observations, the queries sent and the seconds taken."""
+    start = time.perf_counter()
+    lays = layouts(project, env, zones, options)
+    keys = transfer_keys(project, env) if options.transfer else {}
+    observed, sent = observe(lays, options, keys, progress)
+    return observed, sent, time.perf_counter() - start
+
+
+__all__ = ["Options", "layouts", "observe", "run", "transfer_keys", "wire"]

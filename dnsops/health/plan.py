@@ -1,0 +1,247 @@
+"""What to ask whom: layouts from the config and zones, queries from layouts. No I/O.
+
+Nameservers come from the environment's provider config (the lab section of
+dnsops.yaml maps provider -> nameserver names -> addresses) or, elsewhere, from
+the zone's apex NS names matched to providers by their octoDNS class, their
+addresses resolved by the driver.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import dns.name
+import dns.rdatatype
+from octodns.zone import Zone
+
+from dnsops.health.model import DesiredRRset, Nameserver, Vantage, ZoneLayout
+from dnsops.probe import Expected, Query, wire
+from dnsops.zones import location
+
+# the names each hosted-DNS provider gives its nameservers, by octoDNS class
+NS_PATTERNS = {
+    "octodns_route53.Route53Provider": re.compile(r"\.awsdns-\d+\.(com|net|org|co\.uk)\.$"),
+    "octodns_ns1.Ns1Provider": re.compile(r"\.nsone\.net\.$"),
+    "octodns_cloudflare.CloudflareProvider": re.compile(r"\.ns\.cloudflare\.com\.$"),
+    "octodns_azure.AzureProvider": re.compile(r"\.azure-dns\.(com|net|org|info)\.$"),
+    "octodns_googlecloud.GoogleCloudProvider": re.compile(r"\.googledomains\.com\.$"),
+}
+SERVER_PROBES = ("soa-udp", "soa-tcp", "ns", "open-resolver", "badvers", "nxdomain")
+_DNSSEC = frozenset(
+    int(t)
+    for t in (
+        dns.rdatatype.RRSIG,
+        dns.rdatatype.NSEC,
+        dns.rdatatype.NSEC3,
+        dns.rdatatype.NSEC3PARAM,
+        dns.rdatatype.DNSKEY,
+        dns.rdatatype.CDS,
+        dns.rdatatype.CDNSKEY,
+    )
+)
+
+
+def desired(
+    zone: Zone, providers: Sequence[str], manages_apex_ns: bool = True
+) -> list[DesiredRRset]:
+    """Every RRset of the zone a nameserver can be asked for, in a stable order.
+
+    Skipped: records octoDNS ignores, dynamic (geo/weighted) records whose
+    answer depends on who asks, types DNS does not know (ALIAS...), and the
+    apex NS when the providers manage it themselves.
+    """
+    records = sorted(zone.records, key=lambda r: (r.fqdn, r._type))
+    cuts = {r.fqdn for r in records if r._type == "NS" and r.name}
+    out = []
+    for record in records:
+        if record.ignored or getattr(record, "dynamic", None):
+            continue
+        if record._type == "NS" and not record.name and not manages_apex_ns:
+            continue
+        try:
+            rdtype = dns.rdatatype.from_text(record._type)
+        except dns.rdatatype.UnknownRdatatype:
+            continue
+        who = frozenset(
+            p
+            for p in providers
+            if (not record.included or p in record.included) and p not in record.excluded
+        )
+        rrset = record.to_rrset()
+        where = location(record)
+        section = _section(record.fqdn, record._type, record.name, cuts)
+        out.append(
+            DesiredRRset(
+                zone=zone.name,
+                name=rrset.name,
+                rdtype=record._type,
+                ttl=rrset.ttl,
+                values=tuple(rrset.rdatas),
+                expect=wire.expected(rdtype, rrset.ttl, rrset.rdatas, section=section),
+                providers=who,
+                section=section,
+                file=where.file if where else None,
+                line=where.line if where else None,
+                owner=wire.name(rrset.name).to_digestable(),
+            )
+        )
+    return out
+
+
+def _section(fqdn: str, rtype: str, name: str, cuts: set[str]) -> str:
+    if rtype == "NS" and name:
+        return "authority"  # a delegation: the parent side answers with a referral
+    suffix = fqdn
+    while cuts and "." in suffix[:-1]:  # every proper suffix: below a delegation?
+        suffix = suffix.split(".", 1)[1]
+        if suffix in cuts:
+            return "additional"  # glue
+    return "answer"
+
+
+def parent_of(zone: str) -> str:
+    return dns.name.from_text(zone).parent().to_text()
+
+
+def lab_nameservers(providers: Sequence[str], lab_providers: Mapping[str, Any]) -> list[Nameserver]:
+    """The lab's nameservers: dnsops.yaml's lab section, provider -> name -> address."""
+    return [
+        Nameserver(p, name, addr)
+        for p in providers
+        for name, addr in lab_providers[p].nameservers.items()
+    ]
+
+
+def assign(names: Iterable[str], classes: Mapping[str, str]) -> dict[str, str | None]:
+    """Apex NS name -> the provider it belongs to (by octoDNS class), or None."""
+    out: dict[str, str | None] = {}
+    for name in names:
+        owner = None
+        for provider, cls in classes.items():
+            pattern = NS_PATTERNS.get(cls) or NS_PATTERNS.get(_short(cls))
+            if pattern is not None and pattern.search(name.lower()):
+                owner = provider
+                break
+        out[name] = owner
+    return out
+
+
+def _short(cls: str) -> str:
+    parts = cls.split(".")
+    return f"{parts[0]}.{parts[-1]}" if len(parts) > 2 else cls
+
+
+def vantages(resolvers: Iterable[Any], only: Sequence[str] | None) -> list[Vantage]:
+    chosen = [Vantage(r.name, r.region, r.address, r.port) for r in resolvers]
+    if only:
+        known = {v.name for v in chosen}
+        unknown = [n for n in only if n not in known]
+        if unknown:
+            raise ValueError(
+                f"no vantage named {', '.join(unknown)} (known: {', '.join(sorted(known))})"
+            )
+        chosen = [v for v in chosen if v.name in only]
+    return chosen
+
+
+# -- queries ----------------------------------------------------------------------
+
+
+def server_queries(layout: ZoneLayout, index: int, nonce: str | None = None) -> list[Query]:
+    """The per-nameserver probes (keys: (zone, server index, probe name))."""
+    ns = layout.nameservers[index]
+    t = ns.target
+    zone = wire.name(layout.zone)
+    missing = wire.name(f"{nonce or _nonce()}.{layout.zone}")
+    parent = wire.name(layout.parent_zone)
+
+    def key(probe: str) -> tuple[str, int, str]:
+        return (layout.zone, index, probe)
+
+    return [
+        Query(t, zone, dns.rdatatype.SOA, key=key("soa-udp")),
+        Query(t, zone, dns.rdatatype.SOA, tcp=True, key=key("soa-tcp")),
+        Query(t, zone, dns.rdatatype.NS, key=key("ns")),
+        # recursion for a name outside the zone: the parent's SOA (resolvable anywhere)
+        Query(t, parent, dns.rdatatype.SOA, rd=True, key=key("open-resolver")),
+        Query(t, zone, dns.rdatatype.SOA, edns=1, key=key("badvers")),
+        Query(t, missing, dns.rdatatype.A, key=key("nxdomain")),
+    ]
+
+
+def _nonce() -> str:
+    return "dnsops-health-" + secrets.token_hex(6)
+
+
+def parent_queries(layout: ZoneLayout) -> list[Query]:
+    """The delegation at each parent server, and its addresses for the nameservers."""
+    zone = wire.name(layout.zone)
+    parent_zone = dns.name.from_text(layout.parent_zone)
+    names = sorted({ns.name for ns in layout.nameservers} | set(layout.apex_ns))
+    out = []
+    for p in layout.parents:
+        out.append(Query(p, zone, dns.rdatatype.NS, key=(layout.zone, p, "referral")))
+        for name in names:
+            if not dns.name.from_text(name).is_subdomain(parent_zone):
+                continue  # out of the parent's bailiwick: no glue there
+            for rtype in ("A", "AAAA"):
+                out.append(Query.make(p, name, rtype, key=(layout.zone, p, f"{name} {rtype}")))
+    return out
+
+
+def record_queries(layout: ZoneLayout, servers: Iterable[int]) -> list[Query]:
+    """Each desired RRset at each chosen nameserver of a provider that must serve it.
+
+    Keys: (zone, "ns", server index, desired index).
+    """
+    names = [wire.name(d.name) for d in layout.desired]
+    out = []
+    for i in servers:
+        ns = layout.nameservers[i]
+        t = ns.target
+        for j, d in enumerate(layout.desired):
+            if ns.provider in d.providers:
+                out.append(
+                    Query(
+                        t, names[j], d.expect.rdtype, expect=d.expect, key=(layout.zone, "ns", i, j)
+                    )
+                )
+    return out
+
+
+def vantage_queries(layout: ZoneLayout) -> list[Query]:
+    """Each resolvable desired RRset through each vantage (TTLs may have counted down).
+
+    Only records every provider serves: one served by a single provider would
+    legitimately differ depending on which the resolver asks.
+    """
+    everyone = frozenset(layout.providers)
+    chosen = [
+        (j, d)
+        for j, d in enumerate(layout.desired)
+        if d.section == "answer" and d.providers >= everyone
+    ]
+    names = {j: wire.name(d.name) for j, d in chosen}
+    expects = {
+        j: Expected(d.expect.rdtype, d.expect.ttl, d.expect.rdatas, ttl_at_most=True)
+        for j, d in chosen
+    }
+    return [
+        Query(
+            v.target,
+            names[j],
+            d.expect.rdtype,
+            rd=True,
+            expect=expects[j],
+            key=(layout.zone, "vantage", k, j),
+        )
+        for k, v in enumerate(layout.vantages)
+        for j, d in chosen
+    ]
+
+
+def is_dnssec(rdtype: int) -> bool:
+    return rdtype in _DNSSEC

@@ -1,0 +1,107 @@
+"""From observations to the report: every check run, findings, tables. No I/O."""
+
+from __future__ import annotations
+
+import statistics
+
+from dnsops.health.judge import Judge
+from dnsops.health.model import HealthReport, NameserverRow, VantageRow, ZoneObs
+from dnsops.health.policy import HealthPolicy
+from dnsops.health.server_checks import check_server, median_ms, ms
+from dnsops.health.vantage_checks import check_outage_covered, check_vantages
+from dnsops.health.zone_checks import check_apex_ns, check_delegation, check_rrsets
+
+
+def evaluate(zones: list[ZoneObs], policy: HealthPolicy) -> Judge:
+    judge = Judge()
+    for zo in zones:
+        for so in zo.servers:
+            check_server(zo.layout.zone, so, policy, judge)
+        apex = check_apex_ns(zo, judge)
+        check_delegation(zo, apex, judge)
+        check_rrsets(zo, judge)
+        check_vantages(zo, judge)
+        check_outage_covered(zo, judge)
+    return judge
+
+
+def report(
+    env: str, zones: list[ZoneObs], policy: HealthPolicy, seconds: float = 0.0, queries: int = 0
+) -> HealthReport:
+    judge = evaluate(zones, policy)
+    return HealthReport(
+        env=env,
+        zones=[zo.layout.zone for zo in zones],
+        findings=judge.findings(policy),
+        nameservers=[row for zo in zones for row in nameserver_rows(zo)],
+        vantages=[row for zo in zones for row in vantage_rows(zo)],
+        checks=judge.rows(policy),
+        seconds=round(seconds, 3),
+        queries=queries,
+        policy=policy.source,
+    )
+
+
+def _p95(latencies: list[float]) -> float | None:
+    if len(latencies) < 2:
+        return ms(latencies[0]) if latencies else None
+    return ms(statistics.quantiles(latencies, n=20, method="inclusive")[-1])
+
+
+def nameserver_rows(zo: ZoneObs) -> list[NameserverRow]:
+    out = []
+    for so in zo.servers:
+        udp, tcp = so.probes.get("soa-udp"), so.probes.get("soa-tcp")
+        out.append(
+            NameserverRow(
+                zone=zo.layout.zone,
+                provider=so.ns.provider,
+                name=so.ns.name,
+                address=so.ns.address,
+                udp=so.up,
+                tcp=tcp is not None and tcp.answered,
+                aa=udp is not None and udp.aa,
+                method=so.method,
+                checked=so.checked,
+                mismatches=len(so.seen),
+                latency_ms=median_ms(so.latencies),
+                p95_ms=_p95(so.latencies),
+                queries=len(so.latencies),
+            )
+        )
+    return out
+
+
+def vantage_rows(zo: ZoneObs) -> list[VantageRow]:
+    out = []
+    for vo in zo.vantages:
+        latencies = [r.latency for r in vo.records if r.latency is not None]
+        resolved = sum(1 for r in vo.records if r.ok)
+        records = []
+        for r in vo.records:
+            d = zo.layout.desired[r.index]
+            entry: dict[str, object] = {
+                "name": d.name,
+                "type": d.rdtype,
+                "ok": r.ok,
+                "ttl": r.ttl,
+                "latency_ms": ms(r.latency) if r.latency is not None else None,
+            }
+            if r.seen is not None:
+                entry["status"] = r.seen.status
+            records.append(entry)
+        out.append(
+            VantageRow(
+                zone=zo.layout.zone,
+                name=vo.vantage.name,
+                region=vo.vantage.region,
+                address=vo.vantage.address,
+                checked=len(vo.records),
+                resolved=resolved,
+                failed=len(vo.records) - resolved,
+                latency_ms=median_ms(latencies),
+                p95_ms=_p95(latencies),
+                records=records,
+            )
+        )
+    return out

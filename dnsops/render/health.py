@@ -1,0 +1,256 @@
+"""A health report as rich tables, markdown, one JSON document, or Prometheus metrics."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from typing import Any
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from dnsops.findings import Severity, failing
+from dnsops.health.model import HealthReport, NameserverRow, VantageRow
+from dnsops.render import findings as render_findings
+from dnsops.render.prometheus import Metric
+
+MAX_TEXT_FINDINGS = 200  # text and markdown list this many; JSON has every one
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def summary(report: HealthReport) -> str:
+    counts = Counter(f.severity for f in report.findings)
+    parts = [f"{counts[s]} {s}" for s in sorted(counts, reverse=True)]
+    verdict = "FAIL" if failing(report.findings) else "ok"
+    return (
+        f"health {verdict}: {len(report.findings)} finding(s)"
+        + (f" ({', '.join(parts)})" if parts else "")
+        + f"; {report.queries} queries in {report.seconds:.1f} s"
+    )
+
+
+def _flags(r: NameserverRow) -> str:
+    def one(ok: bool, label: str) -> str:
+        return f"[green]{label}[/]" if ok else f"[bold red]{label.upper()}![/]"
+
+    aa = one(r.aa, "aa") if r.udp else "[dim]aa?[/]"
+    return f"{one(r.udp, 'udp')} {one(r.tcp, 'tcp')} {aa}"
+
+
+def nameserver_table(title: str, rows: list[NameserverRow]) -> Table:
+    t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    t.add_column("nameserver", no_wrap=True)
+    t.add_column("address", no_wrap=True)
+    t.add_column("answers", no_wrap=True)
+    for col in ("p50 ms", "p95 ms", "sets", "diff"):
+        t.add_column(col, justify="right")
+    t.add_column("via", no_wrap=True)
+    for r in rows:
+        t.add_row(
+            r.name,
+            r.address,
+            _flags(r),
+            _num(r.latency_ms),
+            _num(r.p95_ms),
+            str(r.checked),
+            f"[red]{r.mismatches}[/]" if r.mismatches else "0",
+            {"axfr": "AXFR", "queries": "query", "skipped": "-"}[r.method],
+        )
+    return t
+
+
+def vantage_table(title: str, rows: list[VantageRow]) -> Table:
+    t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in ("vantage", "region", "address"):
+        t.add_column(col, no_wrap=True)
+    for col in ("resolved", "failed", "p50 ms", "p95 ms"):
+        t.add_column(col, justify="right")
+    for r in rows:
+        t.add_row(
+            r.name,
+            r.region,
+            r.address,
+            f"{r.resolved}/{r.checked}",
+            f"[red]{r.failed}[/]" if r.failed else "0",
+            _num(r.latency_ms),
+            _num(r.p95_ms),
+        )
+    return t
+
+
+def checks_table(report: HealthReport) -> Table:
+    t = Table(
+        title="checks (`dnsops health --list-checks` explains each)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    for col in ("check", "severity", "passed", "failed", "skipped", "title"):
+        right = col in ("passed", "failed", "skipped")
+        t.add_column(col, justify="right" if right else "left", no_wrap=col == "check")
+    for c in report.checks:
+        sev = render_findings.STYLE[Severity.parse(c.severity)]
+        t.add_row(
+            c.id,
+            f"[{sev}]{c.severity}[/]",
+            str(c.passed),
+            f"[red]{c.failed}[/]" if c.failed else "0",
+            str(c.skipped),
+            c.title,
+        )
+    return t
+
+
+def text(report: HealthReport) -> RenderableType:
+    parts: list[RenderableType] = []
+    for zone in report.zones:
+        rows = [r for r in report.nameservers if r.zone == zone]
+        for p in dict.fromkeys(r.provider for r in rows):
+            mine = [r for r in rows if r.provider == p]
+            parts.append(nameserver_table(f"{zone} at provider {p}", mine))
+        vrows = [r for r in report.vantages if r.zone == zone]
+        if vrows:
+            parts.append(vantage_table(f"{zone} through each vantage point", vrows))
+    parts.append(checks_table(report))
+    shown = report.findings[:MAX_TEXT_FINDINGS]
+    if shown:
+        title = f"findings ({len(report.findings)})"
+        if len(shown) < len(report.findings):
+            title += f", the first {len(shown)} (all of them with --format json)"
+        parts.append(render_findings.table(shown, title))
+    parts.append(Text(summary(report), style="bold red" if failing(report.findings) else "bold"))
+    return Group(*parts)
+
+
+def _md_table(head: list[str], rows: list[list[str]]) -> list[str]:
+    cell = render_findings._md_cell
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    out += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
+    return [*out, ""]
+
+
+def markdown(report: HealthReport) -> str:
+    yes = {True: "yes", False: "**NO**"}
+    lines = [f"## dnsops health: {report.env} ({', '.join(report.zones)})", "", summary(report), ""]
+    lines += ["### nameservers", ""]
+    lines += _md_table(
+        [
+            "provider",
+            "zone",
+            "nameserver",
+            "address",
+            "UDP",
+            "TCP",
+            "AA",
+            "median ms",
+            "p95 ms",
+            "checked",
+            "mismatches",
+        ],
+        [
+            [
+                r.provider,
+                r.zone,
+                r.name,
+                r.address,
+                yes[r.udp],
+                yes[r.tcp],
+                yes[r.aa],
+                _num(r.latency_ms),
+                _num(r.p95_ms),
+                str(r.checked),
+                str(r.mismatches),
+            ]
+            for r in report.nameservers
+        ],
+    )
+    if report.vantages:
+        lines += ["### vantage points", ""]
+        lines += _md_table(
+            ["vantage", "region", "zone", "resolved", "success", "median ms", "p95 ms"],
+            [
+                [
+                    r.name,
+                    r.region,
+                    r.zone,
+                    f"{r.resolved}/{r.checked}",
+                    f"{100 * r.success:.1f} %",
+                    _num(r.latency_ms),
+                    _num(r.p95_ms),
+                ]
+                for r in report.vantages
+            ],
+        )
+    lines.append(render_findings.markdown(report.findings[:MAX_TEXT_FINDINGS], "findings"))
+    return "\n".join(lines)
+
+
+def to_json(report: HealthReport) -> str:
+    doc: dict[str, Any] = {
+        "env": report.env,
+        "zones": report.zones,
+        "ok": not failing(report.findings),
+        "seconds": report.seconds,
+        "queries": report.queries,
+        "policy": report.policy,
+        "nameservers": [r.to_json() for r in report.nameservers],
+        "vantages": [r.to_json() for r in report.vantages],
+        "checks": [c.__dict__ for c in report.checks],
+        "findings": [f.to_json() for f in report.findings],
+    }
+    return json.dumps(doc, indent=2, default=str)
+
+
+def metrics(report: HealthReport, now: float | None = None) -> list[Metric]:
+    """Prometheus textfile-collector metrics: per nameserver, per vantage, per check."""
+    env = report.env
+    up = Metric("dnsops_health_nameserver_up", "1 if the nameserver answered over UDP")
+    tcp = Metric("dnsops_health_nameserver_tcp_up", "1 if the nameserver answered over TCP")
+    lat = Metric("dnsops_health_nameserver_latency_seconds", "query latency at the nameserver")
+    mism = Metric(
+        "dnsops_health_nameserver_mismatches", "desired RRsets the nameserver serves differently"
+    )
+    checked = Metric("dnsops_health_nameserver_rrsets_checked", "desired RRsets compared")
+    for r in report.nameservers:
+        labels = {
+            "env": env,
+            "zone": r.zone,
+            "provider": r.provider,
+            "nameserver": r.name,
+            "address": r.address,
+        }
+        up.add(1 if r.udp else 0, **labels)
+        tcp.add(1 if r.tcp else 0, **labels)
+        for q, value in (("0.5", r.latency_ms), ("0.95", r.p95_ms)):
+            if value is not None:
+                lat.add(value / 1000, quantile=q, **labels)
+        mism.add(r.mismatches, **labels)
+        checked.add(r.checked, **labels)
+    success = Metric("dnsops_health_vantage_success_ratio", "share of records resolved as desired")
+    vlat = Metric("dnsops_health_vantage_latency_seconds", "lookup latency through the resolver")
+    for v in report.vantages:
+        labels = {"env": env, "zone": v.zone, "vantage": v.name, "region": v.region}
+        success.add(v.success, **labels)
+        for q, value in (("0.5", v.latency_ms), ("0.95", v.p95_ms)):
+            if value is not None:
+                vlat.add(value / 1000, quantile=q, **labels)
+    fails = Metric("dnsops_health_check_failures", "failed outcomes per check")
+    for c in report.checks:
+        fails.add(c.failed, env=env, check=c.id, severity=c.severity)
+    counts = Counter(str(f.severity) for f in report.findings)
+    found = Metric("dnsops_health_findings", "findings per severity")
+    for sev in Severity:
+        found.add(counts.get(str(sev), 0), env=env, severity=str(sev))
+    ok = Metric("dnsops_health_ok", "1 if no finding of severity error or worse")
+    ok.add(0 if failing(report.findings) else 1, env=env)
+    last = Metric("dnsops_health_last_run_timestamp_seconds", "when this report was made")
+    last.add(round(now if now is not None else time.time(), 3), env=env)
+    took = Metric("dnsops_health_duration_seconds", "how long the health run took")
+    took.add(report.seconds, env=env)
+    return [up, tcp, lat, mism, checked, success, vlat, fails, found, ok, last, took]

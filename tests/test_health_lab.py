@@ -1,0 +1,375 @@
+"""dnsops health against the lab's real PowerDNS, BIND and unbound.
+
+The session lab is synced once for the module; each scenario that breaks it
+(an out-of-band change on BIND, PowerDNS stopped) puts it back before it ends.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import dns.flags
+import dns.message
+import dns.query
+import dns.tsigkeyring
+import dns.update
+import pytest
+
+from dnsops.config import Project
+from dnsops.health.checks import CATALOGUE
+from dnsops.lab.runner import LabRunner
+from tests.conftest import TEST_NET, make_project, run
+from tests.test_lab import sync_lab
+
+pytestmark = pytest.mark.lab
+
+PDNS = {"ns1.pdns.test.": f"{TEST_NET}.1.1", "ns2.pdns.test.": f"{TEST_NET}.1.2"}
+BIND = {"ns1.bind.test.": f"{TEST_NET}.2.1", "ns2.bind.test.": f"{TEST_NET}.2.2"}
+RESOLVERS = ["resolver-iad", "resolver-lhr", "resolver-nrt"]
+API_LINE = 60  # zones/example.test.yaml: the api record
+
+
+@pytest.fixture(scope="module")
+def synced(lab_project: Project) -> Project:
+    assert not sync_lab(lab_project).has_changes
+    return lab_project
+
+
+def health(cli, lab_dir: Path, *args: str) -> tuple[int, dict]:
+    result = run(cli, lab_dir, "health", "--format", "json", *args)
+    assert result.exit_code in (0, 1), result.output
+    return result.exit_code, json.loads(result.stdout)
+
+
+def by_check(doc: dict) -> dict[str, dict]:
+    return {c["id"]: c for c in doc["checks"]}
+
+
+def test_a_healthy_lab_passes_every_check(cli, lab_dir: Path, synced: Project) -> None:
+    code, doc = health(cli, lab_dir)
+    assert code == 0 and doc["ok"] is True
+    assert doc["findings"] == []
+    checks = by_check(doc)
+    assert set(checks) == set(CATALOGUE)
+    assert {k: c["failed"] for k, c in checks.items() if c["failed"]} == {}
+    passed = {k: c["passed"] for k, c in checks.items()}
+    for per_server in ("ns-udp", "ns-tcp", "ns-aa", "ns-soa", "ns-latency", "ns-open-resolver"):
+        assert passed[per_server] == 4, per_server
+    for per_server in ("ns-axfr-refused", "ns-edns", "ns-edns-version", "ns-nxdomain"):
+        assert passed[per_server] == 4, per_server
+    assert passed["apex-ns-consistent"] == passed["apex-ns-providers"] == 1
+    assert passed["delegation-ns"] == 1 and passed["delegation-glue"] == 4
+    assert passed["rrset-served"] == 13 * 2  # every desired RRset at each provider
+    assert passed["rrset-extra"] == 1  # BIND's zone transfer holds nothing more
+    assert passed["vantage-answer"] == passed["vantage-values"] == 13 * 3
+    rows = {r["name"]: r for r in doc["nameservers"]}
+    assert {n: r["address"] for n, r in rows.items()} == PDNS | BIND
+    for name, r in rows.items():
+        assert (r["udp"], r["tcp"], r["aa"], r["checked"], r["mismatches"]) == (
+            True,
+            True,
+            True,
+            13,
+            0,
+        ), name
+        assert r["latency_ms"] > 0 and r["p95_ms"] >= r["latency_ms"]
+        assert r["method"] == ("axfr" if name in BIND else "queries")
+    assert rows["ns1.pdns.test."]["queries"] == 5 + 13  # UDP probes + one per RRset
+    vantages = {v["name"]: v for v in doc["vantages"]}
+    assert sorted(vantages) == ["iad", "lhr", "nrt"]
+    for v in vantages.values():
+        assert (v["resolved"], v["failed"], v["success"]) == (13, 0, 1.0)
+        assert v["latency_ms"] > 0
+        ttls = {(r["name"], r["type"]): r["ttl"] for r in v["records"]}
+        assert 0 <= ttls[("api.example.test.", "A")] <= 60
+        assert 0 < ttls[("example.test.", "NS")] <= 86400
+
+
+def test_text_markdown_and_prometheus(cli, lab_dir: Path, synced: Project, tmp_path: Path) -> None:
+    prom = tmp_path / "textfile" / "dnsops_health.prom"
+    text = run(cli, lab_dir, "health", "--prom-file", str(prom))
+    assert text.exit_code == 0, text.output
+    for piece in (
+        "example.test. at provider pdns",
+        "example.test. at provider bind",
+        "through each vantage point",
+        "ns1.pdns.test.",
+        f"{TEST_NET}.2.2",
+        "ap-northeast",
+        "health ok: 0 finding(s)",
+    ):
+        assert piece in text.stdout, piece
+    lines = prom.read_text().splitlines()
+    labels = (
+        'env="lab",zone="example.test.",provider="pdns",nameserver="ns1.pdns.test.",'
+        f'address="{TEST_NET}.1.1"'
+    )
+    assert f"dnsops_health_nameserver_up{{{labels}}} 1" in lines
+    assert f"dnsops_health_nameserver_mismatches{{{labels}}} 0" in lines
+    vantage = 'env="lab",zone="example.test.",vantage="lhr",region="eu-west"'
+    assert f"dnsops_health_vantage_success_ratio{{{vantage}}} 1" in lines
+    assert 'dnsops_health_ok{env="lab"} 1' in lines
+    assert "# TYPE dnsops_health_nameserver_latency_seconds gauge" in lines
+    md = run(cli, lab_dir, "health", "--format", "markdown")
+    assert md.exit_code == 0
+    assert "| pdns | example.test. | ns1.pdns.test. |" in md.stdout
+    assert "No findings." in md.stdout
+
+
+def _update(project: Project, build) -> None:
+    secrets = LabRunner(project).secrets()
+    keyring = dns.tsigkeyring.from_text({secrets.tsig_name: secrets.tsig_secret})
+    update = dns.update.Update("example.test.", keyring=keyring, keyalgorithm="hmac-sha256")
+    build(update)
+    assert dns.query.tcp(update, BIND["ns1.bind.test."], timeout=5).rcode() == 0
+
+
+@pytest.fixture
+def changed_on_bind(synced: Project) -> Iterator[Project]:
+    """api.example.test. A changed, and a TXT added, on BIND only, by TSIG update."""
+    _update(
+        synced,
+        lambda u: (
+            u.replace("api", 60, "A", "203.0.113.9"),
+            u.add("handmade", 300, "TXT", '"added by hand"'),
+        ),
+    )
+    try:
+        yield synced
+    finally:
+        _update(
+            synced,
+            lambda u: (
+                u.replace("api", 60, "A", "192.0.2.20", "192.0.2.21"),
+                u.delete("handmade"),
+            ),
+        )
+
+
+@pytest.mark.parametrize("method", ["--transfer", "--no-transfer"])
+def test_an_out_of_band_change_on_bind_is_named(
+    cli, lab_dir: Path, changed_on_bind: Project, method: str
+) -> None:
+    code, doc = health(cli, lab_dir, method, "--vantage", "iad")
+    assert code == 1 and doc["ok"] is False
+    served = [f for f in doc["findings"] if f["id"] == "rrset-served"]
+    assert len(served) == 1
+    f = served[0]
+    assert (f["severity"], f["subject"], f["provider"], f["zone"]) == (
+        "error",
+        "api.example.test. A",
+        "bind",
+        "example.test.",
+    )
+    assert (f["file"], f["line"]) == ("zones/example.test.yaml", API_LINE)
+    assert f["message"] == (
+        f"ns1.bind.test. ({BIND['ns1.bind.test.']}), ns2.bind.test. ({BIND['ns2.bind.test.']}) "
+        "serve 203.0.113.9 (TTL 60); desired 192.0.2.20, 192.0.2.21 (TTL 60)"
+    )
+    assert f["data"]["desired"] == {"ttl": 60, "values": ["192.0.2.20", "192.0.2.21"]}
+    assert [(s["nameserver"], s["status"], s["values"], s["ttl"]) for s in f["data"]["served"]] == [
+        ("ns1.bind.test.", "differs", ["203.0.113.9"], 60),
+        ("ns2.bind.test.", "differs", ["203.0.113.9"], 60),
+    ]
+    rows = {r["name"]: r["mismatches"] for r in doc["nameservers"]}
+    assert rows == {
+        "ns1.pdns.test.": 0,
+        "ns2.pdns.test.": 0,
+        "ns1.bind.test.": 1,
+        "ns2.bind.test.": 1,
+    }
+    extra = [f for f in doc["findings"] if f["id"] == "rrset-extra"]
+    if method == "--transfer":  # only a zone transfer can see what git does not declare
+        assert [(e["subject"], e["severity"], e["provider"]) for e in extra] == [
+            ("handmade.example.test. TXT", "warning", "bind")
+        ]
+    else:
+        assert extra == []
+
+
+def test_remapping_a_severity_changes_the_exit_code(
+    cli, lab_dir: Path, changed_on_bind: Project, tmp_path: Path
+) -> None:
+    lenient = tmp_path / "lenient.yaml"
+    lenient.write_text("severity:\n  rrset-served: notice\n  rrset-extra: info\n")
+    code, doc = health(cli, lab_dir, "--policy", str(lenient), "--vantage", "iad")
+    assert code == 0 and doc["ok"] is True
+    assert {f["id"]: f["severity"] for f in doc["findings"]} == {
+        "rrset-served": "notice",
+        "rrset-extra": "info",
+    }
+    assert doc["policy"] == str(lenient)
+
+
+def test_latency_policy_and_a_stricter_severity(
+    cli, lab_dir: Path, synced: Project, tmp_path: Path
+) -> None:
+    slow = tmp_path / "slow.yaml"
+    slow.write_text("latency_ms: 0.001\n")
+    code, doc = health(cli, lab_dir, "--policy", str(slow), "--vantage", "nrt")
+    assert code == 0
+    assert (
+        sorted((f["id"], f["severity"]) for f in doc["findings"]) == [("ns-latency", "warning")] * 4
+    )
+    strict = tmp_path / "strict.yaml"
+    strict.write_text("latency_ms: 0.001\nseverity:\n  ns-latency: error\n")
+    code, doc = health(cli, lab_dir, "--policy", str(strict), "--vantage", "nrt")
+    assert code == 1
+    assert {(f["id"], f["severity"]) for f in doc["findings"]} == {("ns-latency", "error")}
+
+
+def test_with_powerdns_down_bind_carries_the_zone(cli, lab_dir: Path, synced: Project) -> None:
+    runner = LabRunner(synced)
+    runner.down(["pdns"])
+    # fresh resolvers: nothing cached, every answer has to come from a live provider
+    runner.down(RESOLVERS)
+    try:
+        runner.up(RESOLVERS)
+        code, doc = health(cli, lab_dir)
+    finally:
+        runner.up(["pdns"])
+    assert code == 1
+    critical = sorted(
+        (f["id"], f["subject"]) for f in doc["findings"] if f["severity"] == "critical"
+    )
+    assert critical == sorted(
+        (check, f"pdns {name} ({addr})")
+        for check in ("ns-udp", "ns-tcp")
+        for name, addr in PDNS.items()
+    )
+    assert all(
+        "connection refused" in f["message"] for f in doc["findings"] if f["severity"] == "critical"
+    )
+    rows = {r["name"]: r for r in doc["nameservers"]}
+    assert [(rows[n]["udp"], rows[n]["tcp"], rows[n]["method"]) for n in PDNS] == [
+        (False, False, "skipped")
+    ] * 2
+    assert [rows[n]["udp"] for n in BIND] == [True, True]
+    assert [(v["resolved"], v["checked"]) for v in doc["vantages"]] == [(13, 13)] * 3
+    [covered] = [f for f in doc["findings"] if f["id"] == "provider-outage-covered"]
+    assert covered["severity"] == "notice"
+    assert covered["message"].startswith(
+        "every nameserver of pdns is unreachable, yet every resolver"
+    )
+    assert covered["message"].endswith("resolved all 13 records: bind carried the zone")
+    assert [f["id"] for f in doc["findings"] if f["severity"] in ("error", "warning")] == []
+    # and it is healthy again
+    code, _ = health(cli, lab_dir, "--vantage", "iad")
+    assert code == 0
+
+
+ROGUE = f"{TEST_NET}.9.1"
+
+
+@pytest.fixture
+def rogue_bind(tmp_path: Path, synced: Project) -> Iterator[str]:
+    """A BIND that recurses for anyone and hands out zone transfers, on its own address."""
+    home = tmp_path / "rogue"
+    home.mkdir()
+    parent = next(iter(synced.lab.parent.values()))
+    (home / "example.test.zone").write_text(
+        "$ORIGIN example.test.\n$TTL 3600\n"
+        "@ IN SOA ns2.bind.test. hostmaster.example.test. 1 3600 600 604800 60\n"
+        + "".join(f"@ 86400 IN NS {ns}\n" for ns in sorted(PDNS | BIND))
+        + "api 60 IN A 192.0.2.20\napi 60 IN A 192.0.2.21\n"
+    )
+    (home / "named.conf").write_text(
+        f"""options {{
+    directory "{home}";
+    listen-on port 53 {{ {ROGUE}; }};
+    listen-on-v6 {{ none; }};
+    pid-file none;
+    session-keyfile none;
+    recursion yes;
+    allow-recursion {{ any; }};
+    allow-query-cache {{ any; }};
+    allow-transfer {{ any; }};
+    dnssec-validation no;
+    notify no;
+}};
+controls {{ }};
+zone "example.test" {{ type primary; file "{home}/example.test.zone"; }};
+zone "test" {{ type static-stub; server-addresses {{ {parent}; }}; }};
+"""
+    )
+    added = subprocess.run(["ip", "addr", "add", f"{ROGUE}/32", "dev", "lo"], capture_output=True)
+    log = (home / "named.log").open("wb")
+    proc = subprocess.Popen(
+        ["named", "-g", "-c", str(home / "named.conf")], stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        _wait_answering(ROGUE, proc, home)
+        yield ROGUE
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()
+        if added.returncode == 0:
+            subprocess.run(["ip", "addr", "del", f"{ROGUE}/32", "dev", "lo"], capture_output=True)
+
+
+def _wait_answering(addr: str, proc: subprocess.Popen, home: Path) -> None:
+    query = dns.message.make_query("example.test.", "SOA")
+    for _ in range(100):
+        assert proc.poll() is None, (home / "named.log").read_text()
+        try:
+            if dns.query.udp(query, addr, timeout=0.2).flags & dns.flags.AA:
+                return
+        except Exception:
+            time.sleep(0.1)
+    raise AssertionError("the rogue BIND never answered:\n" + (home / "named.log").read_text())
+
+
+def test_an_open_resolver_with_open_transfers_is_flagged(
+    cli, tmp_path: Path, rogue_bind: str
+) -> None:
+    """A copy of the project whose ns2.bind.test. is the rogue server."""
+    root = make_project(tmp_path / "p")
+    config = root / "dnsops.yaml"
+    config.write_text(
+        config.read_text().replace(
+            f"ns2.bind.test.: {BIND['ns2.bind.test.']}", f"ns2.bind.test.: {rogue_bind}"
+        )
+    )
+    result = run(cli, root, "health", "--format", "json", "--vantage", "iad")
+    assert result.exit_code == 1, result.output
+    doc = json.loads(result.stdout)
+    rogue = f"bind ns2.bind.test. ({rogue_bind})"
+    flagged = {(f["id"], f["severity"]) for f in doc["findings"] if f["subject"] == rogue}
+    assert ("ns-open-resolver", "error") in flagged
+    assert ("ns-axfr-refused", "warning") in flagged
+    others = {
+        f["id"] for f in doc["findings"] if f["subject"] != rogue and f["id"].startswith("ns-")
+    }
+    assert others == set()
+    [open_res] = [f for f in doc["findings"] if f["id"] == "ns-open-resolver"]
+    assert open_res["message"].startswith("answered a recursive query for test. SOA (NOERROR")
+    [axfr] = [f for f in doc["findings"] if f["id"] == "ns-axfr-refused"]
+    assert axfr["message"] == "hands the whole zone (3 RRsets) to anyone who asks for a transfer"
+
+
+def test_vantage_filter_and_unknown_vantage(cli, lab_dir: Path, synced: Project) -> None:
+    code, doc = health(cli, lab_dir, "--vantage", "lhr", "--vantage", "nrt")
+    assert code == 0
+    assert [v["name"] for v in doc["vantages"]] == ["lhr", "nrt"]
+    bad = run(cli, lab_dir, "health", "--vantage", "sfo")
+    assert bad.exit_code == 1
+    assert "no vantage named sfo (known: iad, lhr, nrt)" in bad.output
+    assert "Traceback" not in bad.output
+
+
+def test_secrets_never_appear(cli, lab_dir: Path, synced: Project, tmp_path: Path) -> None:
+    secrets = LabRunner(synced).secrets()
+    prom = tmp_path / "m.prom"
+    outputs = [
+        run(cli, lab_dir, "health", *args).output
+        for args in (("--prom-file", str(prom)), ("-f", "json"), ("-f", "markdown"), ("-v",))
+    ]
+    outputs.append(prom.read_text())
+    for text in outputs:
+        assert secrets.tsig_secret not in text
+        assert secrets.pdns_api_key not in text
