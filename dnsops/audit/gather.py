@@ -23,7 +23,7 @@ import asyncio
 import dataclasses
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from octodns.zone import Zone
@@ -38,6 +38,7 @@ from dnsops.octo import Target, redactor, secret_values
 from dnsops.probe import xfr
 from dnsops.probe.model import Target as ProbeTarget
 from dnsops.probe.xfr import TsigKey
+from dnsops.vantage.base import Vantage
 
 Progress = Callable[[str], None]
 XFR_TIMEOUT = 30.0
@@ -113,8 +114,10 @@ class Gatherer:
         env: Environment,
         targets: dict[str, Any],
         progress: Progress = _quiet,
+        vantage: Vantage | None = None,
     ) -> None:
         self.project, self.env_name, self.env = project, env_name, env
+        self.vantage = vantage  # ask the nameservers from there (queries only, no transfer)
         self.targets = targets
         self.progress = progress
         self.caps = {name: Capabilities.of(t) for name, t in targets.items()}
@@ -127,6 +130,8 @@ class Gatherer:
     ) -> tuple[dict[str, Zone], list[ZoneViews]]:
         """Read every view of the zones ``names``; ``load_source`` loads them meanwhile."""
         planes = asyncio.run(self._planes())
+        if self.vantage is not None:
+            planes = {p: replace(plane, transfer=None) for p, plane in planes.items()}
         apis = {p: Job(f"{p} API", _populate_all, t, names) for p, t in self.targets.items()}
         transfers = {
             p: Job(f"{p} AXFR", _transfer_all, plane, names)
@@ -208,16 +213,19 @@ class Gatherer:
         started = time.monotonic()
         n = sum(len(a.keys) * len(a.nameservers) for a in asks)
         self.progress(f"asking {n} questions of {', '.join(sorted({a.provider for a in asks}))}")
-        answers = ask(asks)
+        answers = ask(asks, self.vantage)
         took = round(time.monotonic() - started, 3)
         self.timings["queries"] = took
         self.progress(f"{n} answers in {took:.1f} s")
         for a in asks:
             out[(a.provider, a.zone)] = [
-                answers[(a.provider, a.zone, ns.label)].served(ns.label, a.keys)
+                answers[(a.provider, a.zone, ns.label)].served(self._label(ns.label), a.keys)
                 for ns in a.nameservers
             ]
         return out
+
+    def _label(self, label: str) -> str:
+        return label if self.vantage is None else f"{label} from {self.vantage.name}"
 
     def _askable(self, provider: str, zone: str, view: View, source: View) -> set[Key]:
         caps = self.caps[provider]

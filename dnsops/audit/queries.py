@@ -19,6 +19,8 @@ from dnsops.audit.model import Key, RRset, Served, View
 from dnsops.probe import bulk, wire
 from dnsops.probe.engine import Engine
 from dnsops.probe.model import Expected, Query, Target
+from dnsops.vantage import registry
+from dnsops.vantage.base import Vantage
 
 
 @dataclass(frozen=True)
@@ -62,8 +64,11 @@ class Ask:
     expected: View  # what the API holds: the engine's expected answers
 
 
-def ask(asks: list[Ask]) -> dict[tuple[str, str, str], Answers]:
-    """(provider, zone, nameserver label) -> Answers, all asks in one batch of queries."""
+def ask(asks: list[Ask], vantage: Vantage | None = None) -> dict[tuple[str, str, str], Answers]:
+    """(provider, zone, nameserver label) -> Answers, all asks in one batch of queries.
+
+    With a ``vantage`` (an SSH host), the same queries are asked from there.
+    """
     queries: list[Query] = []
     for a in asks:
         questions = [_question(k, a.expected.get(k)) for k in sorted(a.keys)]
@@ -77,7 +82,16 @@ def ask(asks: list[Ask]) -> dict[tuple[str, str, str], Answers]:
         for ns in a.nameservers:
             out[(a.provider, a.zone, ns.label)] = Answers()
     expected = {(a.provider, a.zone): a.expected for a in asks}
-    for result in bulk.run(queries, Engine()):
+    if vantage is None:
+        results = bulk.run(queries, Engine())
+    else:
+        [run] = registry.gather({vantage: queries})
+        if run.problem is not None and run.status != "timeout":
+            for answers in out.values():
+                answers.error = f"from {vantage.name}: {run.problem}"
+            return out
+        results = [o.result for o in run.observations]
+    for result in results:
         provider, zone, label, k = cast(tuple[str, str, str, Key], result.query.key)
         _record(out[(provider, zone, label)], k, zone, result, expected[(provider, zone)])
     return out
