@@ -1,23 +1,26 @@
 """The audit's driver: read the three views of every zone, all providers at once.
 
-Order of work (the source is the slow part: octoDNS parses the YAML in Python):
+Order of work (the source is the slow part: octoDNS builds 10k records in Python):
 
-1. forked workers start at once, one per provider, populating its API through octoDNS
+1. forked workers start at once: one per provider, populating its API through octoDNS
    (control plane), and one per provider whose nameservers allow a zone transfer,
-   transferring the zone from every nameserver (data plane);
+   transferring every zone from every one of its nameservers (data plane);
 2. meanwhile the main process loads the source;
-3. as soon as a provider's API view is in, its nameservers are asked for every name and
-   type it holds, with what the API holds as the expected answer (the probe engine then
-   parses only answers that differ), then for the source's names the API lacks;
+3. then the nameservers of the providers that allow no transfer are asked, in one batch
+   through the probe engine, for every name and type the source or the API holds, with
+   what the API holds as the expected answer: the engine then checks almost every reply
+   on its bytes and parses only the ones that differ (asking before the API view is in
+   would mean parsing all 20k replies of a 10k-record zone);
 4. the remaining workers are collected.
 
-So both providers are read concurrently, and each provider's data plane concurrently with
-the other's control plane and with the source.
+So both providers' APIs are read concurrently, the transfers concurrently with both
+populates, and the queries while the other provider's populate and transfers go on.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -31,7 +34,7 @@ from dnsops.audit.model import Capabilities, Key, ProviderViews, Served, View, Z
 from dnsops.audit.queries import Ask, Nameserver, ask
 from dnsops.audit.workers import Job, JobFailed
 from dnsops.config import Environment, Project
-from dnsops.octo import Target
+from dnsops.octo import Target, redactor, secret_values
 from dnsops.probe import xfr
 from dnsops.probe.model import Target as ProbeTarget
 from dnsops.probe.xfr import TsigKey
@@ -119,6 +122,8 @@ class Gatherer:
         self.progress = progress
         self.caps = {name: Capabilities.of(t) for name, t in targets.items()}
         self.timings: dict[str, float] = {}
+        # provider errors are shown as they come: scrub any secret they might echo
+        self.redact = redactor(secret_values(project, env))
 
     def run(
         self, names: list[str], load_source: Callable[[], dict[str, Zone]]
@@ -245,13 +250,22 @@ class Gatherer:
                     capabilities=self.caps[p],
                     source=view,
                     api=held.view,
-                    api_error=held.error,
+                    api_error=self.redact(held.error) if held.error else None,
                     api_exists=held.exists,
                     skip=convert.skipped(zone, p) | removed | held.removed,
-                    served=tuple(served.get((p, name), ())),
+                    served=tuple(self._scrubbed(s) for s in served.get((p, name), ())),
                 )
             )
         return ZoneViews(name, source, tuple(providers))
+
+    def _scrubbed(self, served: Served) -> Served:
+        if served.error is None and not served.failed:
+            return served
+        return dataclasses.replace(
+            served,
+            error=self.redact(served.error) if served.error else None,
+            failed={k: self.redact(v) for k, v in served.failed.items()},
+        )
 
 
 class _FailedZones(dict[str, ApiView]):
