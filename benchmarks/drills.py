@@ -65,27 +65,29 @@ def rows(history: Path) -> list[Row]:
                 worst[vantage] = (over, value, ttl, {"step": step.get("title"), **conv})
     out = []
     name = doc.get("scenario", {}).get("name", "?")
+    where = f"run {doc.get('run_id')} ({doc.get('started_at')}), {path.name}"
     for vantage in doc.get("vantages") or sorted(worst):
         if vantage not in worst:
             out.append(
                 missing_row(
                     f"drill {name}: convergence at {vantage}",
                     TARGET,
-                    "no convergence measured for this vantage",
+                    f"no convergence measured for this vantage; {where}",
                 )
             )
             continue
         _, value, ttl, conv = worst[vantage]
         out.append(
             Row(
-                figure=f"drill {name}: convergence at {vantage} (max over streams)",
+                figure=f"drill {name}, {conv['step']}: convergence at {vantage} (slowest stream)",
                 dnsops="never" if value is None else f"{value:.2f} s",
                 anchor=f"TTL {ttl} s",
                 ratio=None if value is None else value / ttl,
                 target=TARGET,
                 met=value is not None and value <= ttl + SLACK,
-                note=f"{conv['step']}; run {doc.get('run_id')} ({doc.get('started_at')}), "
-                f"{path.name}; first correct {conv.get('first_correct')} s",
+                note=""
+                if out
+                else f"{where}; per vantage, the step that came closest to its bound",
                 data={"report": str(path), "ttl": ttl, "convergence": conv},
             )
         )

@@ -450,7 +450,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="three zone sizes: the smallest and middle are synced to the lab, the largest "
         "is linted",
     )
-    ap.add_argument("--dnsperf-passes", type=int, default=5, help="dnsperf passes over the zone")
+    ap.add_argument("--dnsperf-passes", type=int, default=3, help="dnsperf passes over the zone")
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out")
     ap.add_argument(
         "--drill-history", type=Path, default=REPO / "drills" / "history", help="drill reports"

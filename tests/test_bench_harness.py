@@ -17,6 +17,7 @@ import pytest
 
 from benchmarks import drills
 from benchmarks.measure import Run, Stats, rounds, timed
+from benchmarks.profile import summarise
 from benchmarks.report_phase import phase
 from benchmarks.table import NOT_AVAILABLE, Row, markdown, missing_row, ratio_row
 from tests.conftest import IN_CI, REPO, SPARE_NET, lab_unavailable
@@ -135,12 +136,37 @@ def test_drill_rows_from_the_last_lab_report(tmp_path: Path) -> None:
         (history / f"{doc['run_id']}.json").write_text(json.dumps(doc))
     (history / "broken.json").write_text("{")
     rows = drills.rows(history)
+    step = "drill api-failover, record-failover api.example.test. A"
     assert [(r.figure, r.dnsops, r.anchor, r.met) for r in rows] == [
-        ("drill api-failover: convergence at iad (max over streams)", "2.40 s", "TTL 2 s", True),
-        ("drill api-failover: convergence at lhr (max over streams)", "3.50 s", "TTL 2 s", False),
-        ("drill api-failover: convergence at nrt (max over streams)", "never", "TTL 2 s", False),
+        (f"{step}: convergence at iad (slowest stream)", "2.40 s", "TTL 2 s", True),
+        (f"{step}: convergence at lhr (slowest stream)", "3.50 s", "TTL 2 s", False),
+        (f"{step}: convergence at nrt (slowest stream)", "never", "TTL 2 s", False),
     ]
-    assert rows[0].ratio == 1.2 and "record-failover" in rows[0].note and "r2" in rows[0].note
+    assert rows[0].ratio == 1.2 and "r2 (2026-02-01T00:00:00Z), r2.json" in rows[0].note
+    assert [r.note for r in rows[1:]] == ["", ""]
+
+
+def test_profile_summary() -> None:
+    raw = (
+        'process 10:"dnsops plan";thread (1): MainThread;main (dnsops/cli/app.py:63);'
+        "load (dnsops/zones.py:137) 6\n"
+        'process 10:"dnsops plan";thread (1): MainThread;main (dnsops/cli/app.py:64) 2\n'
+        'process 10:"dnsops plan";process 11:"dnsops plan";thread (1): MainThread;'
+        "plan (dnsops/sync/core.py:9);"
+        "populate (octodns_bind/__init__.py:74) 2\n"
+        "garbage line\n"
+    )
+    assert summarise(raw, top=2) == (
+        "10 samples\n"
+        " 80.0%  process 10\n"
+        " 20.0%  process 11\n"
+        "-- inclusive (top 2)\n"
+        " 80.0%  main (app.py)\n"
+        " 60.0%  load (zones.py)\n"
+        "-- self (top 2)\n"
+        " 60.0%  load (zones.py)\n"
+        " 20.0%  main (app.py)\n"
+    )
 
 
 def test_the_demo_lab_net_is_refused(tmp_path: Path) -> None:
@@ -186,7 +212,8 @@ def test_one_whole_run_on_tiny_zones(tmp_path: Path) -> None:
         "wire check q/s: probe engine vs dnsperf (40 records x 4 nameservers)",
         "dnsops health vs octodns-report, whole commands (40 records x 4 nameservers) (wall)",
         "dnsops plan vs octodns-sync, 30 records (wall; for scale)",
-        "drill api-failover: convergence at iad (max over streams)",
+        "drill api-failover, record-failover api.example.test. A: convergence at iad "
+        "(slowest stream)",
     ]
     assert list(rows) == expected
     from benchmarks.harness import dnsops_commands

@@ -11,7 +11,7 @@ from octodns.provider.plan import Plan, RootNsChange, TooMuchChange
 from octodns.record import Create, Delete, Record, Update
 from octodns.zone import Zone
 
-from dnsops.sync.model import Action, Change, RecordState, Snapshot
+from dnsops.sync.model import Action, Change, RecordState, Snapshot, ZonePlan
 from dnsops.zones import location
 
 
@@ -26,7 +26,8 @@ def canonical(data: Any) -> str:
 
 def record_state(record: Record) -> RecordState:
     rrset = record.to_rrset()
-    return RecordState(
+    # built from values of the right types: no validation (10k records per snapshot)
+    return RecordState.model_construct(
         name=record.fqdn,
         type=record._type,
         ttl=int(record.ttl),
@@ -107,4 +108,44 @@ def _root_ns(provider: str, plan: Plan) -> str:
     return (
         f"{provider} {plan.existing.decoded_name}: would change the apex NS record "
         f"({old} -> {new}); octoDNS never changes a zone's delegation without --force"
+    )
+
+
+# -- plans across processes (dnsops.sync.parallel) ---------------------------------------
+
+PackedPlan = tuple[Any, ...]
+
+
+def pack(doc: ZonePlan) -> PackedPlan:
+    """A plan model as plain tuples: cheap to pickle, and :func:`unpack` skips validation
+    (a provider's existing records are most of it: 10k records, 10k models)."""
+    rows = [(s.name, s.type, s.ttl, s.values, s.digest) for s in doc.existing.records.values()]
+    changes = [c.model_dump() for c in doc.changes]
+    return (
+        doc.provider,
+        doc.zone,
+        doc.exists,
+        changes,
+        doc.existing.digest,
+        rows,
+        doc.checksum,
+        doc.unsafe,
+    )
+
+
+def unpack(packed: PackedPlan) -> ZonePlan:
+    """The plan model :func:`pack` was given (it came from a validated model)."""
+    provider, zone, exists, changes, digest, rows, checksum, unsafe = packed
+    states = (
+        RecordState.model_construct(name=n, type=t, ttl=ttl, values=v, digest=d)
+        for n, t, ttl, v, d in rows
+    )
+    return ZonePlan.model_construct(
+        provider=provider,
+        zone=zone,
+        exists=exists,
+        changes=[Change.model_validate(c) for c in changes],
+        existing=Snapshot.model_construct(digest=digest, records={s.key: s for s in states}),
+        checksum=checksum,
+        unsafe=unsafe,
     )

@@ -102,12 +102,14 @@ def plan(
     records = sum(len(z.records) for z in zones.values())
     if not for_apply and parallel.worthwhile(len(providers), records):
 
-        def portable(name: str, tell: Progress) -> _ProviderPlans:
+        def portable(name: str, tell: Progress) -> _Portable:
             return one(name, tell).portable()
 
         outcomes, doc = parallel.run_each(list(providers), portable, say, empty)
         results = {
-            name: o.value if o.value is not None else _ProviderPlans([], {}, redact(str(o.error)))
+            name: o.value.unpacked()
+            if o.value is not None
+            else _ProviderPlans([], {}, redact(str(o.error)))
             for name, o in outcomes.items()
         }
         planned = Planned(doc=doc, appliable=False)
@@ -148,9 +150,19 @@ class _ProviderPlans:
         if not self.data:
             self.data = {z: p.data if p is not None else None for z, p in self.plans.items()}
 
-    def portable(self) -> _ProviderPlans:
+    def portable(self) -> _Portable:
         """The same without octoDNS objects, to send from a worker process."""
-        return _ProviderPlans(self.docs, {}, self.error, self.data)
+        return _Portable([convert.pack(d) for d in self.docs], self.error, self.data)
+
+
+@dataclass
+class _Portable:
+    packed: list[convert.PackedPlan]
+    error: str | None
+    data: dict[str, dict[str, Any] | None]
+
+    def unpacked(self) -> _ProviderPlans:
+        return _ProviderPlans([convert.unpack(p) for p in self.packed], {}, self.error, self.data)
 
 
 def _empty(environment: str, providers: dict[str, Any], zones: dict[str, Zone]) -> PlanSet:
