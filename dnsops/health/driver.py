@@ -5,6 +5,8 @@ transfers, the parent's delegation, and signed transfers where a TSIG key is
 known (lab BIND). Phase B (``probe.bulk``, every core): each desired RRset at
 every nameserver the transfers did not cover, and through every vantage.
 Nameservers that did not answer phase A's SOA are not asked 10k more questions.
+A nameserver's latency comes from phase A's few probes: phase B keeps
+``concurrency`` queries in flight and would measure its own queueing.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from dnsops.health.model import (
     ZoneObs,
 )
 from dnsops.health.observe import owner_key, owner_text, seen_in_transfer, seen_of, texts, type_text
-from dnsops.probe import Engine, Query, Result, Target, TsigKey, axfr, bulk, wire
+from dnsops.probe import Engine, Query, Result, Target, TsigKey, axfr, bulk
 from dnsops.zones import octodns_config
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
@@ -223,6 +225,7 @@ def _file_probe(by_zone: dict[str, ZoneObs], r: Result) -> None:
         so.probes[what] = r
         if r.latency is not None and r.transport == "udp":
             so.latencies.append(r.latency)
+            so.queries += 1
         return
     po = next(p for p in zo.parents if p.parent == who)
     if what == "referral":
@@ -303,7 +306,7 @@ def _phase_b(zones: list[ZoneObs], options: Options, say: Progress) -> int:
             so = zo.servers[who]
             so.checked += 1
             if r.latency is not None and r.transport == "udp":
-                so.latencies.append(r.latency)
+                so.queries += 1  # latency not kept: many in flight measure our own queue
             seen = seen_of(d, r)
             if seen is not None:
                 so.seen[j] = seen
@@ -327,6 +330,3 @@ def run(
     keys = transfer_keys(project, env) if options.transfer else {}
     observed, sent = observe(lays, options, keys, progress)
     return observed, sent, time.perf_counter() - start
-
-
-__all__ = ["Options", "layouts", "observe", "run", "transfer_keys", "wire"]
