@@ -17,7 +17,8 @@ directory, the lab's secrets in the environment):
 Printed: each run's wall and CPU seconds (the process and its children), the medians,
 and audit/plan ratios. Target: the audit takes no longer than the plan (ratio <= 1.0).
 The machine is shared, so the wall-clock ratio moves with the load; CPU seconds do less.
-The lab is stopped at the end (``--keep`` leaves it up and prints where).
+The lab is stopped and the directory removed at the end (``--keep`` leaves both and
+prints where).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -139,6 +141,7 @@ def main() -> None:
             print(f"lab left running: {root} (dnsops --config {root}/dnsops.yaml lab down)")
         else:
             runner.down()
+            shutil.rmtree(root, ignore_errors=True)
 
 
 def report(

@@ -107,8 +107,12 @@ def bench_loaders(root: Path, runs: int) -> dict[str, float]:
     from octodns.provider.yaml import YamlProvider
     from octodns.zone import Zone
 
-    from dnsops.zones import load_zone
+    from dnsops.config import load_project
+    from dnsops.zones import enable_validators, load_zone, octodns_config, validator_sets
 
+    project = load_project(root / "dnsops.yaml")
+    _, env = project.environment(None)
+    enable_validators(validator_sets(octodns_config(project, env)))  # as both commands do
     source = YamlProvider(
         "zones", str(root / "zones"), enforce_order=True, escaped_semicolons=False
     )
@@ -180,6 +184,7 @@ def main() -> None:
     ap.add_argument("--records", type=int, default=100_000)
     ap.add_argument("--runs", type=int, default=3, help="runs of each command (alternating)")
     ap.add_argument("--no-loaders", action="store_true", help="skip the in-process figure")
+    ap.add_argument("--only-loaders", action="store_true", help="only the in-process figure")
     ap.add_argument("--profile", action="store_true", help="only cProfile one dnsops lint")
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out" / "bench_lint.json")
     args = ap.parse_args()
@@ -188,6 +193,9 @@ def main() -> None:
         print(f"generated {args.records:,} records in {root / 'zones'}", flush=True)
         if args.profile:
             profile(root)
+            return
+        if args.only_loaders:
+            print(json.dumps(bench_loaders(root, args.runs), indent=2))
             return
         cmds = bench_commands(root, args.runs)
         loaders = None if args.no_loaders else bench_loaders(root, args.runs)

@@ -98,3 +98,27 @@ def test_audit_workflow_runs_daily_and_on_demand_and_uploads_the_report_on_drift
     assert "audit-report.md" in upload["with"]["path"]
     fail = steps["Fail on drift"]
     assert fail["if"] == "steps.audit.outputs.exit != '0'" and "exit 1" in fail["run"]
+
+
+def test_a_provider_error_never_shows_a_secret(
+    cli: Any, project_dir: Path, monkeypatch: Any
+) -> None:
+    """An API error that echoes the key (as some providers' do) is shown scrubbed."""
+    from octodns_powerdns import PowerDnsProvider
+
+    key = "pdns-key-that-must-never-show-0123456789"
+    (project_dir / ".dnsops" / "lab").mkdir(parents=True)
+    (project_dir / ".dnsops" / "lab" / "secrets.json").write_text(
+        json.dumps({"pdns_api_key": key, "tsig_name": "t", "tsig_secret": "c2VjcmV0LXRzaWc="})
+    )
+
+    def leaky(self: Any, zone: Any, target: bool = False, lenient: bool = False) -> bool:
+        raise RuntimeError(f"401 Unauthorized: X-API-Key {self._sess.headers['X-API-Key']}")
+
+    monkeypatch.setattr(PowerDnsProvider, "populate", leaky)
+    result = run(cli, project_dir, "audit", "--format", "json", "--log", str(project_dir / "l"))
+    assert result.exit_code == 1
+    assert key not in result.output
+    doc = json.loads(result.stdout)
+    api = next(f for f in doc["findings"] if f["provider"] == "pdns" and f["data"]["view"] == "api")
+    assert api["message"] == "pdns's API could not be read: 401 Unauthorized: X-API-Key ***"

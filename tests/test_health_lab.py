@@ -110,7 +110,7 @@ def test_text_markdown_and_prometheus(cli, lab_dir: Path, synced: Project, tmp_p
     )
     assert f"dnsops_health_nameserver_up{{{labels}}} 1" in lines
     assert f"dnsops_health_nameserver_mismatches{{{labels}}} 0" in lines
-    vantage = 'env="lab",zone="example.test.",vantage="lhr",region="eu-west"'
+    vantage = 'env="lab",zone="example.test.",vantage="lhr",kind="resolver",region="eu-west"'
     assert f"dnsops_health_vantage_success_ratio{{{vantage}}} 1" in lines
     assert 'dnsops_health_ok{env="lab"} 1' in lines
     assert "# TYPE dnsops_health_nameserver_latency_seconds gauge" in lines

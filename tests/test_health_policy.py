@@ -126,6 +126,38 @@ def test_vantage_selection() -> None:
         plan.vantages(resolvers, ["sfo"])
 
 
+def test_vantage_selection_of_ssh_and_atlas() -> None:
+    from dnsops.config import AtlasVantage, Resolver, SshVantage
+
+    configs = [
+        Resolver(name="iad", address="192.0.2.53", region="us-east"),
+        SshVantage(kind="ssh", name="lhr-ssh", region="eu-west", host="h"),
+        SshVantage(
+            kind="ssh", name="ns-ssh", region="eu", host="h", resolver=None, nameservers=True
+        ),
+        SshVantage(kind="ssh", name="nrt-ssh", region="ap", host="h", resolver="10.0.0.53"),
+        AtlasVantage.model_validate(
+            {
+                "kind": "ripe-atlas",
+                "name": "atlas",
+                "region": "eu",
+                "probes": [{"type": "area", "value": "WW", "requested": 5}],
+                "max_credits": 100,
+            }
+        ),
+    ]
+    # default: resolvers and SSH hosts that have a resolver; Atlas (credits) only by name
+    assert [(v.name, v.kind, v.address) for v in plan.vantages(configs, None)] == [
+        ("iad", "resolver", "192.0.2.53"),
+        ("lhr-ssh", "ssh", "system"),
+        ("nrt-ssh", "ssh", "10.0.0.53"),
+    ]
+    [atlas] = plan.vantages(configs, ["atlas"])
+    assert (atlas.kind, atlas.address, atlas.remote) == ("ripe-atlas", "system", True)
+    with pytest.raises(ValueError, match="vantage ns-ssh asks no resolver"):
+        plan.vantages(configs, ["ns-ssh"])
+
+
 def sample_report() -> HealthReport:
     return HealthReport(
         env="lab",
@@ -187,7 +219,7 @@ def test_prometheus_metrics_of_a_report() -> None:
     assert f"dnsops_health_nameserver_up{{{ns}}} 0" in lines
     bind = ns.replace("pdns", "bind").replace("192.0.2.1", "192.0.2.2")
     assert f'dnsops_health_nameserver_latency_seconds{{quantile="0.5",{bind}}} 0.0015' in lines
-    iad = 'env="lab",zone="example.test.",vantage="iad",region="us-east"'
+    iad = 'env="lab",zone="example.test.",vantage="iad",kind="resolver",region="us-east"'
     assert f"dnsops_health_vantage_success_ratio{{{iad}}} 0.9230769230769231" in lines
     assert 'dnsops_health_findings{env="lab",severity="critical"} 1' in lines
     assert 'dnsops_health_ok{env="lab"} 0' in lines

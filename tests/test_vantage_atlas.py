@@ -18,13 +18,14 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from dnsops.config import load_project
+from dnsops.config import Project, load_project
 from dnsops.probe import Query, Target, wire
 from dnsops.vantage import registry
 from dnsops.vantage.atlas import AtlasVantage
 from dnsops.vantage.summary import summarise
 from tests.conftest import TEST_NET, make_project, run
 from tests.fakes.atlas import AtlasStandIn
+from tests.test_lab import sync_lab
 
 KEY = "atlas-test-key-5f0c9b7e1d2a4c68"
 KEY_ENV = "DNSOPS_TEST_ATLAS_KEY"
@@ -332,3 +333,58 @@ def test_nameserver_questions_target_the_server(atlas: AtlasStandIn, tmp_path: P
         False,
     )
     assert {o.origin.server for o in run_.observations} == {"198.51.100.53"}
+
+
+@pytest.mark.lab
+def test_health_through_atlas_names_the_probe(
+    atlas: AtlasStandIn, lab_project: Project, tmp_path: Path
+) -> None:
+    """health --vantage atlas-eu: the cap first, then every record from every probe."""
+    sync_lab(lab_project)
+    root = project_with(tmp_path, atlas_vantage(atlas))  # cap 1000: 13 records cost 2080
+    doc = yaml.safe_load((root / "dnsops.yaml").read_text())
+    doc["paths"]["state"] = str(lab_project.state_dir)  # the running lab's secrets
+    (root / "dnsops.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    cli = CliRunner()
+    res = run(cli, root, "health", "--vantage", "atlas-eu", "--format", "json")
+    assert res.exit_code == 1
+    report = json.loads(res.stdout)
+    [row] = report["vantages"]
+    assert (row["kind"], row["region"], row["status"]) == ("ripe-atlas", "europe", "refused")
+    assert [f["id"] for f in report["findings"]] == ["vantage-reachable"]
+    assert atlas.requests == []
+    assert "estimate 2080 credits at most" in " ".join(res.stderr.split())
+
+    doc["environments"]["lab"]["vantages"][0]["max_credits"] = 2080
+    (root / "dnsops.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    res = run(cli, root, "health", "--vantage", "atlas-eu", "--format", "json")
+    assert res.exit_code == 1
+    report = json.loads(res.stdout)
+    [row] = report["vantages"]
+    assert (row["status"], row["checked"]) == ("ok", 13 * 5)
+    [created] = atlas.creations()
+    assert len(created["definitions"]) == 13
+    stale = next(
+        f
+        for f in report["findings"]
+        if f["id"] == "vantage-values" and f["subject"] == "api.example.test. A"
+    )
+    assert stale["message"] == (
+        "atlas-eu (europe) probe 6031 (FR, AS3215): 198.51.100.20, 198.51.100.21 (TTL 43); "
+        "desired 192.0.2.20, 192.0.2.21 (TTL 60)"
+    )
+    assert stale["data"]["seen"] == [
+        {
+            "vantage": "atlas-eu",
+            "kind": "ripe-atlas",
+            "region": "europe",
+            "status": "differs",
+            "ttl": 43,
+            "values": ["198.51.100.20", "198.51.100.21"],
+            "error": None,
+            "probe": 6031,
+            "country": "FR",
+            "asn": 3215,
+        }
+    ]
+    assert KEY not in res.output

@@ -87,6 +87,8 @@ def project(
     root = make_project(tmp_path_factory.mktemp("vantageproject"))
     doc = yaml.safe_load((root / "dnsops.yaml").read_text())
     doc["environments"]["lab"]["vantages"] = vantages_yaml(ssh_lab)
+    # the running lab's state (its generated secrets): audit reads the providers' APIs
+    doc["paths"]["state"] = str(lab_project.state_dir)
     (root / "dnsops.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
     return load_project(root / "dnsops.yaml")
 
@@ -295,3 +297,65 @@ def test_drill_resolution_check_through_ssh_vantages(project: Project) -> None:
     assert not result.ok
     [problem] = result.detail
     assert problem.startswith("dead-ssh (ssh, nowhere): connection refused: ")
+
+
+def test_audit_reads_the_data_plane_from_an_ssh_vantage(project: Project) -> None:
+    cli = CliRunner()
+    res = run(cli, project.root, "audit", "--vantage", "lhr-ssh", "--format", "json")
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["vantage"] == {"name": "lhr-ssh", "kind": "ssh", "region": "eu-west"}
+    assert doc["consistent"] is True
+    served = [s for z in doc["zones"] for p in z["providers"] for s in p["served"]]
+    assert len(served) == 4
+    # every nameserver asked record by record from the host (no zone transfer from there)
+    assert {(s["method"], s["error"]) for s in served} == {("queries", None)}
+    assert all(s["nameserver"].endswith(" from lhr-ssh") for s in served)
+    assert {s["records"] for s in served} == {13}
+
+    res = run(cli, project.root, "audit", "--vantage", "dead-ssh", "--format", "json")
+    assert res.exit_code == 1
+    served = [
+        s for z in json.loads(res.stdout)["zones"] for p in z["providers"] for s in p["served"]
+    ]
+    assert {s["error"].split(": ssh:")[0] for s in served} == {"from dead-ssh: connection refused"}
+
+    res = run(cli, project.root, "audit", "--vantage", "iad")
+    assert res.exit_code == 1
+    assert "audit --vantage iad: the data plane is read from an SSH vantage" in res.output
+
+
+def test_health_looks_through_ssh_vantages(project: Project) -> None:
+    cli = CliRunner()
+    args = ("health", "--vantage", "iad", "--vantage", "iad-ssh", "--vantage", "lhr-ssh")
+    res = run(cli, project.root, *args, "--format", "json")
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    rows = [
+        (v["name"], v["kind"], v["region"], v["address"], v["status"], v["resolved"], v["checked"])
+        for v in doc["vantages"]
+    ]
+    assert rows == [
+        ("iad", "resolver", "us-east", f"{TEST_NET}.3.1", "ok", 13, 13),
+        ("iad-ssh", "ssh", "us-east", f"{TEST_NET}.3.1", "ok", 13, 13),
+        ("lhr-ssh", "ssh", "eu-west", f"{TEST_NET}.3.2", "ok", 13, 13),
+    ]
+    # the same resolver asked from here and from the host: the same records, the same verdicts
+    direct, via = doc["vantages"][0]["records"], doc["vantages"][1]["records"]
+    assert [(r["name"], r["type"], r["ok"]) for r in via] == [
+        (r["name"], r["type"], r["ok"]) for r in direct
+    ]
+    reach = next(c for c in doc["checks"] if c["id"] == "vantage-reachable")
+    assert (reach["passed"], reach["failed"]) == (3, 0)
+
+    res = run(cli, project.root, "health", "--vantage", "dead-ssh", "--format", "json")
+    assert res.exit_code == 1
+    doc = json.loads(res.stdout)
+    [row] = doc["vantages"]
+    assert (row["kind"], row["status"], row["success"]) == ("ssh", "unreachable", 0.0)
+    assert row["problem"].startswith("connection refused: ")
+    vantage_findings = [f for f in doc["findings"] if f["id"].startswith("vantage")]
+    assert [(f["id"], f["subject"]) for f in vantage_findings] == [
+        ("vantage-reachable", "dead-ssh (ssh, nowhere)")
+    ]
+    assert vantage_findings[0]["data"]["kind"] == "ssh"

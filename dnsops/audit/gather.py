@@ -1,26 +1,29 @@
 """The audit's driver: read the three views of every zone, all providers at once.
 
-Order of work (the source is the slow part: octoDNS parses the YAML in Python):
+Order of work (the source is the slow part: octoDNS builds 10k records in Python):
 
-1. forked workers start at once, one per provider, populating its API through octoDNS
+1. forked workers start at once: one per provider, populating its API through octoDNS
    (control plane), and one per provider whose nameservers allow a zone transfer,
-   transferring the zone from every nameserver (data plane);
+   transferring every zone from every one of its nameservers (data plane);
 2. meanwhile the main process loads the source;
-3. as soon as a provider's API view is in, its nameservers are asked for every name and
-   type it holds, with what the API holds as the expected answer (the probe engine then
-   parses only answers that differ), then for the source's names the API lacks;
+3. then the nameservers of the providers that allow no transfer are asked, in one batch
+   through the probe engine, for every name and type the source or the API holds, with
+   what the API holds as the expected answer: the engine then checks almost every reply
+   on its bytes and parses only the ones that differ (asking before the API view is in
+   would mean parsing all 20k replies of a 10k-record zone);
 4. the remaining workers are collected.
 
-So both providers are read concurrently, and each provider's data plane concurrently with
-the other's control plane and with the source.
+So both providers' APIs are read concurrently, the transfers concurrently with both
+populates, and the queries while the other provider's populate and transfers go on.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from octodns.zone import Zone
@@ -31,10 +34,11 @@ from dnsops.audit.model import Capabilities, Key, ProviderViews, Served, View, Z
 from dnsops.audit.queries import Ask, Nameserver, ask
 from dnsops.audit.workers import Job, JobFailed
 from dnsops.config import Environment, Project
-from dnsops.octo import Target
+from dnsops.octo import Target, redactor, secret_values
 from dnsops.probe import xfr
 from dnsops.probe.model import Target as ProbeTarget
 from dnsops.probe.xfr import TsigKey
+from dnsops.vantage.base import Vantage
 
 Progress = Callable[[str], None]
 XFR_TIMEOUT = 30.0
@@ -110,18 +114,24 @@ class Gatherer:
         env: Environment,
         targets: dict[str, Any],
         progress: Progress = _quiet,
+        vantage: Vantage | None = None,
     ) -> None:
         self.project, self.env_name, self.env = project, env_name, env
+        self.vantage = vantage  # ask the nameservers from there (queries only, no transfer)
         self.targets = targets
         self.progress = progress
         self.caps = {name: Capabilities.of(t) for name, t in targets.items()}
         self.timings: dict[str, float] = {}
+        # provider errors are shown as they come: scrub any secret they might echo
+        self.redact = redactor(secret_values(project, env))
 
     def run(
         self, names: list[str], load_source: Callable[[], dict[str, Zone]]
     ) -> tuple[dict[str, Zone], list[ZoneViews]]:
         """Read every view of the zones ``names``; ``load_source`` loads them meanwhile."""
         planes = asyncio.run(self._planes())
+        if self.vantage is not None:
+            planes = {p: replace(plane, transfer=None) for p, plane in planes.items()}
         apis = {p: Job(f"{p} API", _populate_all, t, names) for p, t in self.targets.items()}
         transfers = {
             p: Job(f"{p} AXFR", _transfer_all, plane, names)
@@ -203,16 +213,19 @@ class Gatherer:
         started = time.monotonic()
         n = sum(len(a.keys) * len(a.nameservers) for a in asks)
         self.progress(f"asking {n} questions of {', '.join(sorted({a.provider for a in asks}))}")
-        answers = ask(asks)
+        answers = ask(asks, self.vantage)
         took = round(time.monotonic() - started, 3)
         self.timings["queries"] = took
         self.progress(f"{n} answers in {took:.1f} s")
         for a in asks:
             out[(a.provider, a.zone)] = [
-                answers[(a.provider, a.zone, ns.label)].served(ns.label, a.keys)
+                answers[(a.provider, a.zone, ns.label)].served(self._label(ns.label), a.keys)
                 for ns in a.nameservers
             ]
         return out
+
+    def _label(self, label: str) -> str:
+        return label if self.vantage is None else f"{label} from {self.vantage.name}"
 
     def _askable(self, provider: str, zone: str, view: View, source: View) -> set[Key]:
         caps = self.caps[provider]
@@ -237,13 +250,22 @@ class Gatherer:
                     capabilities=self.caps[p],
                     source=view,
                     api=held.view,
-                    api_error=held.error,
+                    api_error=self.redact(held.error) if held.error else None,
                     api_exists=held.exists,
                     skip=convert.skipped(zone, p) | removed | held.removed,
-                    served=tuple(served.get((p, name), ())),
+                    served=tuple(self._scrubbed(s) for s in served.get((p, name), ())),
                 )
             )
         return ZoneViews(name, source, tuple(providers))
+
+    def _scrubbed(self, served: Served) -> Served:
+        if served.error is None and not served.failed:
+            return served
+        return dataclasses.replace(
+            served,
+            error=self.redact(served.error) if served.error else None,
+            failed={k: self.redact(v) for k, v in served.failed.items()},
+        )
 
 
 class _FailedZones(dict[str, ApiView]):

@@ -143,6 +143,7 @@ class Audit:
     started: float  # epoch seconds
     duration: float
     timings: dict[str, float] = field(default_factory=dict)
+    vantage: dict[str, str] | None = None  # name, kind, region when asked from elsewhere
 
     @property
     def consistent(self) -> bool:

@@ -16,9 +16,11 @@ import dns.rdatatype
 
 from dnsops.audit import convert
 from dnsops.audit.model import Key, RRset, Served, View
-from dnsops.probe import bulk
+from dnsops.probe import bulk, wire
 from dnsops.probe.engine import Engine
 from dnsops.probe.model import Expected, Query, Target
+from dnsops.vantage import registry
+from dnsops.vantage.base import Vantage
 
 
 @dataclass(frozen=True)
@@ -62,31 +64,46 @@ class Ask:
     expected: View  # what the API holds: the engine's expected answers
 
 
-def ask(asks: list[Ask]) -> dict[tuple[str, str, str], Answers]:
-    """(provider, zone, nameserver label) -> Answers, all asks in one batch of queries."""
+def ask(asks: list[Ask], vantage: Vantage | None = None) -> dict[tuple[str, str, str], Answers]:
+    """(provider, zone, nameserver label) -> Answers, all asks in one batch of queries.
+
+    With a ``vantage`` (an SSH host), the same queries are asked from there.
+    """
     queries: list[Query] = []
     for a in asks:
+        questions = [_question(k, a.expected.get(k)) for k in sorted(a.keys)]
         for ns in a.nameservers:
             target = Target(ns.address, ns.port, ns.label)
-            for k in sorted(a.keys):
-                rdtype = dns.rdatatype.from_text(k[1])
-                want = a.expected.get(k)
-                expect = None
-                if want is not None and all(isinstance(v, bytes) for v in want.values):
-                    values = tuple(sorted(v for v in want.values if isinstance(v, bytes)))
-                    expect = Expected(int(rdtype), want.ttl, values)
-                name = dns.name.from_text(k[0])
+            for k, name, rdtype, expect in questions:
                 key = (a.provider, a.zone, ns.label, k)
-                queries.append(Query(target, name, int(rdtype), expect=expect, key=key))
+                queries.append(Query(target, name, rdtype, expect=expect, key=key))
     out: dict[tuple[str, str, str], Answers] = {}
     for a in asks:
         for ns in a.nameservers:
             out[(a.provider, a.zone, ns.label)] = Answers()
     expected = {(a.provider, a.zone): a.expected for a in asks}
-    for result in bulk.run(queries, Engine()):
+    if vantage is None:
+        results = bulk.run(queries, Engine())
+    else:
+        [run] = registry.gather({vantage: queries})
+        if run.problem is not None and run.status != "timeout":
+            for answers in out.values():
+                answers.error = f"from {vantage.name}: {run.problem}"
+            return out
+        results = [o.result for o in run.observations]
+    for result in results:
         provider, zone, label, k = cast(tuple[str, str, str, Key], result.query.key)
         _record(out[(provider, zone, label)], k, zone, result, expected[(provider, zone)])
     return out
+
+
+def _question(k: Key, want: RRset | None) -> tuple[Key, dns.name.Name, int, Expected | None]:
+    """One question, asked of every nameserver: what the API holds is the expected answer."""
+    rdtype = int(dns.rdatatype.from_text(k[1]))
+    expect = None
+    if want is not None and all(isinstance(v, bytes) for v in want.values):
+        expect = Expected(rdtype, want.ttl, tuple(sorted(cast(frozenset[bytes], want.values))))
+    return k, wire.name(k[0]), rdtype, expect
 
 
 def _record(
@@ -99,7 +116,8 @@ def _record(
         return
     if result.matched:
         want = expected[k]
-        answers.records[k] = RRset(result.ttl if result.ttl is not None else want.ttl, want.values)
+        same = result.ttl is None or result.ttl == want.ttl
+        answers.records[k] = want if same else RRset(result.ttl, want.values)
         return
     delegation = k[1] == "NS" and k[0] != zone  # a referral: NS in authority, no AA
     if not result.aa and not delegation:

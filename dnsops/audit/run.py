@@ -11,24 +11,34 @@ from dnsops.audit import convert
 from dnsops.audit.core import compare, finding_key, locate
 from dnsops.audit.gather import Gatherer, Progress, _quiet
 from dnsops.audit.model import Audit
-from dnsops.config import Project
+from dnsops.config import Environment, Project
 from dnsops.errors import ConfigError
+from dnsops.vantage import registry
+from dnsops.vantage.base import Vantage
 from dnsops.zones import load_zones, yaml_source, zone_names
 
 
 def audit(
-    project: Project, env_name: str | None, zone: str | None = None, progress: Progress = _quiet
+    project: Project,
+    env_name: str | None,
+    zone: str | None = None,
+    progress: Progress = _quiet,
+    vantage: str | None = None,
 ) -> Audit:
     """Audit the environment's zones (or one) on both of its providers.
 
+    With ``vantage`` (an SSH vantage with ``nameservers: true``), the data plane is
+    read from that host: every nameserver is asked there, record by record.
+
     :raises ZoneError: the source does not load (nothing is compared then).
-    :raises ConfigError: the octoDNS config, a zone name or a secret is wrong.
+    :raises ConfigError: the octoDNS config, a zone name, a secret or the vantage is wrong.
     """
     name, env = project.environment(env_name)
     started, clock = time.time(), time.monotonic()
     names = _names(project, name, zone)
+    remote = _vantage(project, env, vantage) if vantage else None
     targets = octo.targets(project, env)
-    gatherer = Gatherer(project, name, env, targets, progress)
+    gatherer = Gatherer(project, name, env, targets, progress, remote)
 
     def load() -> dict[str, Zone]:
         progress(f"source: loading {', '.join(names)}")
@@ -48,7 +58,21 @@ def audit(
         started=started,
         duration=round(time.monotonic() - clock, 3),
         timings=gatherer.timings,
+        vantage=(
+            {"name": remote.name, "kind": remote.kind, "region": remote.region} if remote else None
+        ),
     )
+
+
+def _vantage(project: Project, env: Environment, name: str) -> Vantage:
+    [v] = registry.build(project, env, [name])
+    if v.kind != "ssh" or not v.asks_nameservers:
+        raise ConfigError(
+            f"audit --vantage {name}: the data plane is read from an SSH vantage that asks "
+            f"the nameservers (kind ssh, nameservers: true); {name} is kind {v.kind}"
+            + ("" if v.asks_nameservers else " and does not ask the nameservers")
+        )
+    return v
 
 
 def _names(project: Project, env_name: str, only: str | None) -> list[str]:

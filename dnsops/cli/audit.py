@@ -56,6 +56,14 @@ def audit(
     prom_file: PromOption = None,
     log_path: LogOption = None,
     history: HistoryOption = False,
+    vantage: Annotated[
+        str | None,
+        typer.Option(
+            "--vantage",
+            help="Read the data plane from this SSH vantage of dnsops.yaml (its host asks "
+            "every nameserver, record by record) instead of from here.",
+        ),
+    ] = None,
 ) -> None:
     """Prove both providers hold and serve the source: exit 0 consistent, 1 drift."""
     proj = project()
@@ -66,7 +74,7 @@ def audit(
     # progress as plain lines: the audit forks workers, and a live spinner's thread
     # must not be running when it does
     with quiet_octodns():
-        result = run_audit(proj, env, zone, progress=_progress)
+        result = run_audit(proj, env, zone, progress=_progress, vantage=vantage)
     log.append(path, result)
     if prom_file is not None:
         write_textfile(prom_file, render.metrics(result))

@@ -56,7 +56,11 @@ def health(
     ] = None,
     vantage: Annotated[
         list[str] | None,
-        typer.Option("--vantage", help="Only this resolver (by name); repeat for several."),
+        typer.Option(
+            "--vantage",
+            help="Only this vantage (resolver, ssh or ripe-atlas, by name); repeat for several. "
+            "Default: every resolver and SSH vantage (RIPE Atlas costs credits: only when named).",
+        ),
     ] = None,
     concurrency: Annotated[
         int, typer.Option("--concurrency", min=1, help="Queries in flight per server at most.")
@@ -121,7 +125,9 @@ def health(
                 tasks[phase] = bar.add_task(phase, total=total)
             bar.update(tasks[phase], completed=done, total=total)
 
-        observed, sent, seconds = driver.run(proj, environment, zones, options, progress)
+        observed, sent, seconds = driver.run(
+            proj, environment, zones, options, progress, say=lambda text: err.print(text)
+        )
     rep = make_report(env_name, observed, pol, seconds, sent)
     if fmt is Format.json:
         emit_json(render.to_json(rep))

@@ -77,6 +77,9 @@ CATALOGUE: dict[str, Check] = {
               "A record served (seen in a zone transfer) but not in git was added by hand or left "
               "behind; the next sync removes it.", "record"),
         # -- through each resolver (vantage point) ------------------------------------
+        Check("vantage-reachable", E, "every vantage point can be used",
+              "An SSH vantage host that cannot be reached or is too slow, a RIPE Atlas run "
+              "refused by its credit cap: that region is not being looked at.", "vantage"),
         Check("vantage-answer", E, "each record resolves through every resolver",
               "Through each region's resolver every record must resolve: SERVFAIL or timeouts "
               "mean users there cannot reach the name.", "vantage"),

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +35,9 @@ from dnsops.health.model import (
 )
 from dnsops.health.observe import owner_key, owner_text, seen_in_transfer, seen_of, texts, type_text
 from dnsops.probe import Engine, Query, Result, Target, TsigKey, axfr, bulk
+from dnsops.vantage import registry
+from dnsops.vantage.base import Origin, VantageRun
+from dnsops.vantage.base import Vantage as RemoteVantage
 from dnsops.zones import octodns_config
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
@@ -67,7 +70,7 @@ def layouts(
     """What to check for each zone. Outside a lab, nameserver addresses are resolved."""
     config = octodns_config(project, env)
     try:
-        vantages = plan.vantages(env.resolvers, options.vantages)
+        vantages = plan.vantages(env.all_vantages, options.vantages)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     parents = tuple(Target(a, 53, f"parent {a}") for a in env.parent)
@@ -178,12 +181,17 @@ def observe(
     options: Options,
     keys: dict[str, TsigKey] | None = None,
     progress: Progress | None = None,
+    remote: Mapping[str, RemoteVantage] | None = None,
 ) -> tuple[list[ZoneObs], int]:
-    """Probe everything; returns the observations and the number of queries sent."""
+    """Probe everything; returns the observations and the number of queries sent.
+
+    ``remote``: the dnsops.vantage objects of the layouts' SSH and RIPE Atlas
+    vantages, by name; their questions are asked there, after phase B.
+    """
     say = progress or (lambda _phase, _done, _total: None)
     zones = [ZoneObs(lay, [ServerObs(ns) for ns in lay.nameservers]) for lay in layouts_]
     sent = asyncio.run(_phase_a(zones, options, keys or {}, say))
-    sent += _phase_b(zones, options, say)
+    sent += _phase_b(zones, options, say, remote or {})
     return zones, sent
 
 
@@ -275,26 +283,58 @@ def _extras(
     return out
 
 
-def _phase_b(zones: list[ZoneObs], options: Options, say: Progress) -> int:
+def _phase_b(
+    zones: list[ZoneObs], options: Options, say: Progress, remote: Mapping[str, RemoteVantage]
+) -> int:
     queries: list[Query] = []
+    far: dict[str, list[Query]] = {}
     for zo in zones:
         asked = [i for i, so in enumerate(zo.servers) if so.up and so.method == "queries"]
         for so in zo.servers:
             if not so.up:
                 so.method = "skipped"
         queries += plan.record_queries(zo.layout, asked)
-        queries += plan.vantage_queries(zo.layout)
+        for q in plan.vantage_queries(zo.layout):
+            key: Any = q.key
+            v = zo.layout.vantages[key[2]]
+            if v.remote:
+                far.setdefault(v.name, []).append(q)
+            else:
+                queries.append(q)
         zo.vantages = [VantageObs(v) for v in zo.layout.vantages]
-    if not queries:
-        return 0
-    results = bulk.run(
-        queries,
-        options.engine(),
-        workers=options.workers,
-        progress=lambda d, t: say("record checks", d, t),
-    )
+    results: list[tuple[Result, Origin | None]] = []
+    if queries:
+        done = bulk.run(
+            queries,
+            options.engine(),
+            workers=options.workers,
+            progress=lambda d, t: say("record checks", d, t),
+        )
+        results = [(r, None) for r in done]
     by_zone = {zo.layout.zone: zo for zo in zones}
-    for r in results:
+    for run in _remote(far, remote, say):
+        for zo in zones:
+            for vo in zo.vantages:
+                if vo.vantage.name == run.vantage:
+                    vo.status, vo.problem = run.status, run.problem
+        if run.problem is None or run.status == "timeout":
+            results += [(o.result, o.origin) for o in run.observations]
+    _file_records(by_zone, results)
+    return len(queries) + sum(len(qs) for qs in far.values())
+
+
+def _remote(
+    far: dict[str, list[Query]], remote: Mapping[str, RemoteVantage], say: Progress
+) -> list[VantageRun]:
+    """Each SSH/Atlas vantage's questions, asked there (all vantages at once)."""
+    if not far:
+        return []
+    work = {remote[name]: qs for name, qs in far.items()}
+    return registry.gather(work, lambda name, d, t: say(f"through {name}", d, t))
+
+
+def _file_records(by_zone: dict[str, ZoneObs], results: list[tuple[Result, Origin | None]]) -> None:
+    for r, origin in results:
         key: Any = r.query.key
         zone: str = key[0]
         kind: str = key[1]
@@ -313,8 +353,8 @@ def _phase_b(zones: list[ZoneObs], options: Options, say: Progress) -> int:
         else:
             seen = seen_of(d, r, ttl_at_most=True)
             ttl = r.ttl if r.ttl is not None else (seen.ttl if seen is not None else None)
-            zo.vantages[who].records.append(VantageRecord(j, seen is None, ttl, r.latency, seen))
-    return len(queries)
+            rec = VantageRecord(j, seen is None, ttl, r.latency, seen, origin)
+            zo.vantages[who].records.append(rec)
 
 
 def run(
@@ -323,10 +363,19 @@ def run(
     zones: dict[str, Zone],
     options: Options,
     progress: Progress | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> tuple[list[ZoneObs], int, float]:
-    """Layouts, keys, probes: the observations, the queries sent and the seconds taken."""
+    """Layouts, keys, probes: the observations, the queries sent and the seconds taken.
+
+    ``say`` hears what remote vantages announce (a RIPE Atlas cost estimate).
+    """
     start = time.perf_counter()
     lays = layouts(project, env, zones, options)
     keys = transfer_keys(project, env) if options.transfer else {}
-    observed, sent = observe(lays, options, keys, progress)
+    names = sorted({v.name for lay in lays for v in lay.vantages if v.remote})
+    remote: dict[str, RemoteVantage] = {}
+    if names:
+        built = registry.build(project, env, names, engine=options.engine(), say=say)
+        remote = {v.name: v for v in built}
+    observed, sent = observe(lays, options, keys, progress, remote)
     return observed, sent, time.perf_counter() - start

@@ -12,6 +12,7 @@ from typing import Any
 
 from dnsops.findings import Finding
 from dnsops.probe import Expected, Result, Target, Transfer
+from dnsops.vantage.base import Origin
 
 
 @dataclass(frozen=True)
@@ -31,16 +32,26 @@ class Nameserver:
 
 @dataclass(frozen=True)
 class Vantage:
-    """A resolver that users of one region would use."""
+    """A resolver that users of one region would use, and where it is asked from.
+
+    ``kind`` is the vantage's (dnsops.yaml): ``resolver`` is asked from here by
+    the probe engine; ``ssh`` and ``ripe-atlas`` through dnsops.vantage, from the
+    host or the probes (``address`` is then ``system`` for their own resolver).
+    """
 
     name: str
     region: str
     address: str
     port: int = 53
+    kind: str = "resolver"
 
     @property
     def target(self) -> Target:
         return Target(self.address, self.port, f"resolver {self.name}")
+
+    @property
+    def remote(self) -> bool:
+        return self.kind != "resolver"
 
     def __str__(self) -> str:
         return f"{self.name} ({self.region})"
@@ -133,12 +144,15 @@ class VantageRecord:
     ttl: int | None
     latency: float | None
     seen: Seen | None = None
+    origin: Origin | None = None  # where a remote vantage saw it (an Atlas probe...)
 
 
 @dataclass
 class VantageObs:
     vantage: Vantage
     records: list[VantageRecord] = field(default_factory=list)
+    status: str = "ok"  # ok | unreachable | timeout | refused | error (dnsops.vantage)
+    problem: str | None = None  # why the vantage itself could not be used
 
 
 @dataclass
@@ -204,9 +218,14 @@ class VantageRow:
     latency_ms: float | None
     p95_ms: float | None
     records: list[dict[str, Any]] = field(default_factory=list)
+    kind: str = "resolver"
+    status: str = "ok"
+    problem: str | None = None
 
     @property
     def success(self) -> float:
+        if self.problem is not None and self.status != "timeout":
+            return 0.0
         return self.resolved / self.checked if self.checked else 1.0
 
     def to_json(self) -> dict[str, Any]:

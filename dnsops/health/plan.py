@@ -134,17 +134,49 @@ def _short(cls: str) -> str:
     return f"{parts[0]}.{parts[-1]}" if len(parts) > 2 else cls
 
 
-def vantages(resolvers: Iterable[Any], only: Sequence[str] | None) -> list[Vantage]:
-    chosen = [Vantage(r.name, r.region, r.address, r.port) for r in resolvers]
+def vantages(configs: Iterable[Any], only: Sequence[str] | None) -> list[Vantage]:
+    """The vantages to look through: dnsops.yaml's resolvers and ``vantages``.
+
+    By default every resolver and SSH vantage; RIPE Atlas costs credits, so only
+    when named. A vantage that asks no resolver (an SSH host with ``resolver:
+    null``) cannot resolve for users and is left out (an error when named).
+    """
+    configs = list(configs)
+    known = [c.name for c in configs]
     if only:
-        known = {v.name for v in chosen}
         unknown = [n for n in only if n not in known]
         if unknown:
             raise ValueError(
                 f"no vantage named {', '.join(unknown)} (known: {', '.join(sorted(known))})"
             )
-        chosen = [v for v in chosen if v.name in only]
-    return chosen
+        mute = [c.name for c in configs if c.name in only and _resolver_of(c) is None]
+        if mute:
+            raise ValueError(
+                f"vantage {', '.join(mute)} asks no resolver (resolver: null): health resolves "
+                "through each vantage's resolver"
+            )
+        configs = [c for c in configs if c.name in only]
+    else:
+        configs = [c for c in configs if _kind(c) != "ripe-atlas" and _resolver_of(c) is not None]
+    out = []
+    for c in configs:
+        address, port = _resolver_of(c) or ("", 53)
+        out.append(Vantage(c.name, c.region, address, port, _kind(c)))
+    return out
+
+
+def _kind(cfg: Any) -> str:
+    return str(getattr(cfg, "kind", "resolver"))
+
+
+def _resolver_of(cfg: Any) -> tuple[str, int] | None:
+    """(address, port) a vantage's resolver is asked at; ``system``: the host's/probes' own."""
+    kind = _kind(cfg)
+    if kind == "resolver":
+        return cfg.address, cfg.port
+    if kind == "ssh":
+        return (cfg.resolver, 53) if cfg.resolver is not None else None
+    return ("system", 53) if cfg.ask == "resolver" else None
 
 
 # -- queries ----------------------------------------------------------------------

@@ -8,7 +8,7 @@ from dnsops.health.judge import Judge
 from dnsops.health.model import HealthReport, NameserverRow, VantageRow, ZoneObs
 from dnsops.health.policy import HealthPolicy
 from dnsops.health.server_checks import check_server, median_ms, ms
-from dnsops.health.vantage_checks import check_outage_covered, check_vantages
+from dnsops.health.vantage_checks import check_outage_covered, check_reachable, check_vantages
 from dnsops.health.zone_checks import check_apex_ns, check_delegation, check_rrsets
 
 
@@ -20,6 +20,7 @@ def evaluate(zones: list[ZoneObs], policy: HealthPolicy) -> Judge:
         apex = check_apex_ns(zo, judge)
         check_delegation(zo, apex, judge)
         check_rrsets(zo, judge)
+        check_reachable(zo, judge)
         check_vantages(zo, judge)
         check_outage_covered(zo, judge)
     return judge
@@ -102,6 +103,9 @@ def vantage_rows(zo: ZoneObs) -> list[VantageRow]:
                 latency_ms=median_ms(latencies),
                 p95_ms=_p95(latencies),
                 records=records,
+                kind=vo.vantage.kind,
+                status=vo.status,
+                problem=vo.problem,
             )
         )
     return out

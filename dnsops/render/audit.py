@@ -159,6 +159,7 @@ def to_json(result: Audit) -> str:
         "findings": [f.to_json() for f in result.findings],
         "duration_s": result.duration,
         "timings_s": result.timings,
+        "vantage": result.vantage,
     }
     return json.dumps(doc, indent=2, default=str)
 

@@ -67,16 +67,17 @@ def nameserver_table(title: str, rows: list[NameserverRow]) -> Table:
 
 def vantage_table(title: str, rows: list[VantageRow]) -> Table:
     t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    for col in ("vantage", "region", "address"):
+    for col in ("vantage", "kind", "region", "address"):
         t.add_column(col, no_wrap=True)
     for col in ("resolved", "failed", "p50 ms", "p95 ms"):
         t.add_column(col, justify="right")
     for r in rows:
         t.add_row(
             r.name,
+            r.kind,
             r.region,
             r.address,
-            f"{r.resolved}/{r.checked}",
+            f"{r.resolved}/{r.checked}" if r.problem is None else f"[red]{r.status}[/]",
             f"[red]{r.failed}[/]" if r.failed else "0",
             _num(r.latency_ms),
             _num(r.p95_ms),
@@ -173,10 +174,11 @@ def markdown(report: HealthReport) -> str:
     if report.vantages:
         lines += ["### vantage points", ""]
         lines += _md_table(
-            ["vantage", "region", "zone", "resolved", "success", "median ms", "p95 ms"],
+            ["vantage", "kind", "region", "zone", "resolved", "success", "median ms", "p95 ms"],
             [
                 [
                     r.name,
+                    r.kind,
                     r.region,
                     r.zone,
                     f"{r.resolved}/{r.checked}",
@@ -235,7 +237,13 @@ def metrics(report: HealthReport, now: float | None = None) -> list[Metric]:
     success = Metric("dnsops_health_vantage_success_ratio", "share of records resolved as desired")
     vlat = Metric("dnsops_health_vantage_latency_seconds", "lookup latency through the resolver")
     for v in report.vantages:
-        labels = {"env": env, "zone": v.zone, "vantage": v.name, "region": v.region}
+        labels = {
+            "env": env,
+            "zone": v.zone,
+            "vantage": v.name,
+            "kind": v.kind,
+            "region": v.region,
+        }
         success.add(v.success, **labels)
         for q, value in (("0.5", v.latency_ms), ("0.95", v.p95_ms)):
             if value is not None:

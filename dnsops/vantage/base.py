@@ -44,6 +44,15 @@ class Origin:
     asn: int | None = None  # the probe's AS number
 
 
+def probe_text(origin: Origin) -> str | None:
+    """``probe 6031 (FR, AS3215)`` for an Atlas probe; None when the vantage says it all."""
+    if origin.probe is None:
+        return None
+    asn = f"AS{origin.asn}" if origin.asn is not None else None
+    tags = [t for t in (origin.country, asn) if t]
+    return f"probe {origin.probe}" + (f" ({', '.join(tags)})" if tags else "")
+
+
 @dataclass(slots=True)
 class Observation:
     """One answer (or failure) seen from one vantage point."""

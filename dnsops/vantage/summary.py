@@ -18,7 +18,7 @@ import dns.rdatatype
 
 from dnsops.findings import Finding, Severity
 from dnsops.probe import Expected, wire
-from dnsops.vantage.base import Observation, VantageRun
+from dnsops.vantage.base import Observation, VantageRun, probe_text
 
 STATUS_CHECK = {
     "unreachable": "vantage-unreachable",
@@ -187,11 +187,7 @@ def _answer_finding(
 
 def _seen(o: Observation) -> dict[str, Any]:
     r = o.result
-    parts = [o.origin.host or o.vantage]
-    asn = f"AS{o.origin.asn}" if o.origin.asn is not None else None
-    tags = [t for t in (o.origin.country, asn) if t]
-    if tags:
-        parts.append(f"({', '.join(tags)})")
+    who = probe_text(o.origin) or o.origin.host or o.vantage
     if not r.answered:
         got = r.error or "no answer"
     elif r.rcode != 0:
@@ -199,7 +195,7 @@ def _seen(o: Observation) -> dict[str, Any]:
     else:
         ttl, values = r.served()
         got = f"{', '.join(values)} (TTL {ttl})" if values else "no such record (NOERROR, no data)"
-    out: dict[str, Any] = {"from": " ".join(parts), "got": got}
+    out: dict[str, Any] = {"from": who, "got": got}
     for k in ("host", "server", "probe", "country", "asn"):
         v = getattr(o.origin, k)
         if v is not None:
