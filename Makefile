@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DNSOPS := $(VENV)/bin/dnsops
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-DEBS := pdns-server pdns-backend-sqlite3 bind9 bind9-utils unbound dnsutils dnsperf iproute2 nftables chromium openssh-server openssh-client
+DEBS := pdns-server pdns-backend-sqlite3 bind9 bind9-utils unbound dnsutils dnsperf iproute2 nftables chromium openssh-server openssh-client time
 PYTHON ?= python3
 
 .PHONY: setup debs venv demo test lint bench bench-lint bench-health clean lab-up lab-down
@@ -50,6 +50,18 @@ lint: venv
 	$(VENV)/bin/ruff check dnsops tests $(wildcard benchmarks)
 	$(VENV)/bin/ruff format --check dnsops tests $(wildcard benchmarks)
 	$(VENV)/bin/mypy
+
+# dnsops side by side with octoDNS, octodns-report and dnsperf: zones of 1k/10k/100k
+# records, a lab of its own on $(BENCH_NET) (never 127.53, the demo lab's), medians of
+# alternating runs, one markdown table (also benchmarks/out/bench.json and bench.md).
+# BENCH_DRILL=api-failover also runs that drill in the bench lab for the convergence
+# figure (about 2.5 more minutes); without it the last report in drills/history/ is used.
+BENCH_NET ?= 127.70
+BENCH_RUNS ?= 3
+BENCH_DRILL ?=
+bench: setup
+	$(PY) -m benchmarks.harness --net $(BENCH_NET) --runs $(BENCH_RUNS) \
+	  $(if $(BENCH_DRILL),--drill $(BENCH_DRILL)) $(BENCH_ARGS)
 
 # dnsops lint vs octodns-validate on a generated 100k-record zone (takes minutes)
 bench-lint: venv

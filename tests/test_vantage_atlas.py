@@ -335,6 +335,21 @@ def test_nameserver_questions_target_the_server(atlas: AtlasStandIn, tmp_path: P
     assert {o.origin.server for o in run_.observations} == {"198.51.100.53"}
 
 
+def test_no_suitable_probe_is_a_finding(atlas: AtlasStandIn, tmp_path: Path) -> None:
+    # the only US probe of the recordings is disconnected
+    only_us = atlas_vantage(atlas, probes=[{"type": "country", "value": "US", "requested": 1}])
+    root = project_with(tmp_path, only_us)
+    res = check(root, "-r", "mx1.example.test.", "-f", "json")
+    assert res.exit_code == 1
+    [v] = json.loads(res.stdout)["vantages"]
+    assert (v["status"], v["problem"]) == ("error", "no probe took part: No suitable probes")
+    assert v["answers"][0]["error"] == (
+        "no result from any probe (measurement 71000001: No suitable probes)"
+    )
+    [finding] = json.loads(res.stdout)["findings"]
+    assert finding["id"] == "vantage-error"
+
+
 @pytest.mark.lab
 def test_health_through_atlas_names_the_probe(
     atlas: AtlasStandIn, lab_project: Project, tmp_path: Path

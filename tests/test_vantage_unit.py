@@ -434,3 +434,17 @@ def test_the_commented_production_example_is_valid(tmp_path: Path) -> None:
         5000,
         "RIPE_ATLAS_API_KEY",
     )
+
+
+def test_the_probe_is_stdlib_only_and_old_python_syntax() -> None:
+    import ast
+
+    source = Path(remote_probe.__file__).read_text()
+    tree = ast.parse(source, feature_version=(3, 7))  # hosts may run an old python3
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module.split(".")[0])
+    assert imported - set(sys.stdlib_module_names) == set()  # nothing to install there

@@ -76,9 +76,9 @@ def _show(doc: PlanSet, fmt: Format) -> None:
         out.print("\n".join(render.text(doc)))  # one print: thousands of lines stay fast
 
 
-def _plan(target: run.Target) -> core.Planned:
+def _plan(target: run.Target, for_apply: bool = True) -> core.Planned:
     with err.status(f"planning {len(target.zones)} zone(s) on {', '.join(target.providers)}…"):
-        return target.plan(progress=_say)
+        return target.plan(progress=_say, for_apply=for_apply)
 
 
 @handle_errors
@@ -100,7 +100,7 @@ def plan(
     """Show what a sync would change on each provider (planned concurrently)."""
     _check_format(fmt)
     target = run.load(project(), env, zone)
-    planned = _plan(target)
+    planned = _plan(target, for_apply=False)  # shown and saved, never applied from here
     if fmt is Format.json:
         emit_json(render.to_json(planned.doc, saved=str(out_file) if out_file else None))
     else:
@@ -135,7 +135,7 @@ def sync(
     with lock:
         _lint(proj, env_name, zone)
         target = run.load(proj, env_name, zone)
-        planned = _plan(target)
+        planned = _plan(target, for_apply=doit)
         if not doit:
             _finish_plan_only(planned, fmt)
             return

@@ -65,7 +65,12 @@ def change(octo_change: Any) -> Change:
 
 def plan_checksum(plans: Iterable[Plan | None]) -> str:
     """sha256 over the plans' data, as octoDNS's Manager computes it for enable_checksum."""
-    return _sha256(canonical([p.data for p in plans if p is not None]))
+    return data_checksum(p.data if p is not None else None for p in plans)
+
+
+def data_checksum(data: Iterable[dict[str, Any] | None]) -> str:
+    """:func:`plan_checksum` from the plans' ``data`` (None: no plan)."""
+    return _sha256(canonical([d for d in data if d is not None]))
 
 
 def unsafe_reason(provider: str, plan: Plan | None) -> str | None:

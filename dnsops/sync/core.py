@@ -22,7 +22,7 @@ from octodns.provider.plan import Plan
 from octodns.zone import Zone
 
 from dnsops.errors import ProviderError
-from dnsops.sync import convert
+from dnsops.sync import axfr, convert, parallel
 from dnsops.sync.model import PlanSet, Snapshot, ZonePlan
 
 Redact = Callable[[str], str]
@@ -39,6 +39,7 @@ class Planned:
 
     doc: PlanSet
     octo: dict[tuple[str, str], Plan | None] = field(default_factory=dict)
+    appliable: bool = True  # False: planned without keeping octoDNS's plans (for_apply=False)
 
     @property
     def failed(self) -> dict[str, str]:
@@ -68,14 +69,21 @@ def plan(
     environment: str = "",
     redact: Redact = _same,
     progress: Progress | None = None,
+    for_apply: bool = True,
 ) -> Planned:
-    """Plan every zone against every provider; one thread per provider.
+    """Plan every zone against every provider, providers concurrently.
+
+    With ``for_apply`` (the default) each provider plans in a thread and the
+    octoDNS plans are kept for :func:`apply`. Without it, large plans fork one
+    process per provider (:mod:`dnsops.sync.parallel`: two cores instead of one
+    interpreter lock) and keep only the models: the result shows and saves like
+    any other but cannot be applied.
 
     Never raises for a provider's failure: it is recorded in ``failed``.
     """
     say = progress or (lambda _m: None)
 
-    def one(name: str) -> tuple[list[ZonePlan], dict[str, Plan | None], str | None]:
+    def one(name: str, tell: Progress) -> _ProviderPlans:
         docs: list[ZonePlan] = []
         plans: dict[str, Plan | None] = {}
         try:
@@ -83,28 +91,66 @@ def plan(
                 doc, octo_plan = _plan_zone(name, providers[name], zone)
                 docs.append(doc)
                 plans[zone.name] = octo_plan
-            say(f"{name}: planned {len(zones)} zone(s)")
-            return docs, plans, None
+            tell(f"{name}: planned {len(zones)} zone(s)")
+            return _ProviderPlans(docs, plans, None)
         except Exception as exc:  # any provider/library failure: reported, not raised
-            return docs, plans, redact(_describe(exc))
+            return _ProviderPlans(docs, plans, redact(_describe(exc)))
 
-    with ThreadPoolExecutor(max_workers=max(1, len(providers))) as pool:
-        results = dict(zip(providers, pool.map(one, providers), strict=True))
+    def empty() -> PlanSet:
+        return _empty(environment, providers, zones)
 
-    planned = Planned(doc=_empty(environment, providers, zones))
+    records = sum(len(z.records) for z in zones.values())
+    if not for_apply and parallel.worthwhile(len(providers), records):
+
+        def portable(name: str, tell: Progress) -> _ProviderPlans:
+            return one(name, tell).portable()
+
+        outcomes, doc = parallel.run_each(list(providers), portable, say, empty)
+        results = {
+            name: o.value if o.value is not None else _ProviderPlans([], {}, redact(str(o.error)))
+            for name, o in outcomes.items()
+        }
+        planned = Planned(doc=doc, appliable=False)
+    else:
+        with ThreadPoolExecutor(max_workers=max(1, len(providers))) as pool:
+            found = pool.map(lambda name: one(name, say), providers)
+            results = dict(zip(providers, found, strict=True))
+        planned = Planned(doc=empty())
     all_docs: list[ZonePlan] = []
     failed: dict[str, str] = {}
-    for name, (docs, plans, error) in results.items():
-        if error is not None:
-            failed[name] = error
+    data: dict[tuple[str, str], dict[str, Any] | None] = {}
+    for name in providers:
+        result = results[name]
+        if result.error is not None:
+            failed[name] = result.error
             continue
-        all_docs += docs
-        planned.octo.update({(name, z): p for z, p in plans.items()})
-    checksum = convert.plan_checksum(planned.octo[k] for k in sorted(planned.octo))
+        all_docs += result.docs
+        data.update({(name, z): d for z, d in result.data.items()})
+        if planned.appliable:
+            planned.octo.update({(name, z): p for z, p in result.plans.items()})
+    checksum = convert.data_checksum(data[k] for k in sorted(data))
     planned.doc = planned.doc.model_copy(
         update={"plans": all_docs, "checksum": checksum, "failed": failed}
     )
     return planned
+
+
+@dataclass
+class _ProviderPlans:
+    """One provider's plans: models, octoDNS plans (not across processes), their data."""
+
+    docs: list[ZonePlan]
+    plans: dict[str, Plan | None]
+    error: str | None
+    data: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.data:
+            self.data = {z: p.data if p is not None else None for z, p in self.plans.items()}
+
+    def portable(self) -> _ProviderPlans:
+        """The same without octoDNS objects, to send from a worker process."""
+        return _ProviderPlans(self.docs, {}, self.error, self.data)
 
 
 def _empty(environment: str, providers: dict[str, Any], zones: dict[str, Zone]) -> PlanSet:
@@ -144,6 +190,7 @@ def _recording_populate(provider: Any, into: dict[str, tuple[Snapshot, bool]]) -
     provider's populate is the one its plan calls.
     """
     provider = getattr(provider, "provider", provider)
+    axfr.install(provider)  # BIND: the same records from the AXFR, read ~6x faster
     original = provider.populate
 
     def populate(zone: Zone, target: bool = False, lenient: bool = False) -> Any:
@@ -192,6 +239,8 @@ def apply(
     :raises UnsafePlanError: octoDNS's guards refuse the plan and ``force`` is False
         (checked for every provider before anything is applied).
     """
+    if not planned.appliable:
+        raise ValueError("this plan was computed for display only (for_apply=False)")
     guard(planned, force)
     names = [n for n in planned.doc.providers if n not in planned.failed]
 

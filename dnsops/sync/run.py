@@ -39,13 +39,15 @@ class Target:
     providers: dict[str, Any]
     redact: Callable[[str], str]
 
-    def plan(self, progress: Progress = _quiet) -> core.Planned:
+    def plan(self, progress: Progress = _quiet, for_apply: bool = True) -> core.Planned:
+        """Both providers' plans (``for_apply=False``: to show or save, not to apply)."""
         return core.plan(
             self.zones,
             self.providers,
             environment=self.env_name,
             redact=self.redact,
             progress=progress,
+            for_apply=for_apply,
         )
 
 

@@ -28,9 +28,9 @@ from ripe.atlas.cousteau import (
 from ripe.atlas.cousteau.exceptions import APIResponseError
 
 from dnsops.config import AtlasVantage as AtlasConfig
-from dnsops.probe import Query, Target
+from dnsops.probe import Query, Result, Target
 from dnsops.vantage import atlas_plan as plan
-from dnsops.vantage.base import HOST_RESOLVER, Progress, VantageRun, failed_run
+from dnsops.vantage.base import HOST_RESOLVER, Observation, Progress, VantageRun, failed_run
 
 Say = Callable[[str], None]
 
@@ -119,14 +119,22 @@ class AtlasVantage:
     def _measure(self, key: str, queries: Sequence[Query], progress: Progress | None) -> VantageRun:
         ids = self._create(key, queries)
         self.say(f"{self.name}: created Atlas measurements {', '.join(map(str, ids))}")
-        raw, finished = self._wait(key, ids, progress)
+        raw, statuses, finished = self._wait(key, ids, progress)
         probe_ids = sorted({int(r["prb_id"]) for rs in raw.values() for r in rs if "prb_id" in r})
         probes = self._probes(probe_ids)
         run = VantageRun(self.name, self.kind, self.region)
         run.info.update(measurements=ids, probes=len(probe_ids))
         for msm, q in zip(ids, queries, strict=True):
             seen = plan.observations(raw.get(msm, []), q, probes, self.name, self.region)
+            if not seen:  # no probe took part: the question went unanswered, say so
+                why = f"no result from any probe (measurement {msm}: {statuses.get(msm)})"
+                seen = [Observation(self.name, self.kind, self.region, Result(q, error=why))]
             run.observations += seen
+        if not probe_ids and finished:
+            run.status = "error"
+            run.problem = "no probe took part: " + ", ".join(
+                sorted({str(statuses.get(m)) for m in ids})
+            )
         if not finished:
             waiting = sum(len(r) for r in raw.values())
             run.status = "timeout"
@@ -155,16 +163,18 @@ class AtlasVantage:
 
     def _wait(
         self, key: str, ids: list[int], progress: Progress | None
-    ) -> tuple[dict[int, list[dict[str, Any]]], bool]:
+    ) -> tuple[dict[int, list[dict[str, Any]]], dict[int, str], bool]:
         """Poll until every measurement is finished (or ``wait`` runs out)."""
         deadline = time.monotonic() + self.config.wait
         # until Atlas says how many probes take part, assume every requested one
         expected = dict.fromkeys(ids, self.config.requested)
         raw: dict[int, list[dict[str, Any]]] = {}
+        statuses: dict[int, str] = {}
         pending = list(ids)
         while True:
             for msm in list(pending):
                 status, participants = self._status(key, msm)
+                statuses[msm] = status
                 if participants is not None:
                     expected[msm] = participants
                 raw[msm] = self._results(key, msm)
@@ -175,9 +185,9 @@ class AtlasVantage:
                 total = sum(expected.values())
                 progress(min(total, sum(len(r) for r in raw.values())), total)
             if not pending:
-                return raw, True
+                return raw, statuses, True
             if time.monotonic() + self.config.poll > deadline:
-                return raw, False
+                return raw, statuses, False
             self.sleep(self.config.poll)
 
     def _status(self, key: str, msm: int) -> tuple[str, int | None]:

@@ -26,7 +26,8 @@ format, firmware 5080: a ``resultset`` (one entry per probe resolver) when the
 measurement uses the probes' resolvers, a single ``result`` with ``dst_addr``
 when it targets a server. A question without a recording times out on every
 probe. A measurement is ``Ongoing`` for ``polls_until_done`` status reads
-(its results arriving probe by probe), then ``Stopped``.
+(its results arriving probe by probe), then ``Stopped``; one whose selections
+found no connected probe is ``No suitable probes`` at once, without results.
 
 Not modelled: recurring measurements, other measurement types, participation
 requests, credits and rate limits.
@@ -88,6 +89,8 @@ class Msm:
     reads: int = 0
 
     def status(self, polls_until_done: int) -> dict[str, Any]:
+        if not self.probes:
+            return {"id": 6, "name": "No suitable probes"}
         done = self.reads >= polls_until_done
         return {"id": 4, "name": "Stopped"} if done else {"id": 2, "name": "Ongoing"}
 
@@ -128,8 +131,6 @@ class Store:
                 "There was a problem with your request",
                 [{"source": {"pointer": p}, "detail": m} for p, m in problems],
             )
-        if not chosen:
-            raise ApiError(HTTPStatus.BAD_REQUEST, "Your selection of probes contains no probes")
         ids = []
         for d in definitions:
             msm = Msm(self.next_id, dict(d), list(chosen), int(time.time()))
