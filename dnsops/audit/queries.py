@@ -122,14 +122,14 @@ def _record(
         same = result.ttl is None or result.ttl == want.ttl
         answers.records[k] = want if same else RRset(result.ttl, want.values)
         return
+    if result.rcode not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
+        answers.failed[k] = dns.rcode.to_text(dns.rcode.Rcode(result.rcode))  # REFUSED...
+        return
     delegation = k[1] == "NS" and k[0] != zone  # a referral: NS in authority, no AA
     if not result.aa and not delegation:
         answers.failed[k] = "not authoritative (AA flag unset)"
         return
     if result.rcode == dns.rcode.NXDOMAIN:
-        return
-    if result.rcode != dns.rcode.NOERROR:
-        answers.failed[k] = dns.rcode.to_text(dns.rcode.Rcode(result.rcode))
         return
     rrset = result.rrset("authority" if delegation and not result.aa else "answer")
     if rrset is None or rrset.name != dns.name.from_text(k[0]):
