@@ -8,7 +8,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEBS := pdns-server pdns-backend-sqlite3 bind9 bind9-utils unbound dnsutils dnsperf iproute2 nftables chromium openssh-server openssh-client time
 PYTHON ?= python3
 
-.PHONY: setup debs venv demo test lint bench bench-lint bench-health clean lab-up lab-down
+.PHONY: setup debs venv demo test lint bench bench-lint bench-health bench-audit clean lab-up lab-down
 
 setup: debs venv
 
@@ -71,6 +71,12 @@ bench-lint: venv
 # lab of its own ($$DNSOPS_TEST_NET.100-103.x; takes a few minutes)
 bench-health: setup
 	$(PY) -m benchmarks.bench_health --records 10000 --runs 3
+
+# dnsops audit (three views, both providers) vs one octodns-sync plan, 10k records on a
+# bench lab of its own (BENCH_AUDIT_NET, never 127.53; takes a few minutes, needs root)
+BENCH_AUDIT_NET ?= 127.71
+bench-audit: setup
+	$(PY) -m benchmarks.bench_audit --records 10000 --rounds 5 --net $(BENCH_AUDIT_NET)
 
 lab-up: venv
 	$(DNSOPS) lab up

@@ -11,8 +11,9 @@ record is checked at all four nameservers (2 per provider), by:
   address (``health.driver.observe``), the same comparisons;
 - octodns-report (its default concurrency 4; it always queries port 53), the
   query phase timed inside its process, after its own octoDNS set-up;
-- dnsperf, one process per nameserver in parallel, each sending the zone's
-  queries once (no comparison at all: the ceiling).
+- dnsperf, sending the zone's queries once to each nameserver, the four at once
+  and one after another (the better of the two is its ceiling here; dnsperf
+  compares nothing).
 
 Runs alternate (``--runs`` rounds, the order rotating) and the table shows
 medians, queries per second and the ratios the issue asks for (>= 10x
@@ -40,6 +41,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -196,22 +198,29 @@ def octodns_report(
     return {"queries": queries, "query_s": phase, "qps": queries / phase, "wall_s": wall}
 
 
-def dnsperf(qfile: Path, addresses: list[str]) -> dict[str, float]:
+def _dnsperf_run(argv: list[str]) -> tuple[int, float]:
+    out = subprocess.run(argv, capture_output=True, text=True).stdout
+    completed = re.search(r"Queries completed:\s+(\d+)", out)
+    runtime = re.search(r"Run time \(s\):\s+([\d.]+)", out)
+    if completed is None or runtime is None:
+        raise SystemExit(f"dnsperf failed: {argv}\n{out[-2000:]}")
+    return int(completed.group(1)), float(runtime.group(1))
+
+
+def dnsperf(qfile: Path, addresses: list[str], parallel: bool) -> dict[str, float]:
+    """Each server sent the zone's queries once: all four at once, or one after another."""
+    argvs = [["dnsperf", "-s", a, "-d", str(qfile), "-n", "1", "-t", "2"] for a in addresses]
     start = time.perf_counter()
-    procs = [
-        subprocess.Popen(
-            ["dnsperf", "-s", addr, "-d", str(qfile), "-n", "1", "-t", "2"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for addr in addresses
-    ]
-    outputs = [p.communicate()[0] for p in procs]
+    if parallel:
+        with ThreadPoolExecutor(len(argvs)) as pool:
+            runs = list(pool.map(_dnsperf_run, argvs))
+        query_s = max(t for _, t in runs)
+    else:
+        runs = [_dnsperf_run(argv) for argv in argvs]
+        query_s = sum(t for _, t in runs)
     wall = time.perf_counter() - start
-    completed = sum(int(re.search(r"Queries completed:\s+(\d+)", o).group(1)) for o in outputs)  # type: ignore[union-attr]
-    runtime = max(float(re.search(r"Run time \(s\):\s+([\d.]+)", o).group(1)) for o in outputs)  # type: ignore[union-attr]
-    return {"queries": completed, "query_s": runtime, "qps": completed / runtime, "wall_s": wall}
+    completed = sum(n for n, _ in runs)
+    return {"queries": completed, "query_s": query_s, "qps": completed / query_s, "wall_s": wall}
 
 
 def main() -> None:
@@ -244,7 +253,8 @@ def main() -> None:
             "dnsops (queries)": lambda: dnsops_queries(layout, args.concurrency),
             "dnsops health (AXFR for BIND)": lambda: dnsops_health(layout, keys, args.concurrency),
             "octodns-report": lambda: octodns_report(root, report_env, addresses, args.records),
-            "dnsperf": lambda: dnsperf(qfile, addresses),
+            "dnsperf (4 servers at once)": lambda: dnsperf(qfile, addresses, parallel=True),
+            "dnsperf (one server at a time)": lambda: dnsperf(qfile, addresses, parallel=False),
         }
         samples: dict[str, list[dict[str, float]]] = {name: [] for name in tools}
         names = list(tools)
@@ -260,7 +270,11 @@ def main() -> None:
         return median([s[key] for s in samples[name] if key in s])
 
     ours = med("dnsops (queries)", "qps")
-    report_qps, perf_qps = med("octodns-report", "qps"), med("dnsperf", "qps")
+    report_qps = med("octodns-report", "qps")
+    # the better of dnsperf's two ways: its ceiling on this machine
+    perf_qps = max(
+        med("dnsperf (4 servers at once)", "qps"), med("dnsperf (one server at a time)", "qps")
+    )
     figures = {
         "records": args.records,
         "nameservers": len(addresses),
@@ -283,14 +297,15 @@ def main() -> None:
     for name in samples:
         m = figures["medians"][name]  # type: ignore[index]
         qps = m.get("qps") or m.get("rrsets_per_s")
-        query_s = m.get("query_s", float("nan"))
-        print(f"{name:32} {m['queries']:>8.0f} {query_s:>8.2f} {qps:>9.0f} {m['wall_s']:>7.2f}")
+        query_s = f"{m['query_s']:.2f}" if "query_s" in m else "-"
+        print(f"{name:32} {m['queries']:>8.0f} {query_s:>8} {qps:>9.0f} {m['wall_s']:>7.2f}")
     health = figures["medians"]["dnsops health (AXFR for BIND)"]  # type: ignore[index]
     print(
         f"  (dnsops health: {health['rrsets']:.0f} RRsets verified, {health['rrsets_per_s']:.0f}/s)"
     )
     print(f"dnsops / octodns-report: {ours / report_qps:.1f}x (target >= 10x)")
-    print(f"dnsops / dnsperf: {100 * ours / perf_qps:.0f} % (target >= 20 %)")
+    print(f"dnsops / dnsperf (its better way): {100 * ours / perf_qps:.0f} % (target >= 20 %)")
+    print(f"load average during the runs: {figures['loadavg']}")
 
 
 if __name__ == "__main__":

@@ -83,6 +83,7 @@ def healthy(ns: Nameserver) -> ServerObs:
         "nxdomain": result(t, "nope." + ZONE, "A", rcode=dns.rcode.NXDOMAIN, authority=[SOA]),
     }
     so.latencies = [0.001, 0.002, 0.003]
+    so.queries = 3
     return so
 
 
@@ -150,7 +151,7 @@ def test_lame_open_and_old_fashioned_servers_are_caught() -> None:
     assert failures(judge_server(so, HealthPolicy(latency_ms=250))) == {
         "ns-aa": "answers the SOA of example.test. without the AA flag (REFUSED)",
         "ns-soa": "no SOA for example.test. in its answer (REFUSED)",
-        "ns-latency": "median latency 500.0 ms over 3 queries, above the policy's 250 ms",
+        "ns-latency": "median latency 500.0 ms over 3 probes, above the policy's 250 ms",
         "ns-open-resolver": "answered a recursive query for test. SOA (NOERROR, recursion "
         "available): it resolves names for anyone who asks",
         "ns-edns": "answered an EDNS0 query without an OPT record (REFUSED)",
@@ -348,6 +349,9 @@ def test_vantage_failures_and_a_covered_outage() -> None:
         "vantage-values": "lhr (eu-west): 203.0.113.9 (TTL 30); desired 192.0.2.20, "
         "192.0.2.21 (TTL 60)",
     }
+    # one lookup each: iad got no answer (values not applicable), lhr's resolved
+    assert dict(judge.tally["vantage-answer"]) == {"failed": 1, "passed": 1}
+    assert dict(judge.tally["vantage-values"]) == {"failed": 1, "skipped": 1}
     down = zone_obs(vantages=vantages)
     down.servers[0].probes = {}
     down.vantages = [VantageObs(v, [VantageRecord(0, True, 60, 0.01)]) for v in vantages]

@@ -8,6 +8,7 @@ whose ``data`` holds the zone, provider, name, type, view and expected/actual RR
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 
 import dns.rdatatype
@@ -55,6 +56,7 @@ def managed(key: Key, zone: str, caps: Capabilities, source: View) -> bool:
     return True
 
 
+@functools.cache
 def on_wire(rtype: str) -> bool:
     """A type a nameserver can serve (octoDNS-only types such as ALIAS cannot)."""
     try:
@@ -110,12 +112,13 @@ def _unsupported(zv: ZoneViews, pv: ProviderViews) -> list[Finding]:
 
 
 def _managed_view(zv: ZoneViews, pv: ProviderViews, view: View, wire: bool = False) -> View:
+    types = {t for _, t in view}
+    keep = {t for t in types if t in pv.capabilities.supports and (not wire or on_wire(t))}
+    apex_ns = managed((zv.zone, "NS"), zv.zone, pv.capabilities, pv.source)
     return {
         k: v
         for k, v in view.items()
-        if k not in pv.skip
-        and managed(k, zv.zone, pv.capabilities, pv.source)
-        and (not wire or on_wire(k[1]))
+        if k[1] in keep and k not in pv.skip and (apex_ns or k[1] != "NS" or k[0] != zv.zone)
     }
 
 

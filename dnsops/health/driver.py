@@ -5,6 +5,8 @@ transfers, the parent's delegation, and signed transfers where a TSIG key is
 known (lab BIND). Phase B (``probe.bulk``, every core): each desired RRset at
 every nameserver the transfers did not cover, and through every vantage.
 Nameservers that did not answer phase A's SOA are not asked 10k more questions.
+A nameserver's latency comes from phase A's few probes: phase B keeps
+``concurrency`` queries in flight and would measure its own queueing.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from dnsops.health.model import (
     ZoneObs,
 )
 from dnsops.health.observe import owner_key, owner_text, seen_in_transfer, seen_of, texts, type_text
-from dnsops.probe import Engine, Query, Result, Target, TsigKey, axfr, bulk, wire
+from dnsops.probe import Engine, Query, Result, Target, TsigKey, axfr, bulk
 from dnsops.vantage import registry
 from dnsops.vantage.base import Origin, VantageRun
 from dnsops.vantage.base import Vantage as RemoteVantage
@@ -231,6 +233,7 @@ def _file_probe(by_zone: dict[str, ZoneObs], r: Result) -> None:
         so.probes[what] = r
         if r.latency is not None and r.transport == "udp":
             so.latencies.append(r.latency)
+            so.queries += 1
         return
     po = next(p for p in zo.parents if p.parent == who)
     if what == "referral":
@@ -343,7 +346,7 @@ def _file_records(by_zone: dict[str, ZoneObs], results: list[tuple[Result, Origi
             so = zo.servers[who]
             so.checked += 1
             if r.latency is not None and r.transport == "udp":
-                so.latencies.append(r.latency)
+                so.queries += 1  # latency not kept: many in flight measure our own queue
             seen = seen_of(d, r)
             if seen is not None:
                 so.seen[j] = seen
@@ -376,6 +379,3 @@ def run(
         remote = {v.name: v for v in built}
     observed, sent = observe(lays, options, keys, progress, remote)
     return observed, sent, time.perf_counter() - start
-
-
-__all__ = ["Options", "layouts", "observe", "run", "transfer_keys", "wire"]

@@ -128,7 +128,8 @@ class ServerObs:
     seen: dict[int, Seen] = field(default_factory=dict)  # desired index -> what differs
     checked: int = 0  # desired RRsets compared
     extra: list[tuple[str, str, tuple[str, ...]]] = field(default_factory=list)  # axfr only
-    latencies: list[float] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)  # of the probes (phase A)
+    queries: int = 0  # answered over UDP, probes and record checks
 
     @property
     def up(self) -> bool:
@@ -197,9 +198,9 @@ class NameserverRow:
     method: str
     checked: int
     mismatches: int
-    latency_ms: float | None  # median over every UDP query to it
+    latency_ms: float | None  # median of the probes' UDP latencies
     p95_ms: float | None
-    queries: int
+    queries: int  # UDP queries it answered
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)

@@ -67,7 +67,7 @@ def nameserver_rows(zo: ZoneObs) -> list[NameserverRow]:
                 mismatches=len(so.seen),
                 latency_ms=median_ms(so.latencies),
                 p95_ms=_p95(so.latencies),
-                queries=len(so.latencies),
+                queries=so.queries,
             )
         )
     return out

@@ -83,7 +83,7 @@ class ServerChecks:
             return
         limit = self.policy.latency_ms
         message = (
-            f"median latency {median:.1f} ms over {len(self.so.latencies)} queries, "
+            f"median latency {median:.1f} ms over {len(self.so.latencies)} probes, "
             f"above the policy's {limit:g} ms"
         )
         self.judge.verdict(median <= limit, self.fail("ns-latency", message, median_ms=median))
