@@ -254,3 +254,23 @@ def test_pdns_refuses_axfr(synced: Project) -> None:
     pdns = synced.lab.providers["pdns"].addresses[0]
     with pytest.raises((dns.xfr.TransferError, EOFError, ConnectionError)):
         dns.zone.from_xfr(dns.query.xfr(pdns, "example.test.", lifetime=5))
+
+
+def test_up_refuses_addresses_another_server_answers_on(
+    cli, tmp_path: Path, lab_project: Project
+) -> None:
+    """A second lab configured on the session lab's addresses must not start beside it."""
+    import shutil
+
+    other = tmp_path / "other"
+    shutil.copytree(lab_project.root, other, ignore=shutil.ignore_patterns(".dnsops"))
+    result = run(cli, other, "lab", "up", "resolver-iad")
+    assert result.exit_code == 1
+    iad = next(r for r in lab_project.lab_environment()[1].resolvers if r.name == "iad")
+    assert (
+        f"resolver-iad: {iad.address}:53 already answers DNS, but not from a server this lab "
+        "started (another lab, or a system DNS service?)"
+    ) in " ".join(result.output.split())
+    assert "Traceback" not in result.output
+    procs = other / ".dnsops" / "lab" / "processes.json"
+    assert not procs.exists() or json.loads(procs.read_text()) == {}

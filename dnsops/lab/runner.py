@@ -204,6 +204,7 @@ class LabRunner:
             if self._alive(procs.get(spec.name)):
                 say(f"{spec.name}: already running (pid {procs[spec.name]['pid']})")
                 continue
+            self._refuse_if_taken(spec)
             self._prepare(spec)
             if spec.needs_interface_address:
                 self._add_addresses(spec.addresses)
@@ -213,6 +214,20 @@ class LabRunner:
             say(f"{spec.name}: started (pid {pid}) on {', '.join(spec.addresses)}")
         self._wait_answering(chosen, procs, say)
         return self.status(only)
+
+    def _refuse_if_taken(self, spec: ServerSpec) -> None:
+        """Never start a server where something else already answers DNS.
+
+        BIND would share the port silently with another lab's BIND (SO_REUSEPORT) and
+        half the updates would reach the wrong server: say so instead.
+        """
+        taken = asyncio.run(_answering(spec.addresses, spec.probe))
+        if taken:
+            raise LabError(
+                f"{spec.name}: {', '.join(f'{a}:53' for a in taken)} already answers DNS, "
+                "but not from a server this lab started (another lab, or a system DNS service?)",
+                hint="stop that server, or give this lab other addresses in dnsops.yaml",
+            )
 
     def down(
         self, only: Iterable[str] | None = None, progress: Progress | None = None
@@ -410,6 +425,21 @@ async def _probe_all(chosen: list[ServerSpec], timeout: float) -> dict[str, str]
 
     results = await asyncio.gather(*(one(s) for s in chosen))
     return {n: r for n, r in results if r is not None}
+
+
+async def _answering(addresses: Iterable[str], probe: str) -> list[str]:
+    """The addresses where some server answers a DNS query at port 53."""
+
+    async def one(addr: str) -> str | None:
+        q = dns.message.make_query(probe, "SOA")
+        try:
+            await dns.asyncquery.udp(q, addr, timeout=0.3)
+        except (dns.exception.DNSException, OSError):
+            return None
+        return addr
+
+    found = await asyncio.gather(*(one(a) for a in addresses))
+    return [a for a in found if a is not None]
 
 
 def _select(all_specs: list[ServerSpec], only: Iterable[str] | None) -> list[ServerSpec]:
