@@ -141,11 +141,16 @@ def actions(root: Path) -> Actions:
 
 
 def assert_back_to_git(root: Path) -> None:
-    """Every lab server answers and both providers equal the zones in git."""
+    """Every lab server answers and both providers equal the zones in git (audit clean)."""
+    from typer.testing import CliRunner
+
     act = actions(root)
     assert act.servers_down() == []
     assert act.pending() == []
     assert not (root / ".dnsops" / "drill" / "journal.json").exists()
+    audit = run(CliRunner(), root, "audit", "--format", "json")
+    assert audit.exit_code == 0, audit.output
+    assert json.loads(audit.stdout)["findings"] == []
 
 
 def drill(cli: Any, root: Path, name: str, *extra: str) -> tuple[int, dict[str, Any], str]:

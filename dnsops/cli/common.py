@@ -41,6 +41,12 @@ EnvOption = Annotated[
         envvar="DNSOPS_ENV",
     ),
 ]
+TimeoutOption = Annotated[
+    float, typer.Option("--timeout", min=0.05, help="Seconds to wait for each reply.")
+]
+RetriesOption = Annotated[
+    int, typer.Option("--retries", min=0, help="Further tries after a timeout.")
+]
 ZoneOption = Annotated[
     str | None, typer.Option("--zone", "-z", help="Only this zone (e.g. example.test.).")
 ]

@@ -20,6 +20,8 @@ from rich.table import Table
 from dnsops.cli.common import (
     EnvOption,
     Format,
+    RetriesOption,
+    TimeoutOption,
     ZoneOption,
     emit_json,
     err,
@@ -74,12 +76,8 @@ def health(
             f"{DEFAULT_QPS:g} elsewhere).",
         ),
     ] = None,
-    timeout: Annotated[
-        float, typer.Option("--timeout", min=0.05, help="Seconds to wait for each reply.")
-    ] = 2.0,
-    retries: Annotated[
-        int, typer.Option("--retries", min=0, help="Further tries after a timeout.")
-    ] = 2,
+    timeout: TimeoutOption = 2.0,
+    retries: RetriesOption = 2,
     transfer: Annotated[
         bool,
         typer.Option(

@@ -9,7 +9,17 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
-from dnsops.cli.common import EnvOption, Format, ZoneOption, emit_json, err, handle_errors, out
+from dnsops.cli.common import (
+    EnvOption,
+    Format,
+    RetriesOption,
+    TimeoutOption,
+    ZoneOption,
+    emit_json,
+    err,
+    handle_errors,
+    out,
+)
 from dnsops.cli.common import project as current_project
 from dnsops.errors import ConfigError
 from dnsops.findings import failing
@@ -83,12 +93,8 @@ def check(
             "--estimate", help="Show what RIPE Atlas would cost, then stop: nothing is spent."
         ),
     ] = False,
-    timeout: Annotated[
-        float, typer.Option("--timeout", min=0.05, help="Seconds to wait for each reply.")
-    ] = 2.0,
-    retries: Annotated[
-        int, typer.Option("--retries", min=0, help="Further tries after a timeout.")
-    ] = 2,
+    timeout: TimeoutOption = 2.0,
+    retries: RetriesOption = 2,
     ssh_parallel: Annotated[
         int, typer.Option("--ssh-parallel", min=1, help="SSH sessions at once.")
     ] = registry.SSH_PARALLEL,

@@ -291,8 +291,9 @@ def to_text(rdtype: int, rdata: bytes) -> str:
     return rd.to_text()
 
 
-def wire_name(wire: bytes, off: int) -> tuple[bytes, int]:
-    """The name at ``off`` lower-cased and uncompressed, and the offset after it.
+def wire_name(wire: bytes, off: int, lower: bool = True) -> tuple[bytes, int]:
+    """The name at ``off`` uncompressed (lower-cased unless ``lower=False``), and the
+    offset after it.
 
     :raises ValueError: a pointer loop, an extended label type, a name too long.
     :raises IndexError: the name runs past the end of the message.
@@ -319,7 +320,8 @@ def wire_name(wire: bytes, off: int) -> tuple[bytes, int]:
         if off + 1 + n > len(wire):
             raise IndexError("name past the end of the message")
         # the length byte (< 64) is no ASCII letter: lower() leaves it alone
-        out += wire[off : off + 1 + n].lower()
+        label = wire[off : off + 1 + n]
+        out += label.lower() if lower else label
         off += 1 + n
         if len(out) > 254:
             raise ValueError("name too long")

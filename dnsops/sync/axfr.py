@@ -35,6 +35,8 @@ import dns.rdatatype
 import dns.tsig
 import dns.tsigkeyring
 
+from dnsops.probe.wire import wire_name
+
 log = logging.getLogger(__name__)
 
 _HEADER = struct.Struct("!HHHHHH")
@@ -219,7 +221,7 @@ class _Reader:
         self.first = False
 
     def _record(self, msg: bytes, off: int) -> int:
-        raw, off = _name(msg, off)
+        raw, off = wire_name(msg, off, lower=False)
         rtype, rclass, ttl, rdlen = _RR.unpack_from(msg, off)
         off += 10
         end: int = off + rdlen
@@ -286,34 +288,6 @@ def _skip_name(msg: bytes, off: int) -> int:
         if n >= 0xC0:
             return off + 2
         off += 1 + n
-
-
-def _name(msg: bytes, off: int) -> tuple[bytes, int]:
-    """The name at ``off`` uncompressed (case kept), and the offset after it."""
-    out = bytearray()
-    after = -1
-    hops = 0
-    while True:
-        n = msg[off]
-        if n == 0:
-            out.append(0)
-            off += 1
-            break
-        if n >= 0xC0:
-            if after < 0:
-                after = off + 2
-            off = ((n & 0x3F) << 8) | msg[off + 1]
-            hops += 1
-            if hops > 127:
-                raise ValueError("compression loop")
-            continue
-        if n > 63:
-            raise ValueError("unknown label type")
-        out += msg[off : off + 1 + n]
-        off += 1 + n
-        if len(out) > 255:
-            raise ValueError("name too long")
-    return bytes(out), after if after >= 0 else off
 
 
 def _name_text(raw: bytes) -> str:
