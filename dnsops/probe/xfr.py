@@ -184,21 +184,13 @@ class AxfrReader:
     def _verify(self, msg: bytes, owner: bytes, start: int, rdstart: int, rdlen: int) -> None:
         if self.key is None:
             return  # signed without our asking: nothing to check against
-        rd = dns.rdata.from_wire(dns.rdataclass.ANY, dns.rdatatype.TSIG, msg, rdstart, rdlen)
         name = dns.name.from_wire(owner, 0)[0]
-        if name != self.key.name:
-            raise TransferFailed(f"signed with an unknown key {name}")
-        self.tsig_ctx = dns.tsig.validate(  # type: ignore[no-untyped-call]
-            msg,
-            self.key,
-            name,
-            rd,
-            int(time.time()),
-            self.request_mac,
-            start,
-            self.tsig_ctx,
-            True,
-        )
+        try:
+            self.tsig_ctx = verify_tsig(
+                msg, self.key, name, start, rdstart, rdlen, self.request_mac, self.tsig_ctx
+            )
+        except UnknownKey as exc:
+            raise TransferFailed(str(exc)) from None
 
 
 def _skip_rr(msg: bytes, off: int) -> int:
@@ -257,3 +249,32 @@ async def _transfer(target: Target, qwire: bytes, reader: AxfrReader, timeout: f
         stream_w.close()
         with contextlib.suppress(OSError):
             await stream_w.wait_closed()
+
+
+class UnknownKey(ValueError):
+    """A transfer message is signed with another key than the one we asked with."""
+
+
+def verify_tsig(
+    msg: bytes,
+    key: dns.tsig.Key,
+    owner: dns.name.Name,
+    start: int,
+    rdstart: int,
+    rdlen: int,
+    request_mac: bytes,
+    ctx: Any,
+) -> Any:
+    """Check the TSIG record (at ``start``) of one message of a signed transfer.
+
+    Returns the context the next message's MAC builds on.
+
+    :raises UnknownKey: signed with another key.
+    :raises dns.exception.DNSException: a bad signature or time (dnspython's check).
+    """
+    if owner != key.name:
+        raise UnknownKey(f"signed with an unknown key {owner}")
+    rd = dns.rdata.from_wire(dns.rdataclass.ANY, dns.rdatatype.TSIG, msg, rdstart, rdlen)
+    return dns.tsig.validate(  # type: ignore[no-untyped-call]
+        msg, key, owner, rd, int(time.time()), request_mac, start, ctx, True
+    )

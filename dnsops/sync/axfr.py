@@ -36,6 +36,7 @@ import dns.tsig
 import dns.tsigkeyring
 
 from dnsops.probe.wire import wire_name
+from dnsops.probe.xfr import UnknownKey, verify_tsig
 
 log = logging.getLogger(__name__)
 
@@ -261,21 +262,12 @@ class _Reader:
         if self.key is None:
             return  # signed without our asking: nothing to check it against
         owner = dns.name.from_wire(msg, start)[0]
-        if owner != self.key.name:
-            raise TransferError(f"signed with an unknown key {owner}")
-        rd = dns.rdata.from_wire(dns.rdataclass.ANY, dns.rdatatype.TSIG, msg, rdstart, rdlen)
         try:
-            self.tsig_ctx = dns.tsig.validate(  # type: ignore[no-untyped-call]
-                msg,
-                self.key,
-                owner,
-                rd,
-                int(time.time()),
-                self.request_mac,
-                start,
-                self.tsig_ctx,
-                True,
+            self.tsig_ctx = verify_tsig(
+                msg, self.key, owner, start, rdstart, rdlen, self.request_mac, self.tsig_ctx
             )
+        except UnknownKey as exc:
+            raise TransferError(str(exc)) from None
         except dns.exception.DNSException as exc:
             raise TransferError(f"TSIG: {type(exc).__name__}: {exc}") from None
 
