@@ -161,7 +161,14 @@ class Environment(_Model):
     providers: tuple[str, str]
     lab: bool = False
     parent: list[str] = Field(
-        default_factory=list, description="addresses of the parent zone's servers, if known"
+        default_factory=list,
+        description="override: addresses of the parent zone's servers (default: discovered "
+        "by walking down from the root hints)",
+    )
+    root_hints: dict[str, str] | None = Field(
+        default=None,
+        description="root servers the delegation walk starts from (name -> address); default: "
+        "a lab environment's lab root, otherwise the IANA root servers",
     )
     resolvers: list[Resolver] = Field(default_factory=list)
     vantages: list[Vantage] = Field(
@@ -187,6 +194,10 @@ class Environment(_Model):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"duplicate resolver/vantage name(s): {', '.join(dupes)}")
+        for name, addr in (self.root_hints or {}).items():
+            if not name.endswith("."):
+                raise ValueError(f"root_hints: {name!r} must be fully qualified (end in '.')")
+            _ip(addr)
         unknown = sorted(set(self.nameservers) - set(self.providers))
         if unknown:
             raise ValueError(
@@ -228,6 +239,10 @@ class Lab(_Model):
     """Where the lab's servers listen: every one at port 53 of its own 127.x address."""
 
     parent_zone: str = "test."
+    root: dict[str, str] = Field(
+        description="the lab's root server (zone '.'): name -> address; the lab's resolvers "
+        "and the delegation walk start there, so nothing leaves loopback"
+    )
     parent: dict[str, str] = Field(description="the parent server: name -> address")
     providers: dict[str, LabProvider]
 
@@ -246,7 +261,8 @@ class Lab(_Model):
         return self
 
     def _all_addresses(self) -> list[tuple[str, str]]:
-        out = [(f"parent {n}", a) for n, a in self.parent.items()]
+        out = [(f"root {n}", a) for n, a in self.root.items()]
+        out += [(f"parent {n}", a) for n, a in self.parent.items()]
         for pname, prov in self.providers.items():
             out += [(f"{pname} {n}", a) for n, a in prov.nameservers.items()]
         return out
