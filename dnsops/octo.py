@@ -12,13 +12,16 @@ zone (config/production.yaml uses one to leave the apex NS to the providers).
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import dataclasses
 import logging
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
+from octodns import __version__ as OCTODNS_VERSION
 from octodns.manager import Manager
 from octodns.zone import Zone
 
@@ -35,8 +38,12 @@ def export_lab_environ(project: Project, env: Environment) -> None:
     os.environ.update(LabRunner(project).environ())
 
 
-def manager(project: Project, env: Environment) -> Manager:
+def manager(project: Project, env: Environment, parsed: dict[str, Any] | None = None) -> Manager:
     """octoDNS's Manager for the environment's config (providers instantiated).
+
+    ``parsed``: the config as dnsops already parsed it (the environment model parses
+    it once per command); octoDNS's Manager then builds from a copy of it instead of
+    reading the file a second time.
 
     :raises ConfigError: the config is invalid or a secret is missing; the
         message names the variable, never a value.
@@ -49,14 +56,36 @@ def manager(project: Project, env: Environment) -> Manager:
     logging.getLogger("EnvironSecrets[env]").setLevel(logging.CRITICAL)
     _quiet_ns1_not_found()
     try:
-        return Manager(str(path))
+        with _preparsed(parsed):
+            return Manager(str(path))
     except Exception as exc:  # octoDNS raises ManagerException, secrets errors, TypeError
         raise ConfigError(f"{path}: {_first_line(exc)}") from None
 
 
-def targets(project: Project, env: Environment) -> dict[str, Any]:
+@contextlib.contextmanager
+def _preparsed(parsed: dict[str, Any] | None) -> Iterator[None]:
+    """Have ``Manager.__init__`` take an already parsed config instead of reading its file.
+
+    octoDNS 1.x reads the file with ``octodns.manager.safe_load`` in ``__init__`` and
+    offers no way to pass a dict; this swaps that one name for the duration of the
+    constructor (single-threaded), and only on the octoDNS major version checked here.
+    """
+    if parsed is None or not OCTODNS_VERSION.startswith("1."):
+        yield
+        return
+    import octodns.manager as module
+
+    original = module.safe_load
+    module.safe_load = lambda _fh, **_kw: copy.deepcopy(parsed)
+    try:
+        yield
+    finally:
+        module.safe_load = original
+
+
+def targets(project: Project, env: Environment, mgr: Manager | None = None) -> dict[str, Any]:
     """The environment's two providers, by name, in dnsops.yaml order."""
-    mgr = manager(project, env)
+    mgr = mgr or manager(project, env)
     processors = Processors(mgr, project.octodns_config(env))
     sources = [mgr.providers[env.source]] if env.source in mgr.providers else []
     out: dict[str, Any] = {}
@@ -177,7 +206,9 @@ def _first_line(exc: BaseException) -> str:
 _SECRET_NAME = re.compile(r"KEY|SECRET|TOKEN|PASSW|CREDENTIAL", re.IGNORECASE)
 
 
-def secret_values(project: Project, env: Environment) -> list[str]:
+def secret_values(
+    project: Project, env: Environment, parsed: dict[str, Any] | None = None
+) -> list[str]:
     """The values of every secret the environment's octoDNS config reads (``env/NAME``
     with a secret-like NAME), as exported now. Used to scrub provider error messages."""
     export_lab_environ(project, env)
@@ -195,7 +226,8 @@ def secret_values(project: Project, env: Environment) -> list[str]:
             if _SECRET_NAME.search(name):
                 names.add(name)
 
-    walk(octodns_config(project, env).get("providers", {}))
+    config = parsed if parsed is not None else octodns_config(project, env)
+    walk(config.get("providers", {}))
     values = {os.environ.get(n, "") for n in names}
     return sorted((v for v in values if len(v) >= 6), key=len, reverse=True)
 
@@ -209,3 +241,127 @@ def redactor(secrets: list[str]) -> Callable[[str], str]:
         return text
 
     return redact
+
+
+# -- what a provider itself says about a zone (octoDNS provider internals) --------------
+#
+# Every use of a provider's private attributes lives here. Each is guarded: a provider
+# version without the attribute gives ``Unsupported``, which the environment model
+# reports as "cannot ask <provider> for its nameservers" (an override then helps).
+
+
+class Unsupported(Exception):
+    """This provider class offers no way to ask it for a zone's nameservers."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ProviderZone:
+    """What a provider reports for one zone: the nameserver names it serves the zone
+    from, and the MNAME of its own SOA (None when it does not say). ``exists`` False:
+    the provider does not have the zone (yet)."""
+
+    names: tuple[str, ...]
+    soa_mname: str | None = None
+    exists: bool = True
+
+
+def class_path(target: Any) -> str:
+    inner = getattr(target, "provider", target)
+    return f"{type(inner).__module__.split('.')[0]}.{type(inner).__name__}"
+
+
+def provider_zone(target: Any, zone: str) -> ProviderZone:
+    """Ask the provider (its API) for the zone's nameservers.
+
+    * Route 53: the hosted zone's delegation set (``GetHostedZone``);
+    * NS1: the zone's ``dns_servers``;
+    * PowerDNS: the apex NS and SOA of the zone through its HTTP API.
+
+    RFC 2136 servers (BIND) have no API: the environment model asks them over DNS.
+
+    :raises Unsupported: the provider class is none of these.
+    """
+    inner = getattr(target, "provider", target)
+    kind = class_path(target)
+    try:
+        if kind == "octodns_route53.Route53Provider":
+            return _route53(inner, zone)
+        if kind == "octodns_ns1.Ns1Provider":
+            return _ns1(inner, zone)
+        if kind == "octodns_powerdns.PowerDnsProvider":
+            return _powerdns(inner, zone)
+    except AttributeError as exc:  # a provider version without the attribute used
+        raise Unsupported(f"{kind}: {exc}") from None
+    raise Unsupported(kind)
+
+
+def rfc2136_endpoint(target: Any) -> tuple[str, int] | None:
+    """The (address, port) an RFC 2136 provider (octodns-bind) updates and transfers from."""
+    from octodns_bind import AxfrPopulate
+
+    inner = getattr(target, "provider", target)
+    if not isinstance(inner, AxfrPopulate):
+        return None
+    return str(inner.host), int(inner.port)
+
+
+def tsig_of(target: Any) -> tuple[str, str, str] | None:
+    """(name, secret, algorithm) of the TSIG key a provider signs transfers with, if any."""
+    from octodns_bind import AxfrPopulate
+
+    inner = getattr(target, "provider", target)
+    if not isinstance(inner, AxfrPopulate) or inner.key_name is None:
+        return None
+    return str(inner.key_name), str(inner.key_secret), str(inner.key_algorithm or "hmac-sha256")
+
+
+def _fq(name: str) -> str:
+    name = name.strip().lower()
+    return name if name.endswith(".") else name + "."
+
+
+def _route53(provider: Any, zone: str) -> ProviderZone:
+    zone_id = provider._get_zone_id(zone)
+    if not zone_id:
+        return ProviderZone((), exists=False)
+    resp = provider._conn.get_hosted_zone(Id=zone_id)
+    names = (resp.get("DelegationSet") or {}).get("NameServers") or []
+    return ProviderZone(tuple(sorted(_fq(n) for n in names)))
+
+
+def _ns1(provider: Any, zone: str) -> ProviderZone:
+    from ns1.rest.errors import ResourceException
+
+    try:
+        data = provider._client.zones_retrieve(zone[:-1])
+    except ResourceException as exc:
+        if getattr(getattr(exc, "response", None), "status_code", None) == 404:
+            return ProviderZone((), exists=False)
+        raise
+    names = data.get("dns_servers") or []
+    mname = data.get("primary_master") if isinstance(data, dict) else None
+    return ProviderZone(
+        tuple(sorted(_fq(n) for n in names)), _fq(mname) if isinstance(mname, str) else None
+    )
+
+
+def _powerdns(provider: Any, zone: str) -> ProviderZone:
+    import requests
+
+    try:
+        resp = provider._get(f"zones/{zone}")
+    except requests.HTTPError as exc:
+        if exc.response is not None and exc.response.status_code in (404, 422):
+            return ProviderZone((), exists=False)
+        raise
+    names: list[str] = []
+    mname = None
+    for rrset in resp.json().get("rrsets") or []:
+        if rrset.get("name", "").lower() != zone.lower():
+            continue
+        contents = [r["content"] for r in rrset.get("records") or [] if not r.get("disabled")]
+        if rrset.get("type") == "NS":
+            names += [_fq(c) for c in contents]
+        elif rrset.get("type") == "SOA" and contents:
+            mname = _fq(contents[0].split()[0])
+    return ProviderZone(tuple(sorted(names)), mname)

@@ -88,10 +88,13 @@ def octodns_config(project: Project, env: Environment) -> dict[str, Any]:
     return data
 
 
-def yaml_source(project: Project, env: Environment) -> YamlProvider:
+def yaml_source(
+    project: Project, env: Environment, parsed: dict[str, Any] | None = None
+) -> YamlProvider:
     """Build the environment's YAML source provider exactly as octoDNS would."""
     path = project.octodns_config(env)
-    settings = dict(octodns_config(project, env)["providers"][env.source])
+    config = parsed if parsed is not None else octodns_config(project, env)
+    settings = dict(config["providers"][env.source])
     cls = settings.pop("class", None)
     if cls not in ("octodns.provider.yaml.YamlProvider", "YamlProvider"):
         raise ConfigError(

@@ -33,13 +33,13 @@ from dnsops.audit.core import managed, on_wire
 from dnsops.audit.model import Capabilities, Key, ProviderViews, Served, View, ZoneViews
 from dnsops.audit.queries import Ask, Nameserver, ask
 from dnsops.audit.workers import Job, JobFailed
-from dnsops.config import Environment, Project
-from dnsops.octo import Target, redactor, secret_values
+from dnsops.octo import Target
 from dnsops.probe import xfr
 from dnsops.probe.model import Target as ProbeTarget
 from dnsops.probe.xfr import TsigKey
 
 if TYPE_CHECKING:  # the vantage modules cost 0.4 s to import: only for --vantage
+    from dnsops.env import Env
     from dnsops.vantage.base import Vantage
 
 Progress = Callable[[str], None]
@@ -52,47 +52,30 @@ def _quiet(_: str) -> None:
 
 @dataclass(frozen=True)
 class DataPlane:
-    """How one provider's nameservers are read."""
+    """How one provider's nameservers are read: per zone, the nameservers the
+    environment model discovered (a zone with none has an error instead)."""
 
-    nameservers: tuple[Nameserver, ...]
+    zones: dict[str, tuple[Nameserver, ...]]
     transfer: TsigKey | None  # how to sign a zone transfer; None: per-record queries
-    error: str | None = None  # no nameserver known
+    errors: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def of(self, zone: str) -> tuple[Nameserver, ...]:
+        return self.zones.get(zone, ())
 
 
-def transfer_of(target: Any) -> TsigKey | None:
-    """A provider whose octoDNS class itself populates by zone transfer (octodns-bind's
-    AXFR-based classes) is read by zone transfer, with its own TSIG key; any other is
-    asked record by record."""
-    from octodns_bind import AxfrPopulate
-
-    inner = getattr(target, "provider", target)
-    if not isinstance(inner, AxfrPopulate) or inner.key_name is None:
-        return None
-    return TsigKey(inner.key_name, inner.key_secret, inner.key_algorithm or "hmac-sha256")
-
-
-async def data_plane(
-    project: Project, env_name: str, env: Environment, provider: str, target: Any
-) -> DataPlane:
-    """The provider's nameservers: the lab's from dnsops.yaml's ``lab`` section, others
-    from the environment's ``nameservers`` (addresses, or host names resolved here)."""
-    from dnsops.sync.verify import resolve_servers
-
-    transfer = transfer_of(target)
-    if env.lab and provider in project.lab.providers:
-        servers = project.lab.providers[provider].nameservers
-        return DataPlane(tuple(Nameserver(n, a) for n, a in servers.items()), transfer)
-    configured = env.nameservers.get(provider, [])
-    if not configured:
-        return DataPlane(
-            (),
-            None,
-            f"no nameservers configured for {provider} (dnsops.yaml: "
-            f"environments.{env_name}.nameservers.{provider})",
-        )
-    found, problems = await resolve_servers(configured)
-    ns = tuple(Nameserver(s.label, s.address, s.port) for s in found)
-    return DataPlane(ns, transfer, "; ".join(problems) if not ns else None)
+def data_plane(env: Env, provider: str, names: list[str]) -> DataPlane:
+    """The provider's nameservers for each zone, and its TSIG key if it has one."""
+    facts = env.facts(names)
+    zones: dict[str, tuple[Nameserver, ...]] = {}
+    errors: dict[str, str] = {}
+    for z in names:
+        found = facts[z].providers[provider]
+        zones[z] = tuple(Nameserver(s.name, s.address, s.port) for s in found.servers)
+        if not zones[z]:
+            errors[z] = "no nameserver known: " + (
+                "; ".join(found.problems) or f"{provider} reports none for {z}"
+            )
+    return DataPlane(zones, env.tsig(provider), errors)
 
 
 @dataclass(frozen=True)
@@ -111,34 +94,32 @@ class Gatherer:
 
     def __init__(
         self,
-        project: Project,
-        env_name: str,
-        env: Environment,
-        targets: dict[str, Any],
+        env: Env,
         progress: Progress = _quiet,
         vantage: Vantage | None = None,
     ) -> None:
-        self.project, self.env_name, self.env = project, env_name, env
+        self.env = env
         self.vantage = vantage  # ask the nameservers from there (queries only, no transfer)
-        self.targets = targets
+        self.targets = env.targets
         self.progress = progress
-        self.caps = {name: Capabilities.of(t) for name, t in targets.items()}
+        self.caps = {name: Capabilities.of(env.capabilities[name]) for name in env.providers}
         self.timings: dict[str, float] = {}
         # provider errors are shown as they come: scrub any secret they might echo
-        self.redact = redactor(secret_values(project, env))
+        self.redact = env.redact
 
     def run(
         self, names: list[str], load_source: Callable[[], dict[str, Zone]]
     ) -> tuple[dict[str, Zone], list[ZoneViews]]:
         """Read every view of the zones ``names``; ``load_source`` loads them meanwhile."""
-        planes = asyncio.run(self._planes())
+        self.env.facts(names, self.progress)
+        planes = {p: data_plane(self.env, p, names) for p in self.targets}
         if self.vantage is not None:
             planes = {p: replace(plane, transfer=None) for p, plane in planes.items()}
         apis = {p: Job(f"{p} API", _populate_all, t, names) for p, t in self.targets.items()}
         transfers = {
             p: Job(f"{p} AXFR", _transfer_all, plane, names)
             for p, plane in planes.items()
-            if plane.transfer is not None and not plane.error
+            if plane.transfer is not None
         }
         jobs = [*apis.values(), *transfers.values()]
         try:
@@ -154,23 +135,16 @@ class Gatherer:
             for p, job in transfers.items():
                 per_zone = job.result(self.progress)
                 for z in names:
-                    served[(p, z)] = _transferred(per_zone, z, planes[p])
+                    if z not in planes[p].errors:
+                        served[(p, z)] = _transferred(per_zone, z, planes[p])
         finally:
             for job in jobs:
                 job.cancel()
         for p, plane in planes.items():
-            for z in names:
-                if plane.error:
-                    served[(p, z)] = [Served(p, "", error=plane.error)]
+            for z, error in plane.errors.items():
+                served[(p, z)] = [Served(p, "", error=error)]
         views = [self._zone_views(z, zones[z], sources[z], deployed, api, served) for z in names]
         return zones, views
-
-    async def _planes(self) -> dict[str, DataPlane]:
-        names = list(self.targets)
-        found = await asyncio.gather(
-            *(data_plane(self.project, self.env_name, self.env, p, self.targets[p]) for p in names)
-        )
-        return dict(zip(names, found, strict=True))
 
     def _api(self, job: Job) -> dict[str, ApiView]:
         result = job.result(self.progress)
@@ -202,13 +176,15 @@ class Gatherer:
         """Ask the nameservers of every provider that allows no zone transfer."""
         asks = []
         for p, plane in planes.items():
-            if plane.transfer is not None or plane.error:
+            if plane.transfer is not None:
                 continue
             for z in names:
+                if z in plane.errors:
+                    continue
                 held = api[p][z].view or {}
                 source = deployed[(z, p)][0]
                 keys = self._askable(p, z, held, source) | self._askable(p, z, source, source)
-                asks.append(Ask(p, z, plane.nameservers, frozenset(keys), held))
+                asks.append(Ask(p, z, plane.of(z), frozenset(keys), held))
         out: dict[tuple[str, str], list[Served]] = {}
         if not asks:
             return out
@@ -320,12 +296,11 @@ def _transfer_all(
     key = plane.transfer
 
     async def all_of() -> list[Served]:
-        jobs = [_transfer(progress, ns, name, key) for name in names for ns in plane.nameservers]
+        jobs = [_transfer(progress, ns, name, key) for name in names for ns in plane.of(name)]
         return list(await asyncio.gather(*jobs))
 
-    done = asyncio.run(all_of())
-    per = len(plane.nameservers)
-    return {name: done[i * per : (i + 1) * per] for i, name in enumerate(names)}
+    done = iter(asyncio.run(all_of()))
+    return {name: [next(done) for _ in plane.of(name)] for name in names}
 
 
 async def _transfer(progress: Progress, ns: Nameserver, zone: str, key: TsigKey) -> Served:
@@ -341,7 +316,7 @@ async def _transfer(progress: Progress, ns: Nameserver, zone: str, key: TsigKey)
 
 def _transferred(result: Any, zone: str, plane: DataPlane) -> list[Served]:
     if isinstance(result, JobFailed):
-        return [Served(ns.label, "axfr", error=result.error) for ns in plane.nameservers]
+        return [Served(ns.label, "axfr", error=result.error) for ns in plane.of(zone)]
     served: list[Served] = result[zone]
     return served
 

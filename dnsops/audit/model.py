@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dns.rdata
 import dns.rdataclass
@@ -47,6 +47,10 @@ class Drift(StrEnum):
     UNAVAILABLE = "view-unavailable"  # an API or a nameserver could not be read at all
 
 
+if TYPE_CHECKING:
+    from dnsops.lint.capabilities import ProviderCaps
+
+
 @dataclass(frozen=True)
 class RRset:
     """One name and type as a view has it."""
@@ -73,12 +77,12 @@ class Capabilities:
     root_ns: bool
 
     @classmethod
-    def of(cls, provider: Any) -> Capabilities:
-        inner = getattr(provider, "provider", provider)  # dnsops may wrap the provider
+    def of(cls, caps: ProviderCaps) -> Capabilities:
+        """From the environment model's capabilities (one reading for every command)."""
         return cls(
-            cls=type(inner).__name__,
-            supports=frozenset(str(t) for t in provider.SUPPORTS),
-            root_ns=bool(provider.SUPPORTS_ROOT_NS),
+            cls=caps.class_path.rsplit(".", 1)[-1],
+            supports=caps.supports or frozenset(),
+            root_ns=caps.flag("SUPPORTS_ROOT_NS") is True,
         )
 
 

@@ -7,23 +7,20 @@ from typing import TYPE_CHECKING
 
 from octodns.zone import Zone
 
-from dnsops import octo
 from dnsops.audit import convert
 from dnsops.audit.core import compare, finding_key, locate
 from dnsops.audit.gather import Gatherer, Progress, _quiet
 from dnsops.audit.model import Audit
 from dnsops.audit.workers import paused_gc
-from dnsops.config import Environment, Project
+from dnsops.env import Env
 from dnsops.errors import ConfigError
-from dnsops.zones import load_zones, yaml_source, zone_names
 
 if TYPE_CHECKING:  # the vantage modules cost 0.4 s to import: only for --vantage
     from dnsops.vantage.base import Vantage
 
 
 def audit(
-    project: Project,
-    env_name: str | None,
+    env: Env,
     zone: str | None = None,
     progress: Progress = _quiet,
     vantage: str | None = None,
@@ -36,16 +33,14 @@ def audit(
     :raises ZoneError: the source does not load (nothing is compared then).
     :raises ConfigError: the octoDNS config, a zone name, a secret or the vantage is wrong.
     """
-    name, env = project.environment(env_name)
     started, clock = time.time(), time.monotonic()
-    names = _names(project, name, zone)
-    remote = _vantage(project, env, vantage) if vantage else None
-    targets = octo.targets(project, env)
-    gatherer = Gatherer(project, name, env, targets, progress, remote)
+    names = env.pick(zone)
+    remote = _vantage(env, vantage) if vantage else None
+    gatherer = Gatherer(env, progress, remote)
 
     def load() -> dict[str, Zone]:
         progress(f"source: loading {', '.join(names)}")
-        return load_zones(project, env, zone)
+        return env.zones(names)
 
     findings = []
     with paused_gc():
@@ -55,8 +50,8 @@ def audit(
             keys = [k for f in found if (k := finding_key(f)) is not None]
             findings += locate(found, convert.locations(zones[zv.zone], keys))
     return Audit(
-        environment=name,
-        providers=tuple(targets),
+        environment=env.name,
+        providers=tuple(env.providers),
         zones=views,
         findings=findings,
         started=started,
@@ -68,10 +63,10 @@ def audit(
     )
 
 
-def _vantage(project: Project, env: Environment, name: str) -> Vantage:
+def _vantage(env: Env, name: str) -> Vantage:
     from dnsops.vantage import registry
 
-    [v] = registry.build(project, env, [name])
+    [v] = registry.build(env.project, env.config, [name])
     if v.kind != "ssh" or not v.asks_nameservers:
         raise ConfigError(
             f"audit --vantage {name}: the data plane is read from an SSH vantage that asks "
@@ -79,16 +74,3 @@ def _vantage(project: Project, env: Environment, name: str) -> Vantage:
             + ("" if v.asks_nameservers else " and does not ask the nameservers")
         )
     return v
-
-
-def _names(project: Project, env_name: str, only: str | None) -> list[str]:
-    """The zones to audit, known before any of them is loaded."""
-    _, env = project.environment(env_name)
-    source = yaml_source(project, env)
-    names = zone_names(source)
-    if only is None:
-        return names
-    wanted = only if only.endswith(".") else only + "."
-    if wanted not in names:
-        raise ConfigError(f"no zone {wanted!r} in {source.directory} (have: {', '.join(names)})")
-    return [wanted]

@@ -16,6 +16,7 @@ from dnsops.cli.common import (
     Format,
     ZoneOption,
     emit_json,
+    environment,
     err,
     handle_errors,
     out,
@@ -74,7 +75,7 @@ def audit(
     # progress as plain lines: the audit forks workers, and a live spinner's thread
     # must not be running when it does
     with quiet_octodns():
-        result = run_audit(proj, env, zone, progress=_progress, vantage=vantage)
+        result = run_audit(environment(env), zone, progress=_progress, vantage=vantage)
     log.append(path, result)
     if prom_file is not None:
         write_textfile(prom_file, render.metrics(result))

@@ -9,13 +9,16 @@ import os
 from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 
 from dnsops.config import Project, load_project
 from dnsops.errors import DnsopsError
+
+if TYPE_CHECKING:
+    from dnsops.env import Env
 
 # stdout carries the result (one JSON document with --format json); humans get stderr.
 out = Console(soft_wrap=True, highlight=False)
@@ -55,6 +58,7 @@ ZoneOption = Annotated[
 class State:
     config_path: Path = Path("dnsops.yaml")
     _project: Project | None = None
+    _envs: dict[str, Env] = {}  # noqa: RUF012 (reset per command)
 
     @classmethod
     def project(cls) -> Project:
@@ -65,13 +69,30 @@ class State:
         return cls._project
 
     @classmethod
+    def environment(cls, name: str | None) -> Env:
+        """The environment model: built once per command, shared by all it runs."""
+        from dnsops.env import Env
+
+        proj = cls.project()
+        key = name or proj.config.default_environment
+        if key not in cls._envs:
+            cls._envs[key] = Env(proj, key)
+        return cls._envs[key]
+
+    @classmethod
     def reset(cls, config_path: Path) -> None:
         cls.config_path = config_path
         cls._project = None
+        cls._envs = {}
 
 
 def project() -> Project:
     return State.project()
+
+
+def environment(name: str | None) -> Env:
+    """The environment model of ``--env`` (or the default), built once per command."""
+    return State.environment(name)
 
 
 def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:

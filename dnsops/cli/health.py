@@ -24,6 +24,7 @@ from dnsops.cli.common import (
     TimeoutOption,
     ZoneOption,
     emit_json,
+    environment,
     err,
     handle_errors,
     out,
@@ -37,7 +38,6 @@ from dnsops.health.report import report as make_report
 from dnsops.render import findings as render_findings
 from dnsops.render import health as render
 from dnsops.render.prometheus import write_textfile
-from dnsops.zones import load_zones
 
 DEFAULT_QPS = 500.0  # per nameserver, outside a lab
 
@@ -103,13 +103,16 @@ def health(
     if list_checks:
         _list_checks(fmt)
         return
-    env_name, environment = proj.environment(env)
+    model = environment(env)
+    env_name = model.name
     pol = policy_for(proj.policies_dir, policy)
     with err.status("loading zones…"):
-        zones = load_zones(proj, environment, zone)
+        zones = model.zones(zone)
+    with err.status("discovering nameservers and parents…"):
+        model.facts(sorted(zones))
     options = driver.Options(
         concurrency=concurrency,
-        qps=qps if qps is not None else (None if environment.lab else DEFAULT_QPS),
+        qps=qps if qps is not None else (None if model.lab else DEFAULT_QPS),
         timeout=timeout,
         retries=retries,
         transfer=transfer,
@@ -124,7 +127,7 @@ def health(
             bar.update(tasks[phase], completed=done, total=total)
 
         observed, sent, seconds = driver.run(
-            proj, environment, zones, options, progress, say=lambda text: err.print(text)
+            model, zones, options, progress, say=lambda text: err.print(text)
         )
     rep = make_report(env_name, observed, pol, seconds, sent)
     if fmt is Format.json:

@@ -7,8 +7,16 @@ from typing import Annotated
 
 import typer
 
-from dnsops.cli.common import EnvOption, Format, ZoneOption, emit_json, err, handle_errors, out
-from dnsops.cli.common import project as current_project
+from dnsops.cli.common import (
+    EnvOption,
+    Format,
+    ZoneOption,
+    emit_json,
+    environment,
+    err,
+    handle_errors,
+    out,
+)
 from dnsops.lint import driver
 from dnsops.render import findings as render
 
@@ -45,10 +53,9 @@ def lint(
 
     Exit 1 when any error-level finding remains, else 0.
     """
-    proj = current_project()
     with err.status("linting…") as status:
         report = driver.run(
-            proj, env, zone, online_checks=online, progress=lambda m: status.update(m)
+            environment(env), zone, online_checks=online, progress=lambda m: status.update(m)
         )
     _show(report, fmt)
     if report.failed:

@@ -14,13 +14,14 @@ from dnsops.cli.common import (
     Format,
     ZoneOption,
     emit_json,
+    environment,
     err,
     fail,
     handle_errors,
     out,
-    project,
 )
 from dnsops.config import Project
+from dnsops.env import Env
 from dnsops.errors import DnsopsError
 from dnsops.lock import Holder, environment_lock
 from dnsops.render import plan as render
@@ -99,7 +100,7 @@ def plan(
 ) -> None:
     """Show what a sync would change on each provider (planned concurrently)."""
     _check_format(fmt)
-    target = run.load(project(), env, zone)
+    target = run.load(environment(env), zone)
     planned = _plan(target, for_apply=False)  # shown and saved, never applied from here
     if fmt is Format.json:
         emit_json(render.to_json(planned.doc, saved=str(out_file) if out_file else None))
@@ -129,12 +130,11 @@ def sync(
 ) -> None:
     """Plan and, with --doit, apply to both providers, then verify on their nameservers."""
     _check_format(fmt)
-    proj = project()
-    env_name, _ = proj.environment(env)
-    lock = _locked(proj, env_name) if doit else contextlib.nullcontext()
+    model = environment(env)
+    lock = _locked(model.project, model.name) if doit else contextlib.nullcontext()
     with lock:
-        _lint(proj, env_name, zone)
-        target = run.load(proj, env_name, zone)
+        _lint(model, zone)
+        target = run.load(model, zone)
         planned = _plan(target, for_apply=doit)
         if not doit:
             _finish_plan_only(planned, fmt)
@@ -152,11 +152,11 @@ def apply(
     """Apply exactly a saved plan; refuse if the zones or a provider moved since."""
     _check_format(fmt)
     wanted = saved.load(plan_file)
-    proj = project()
-    with _locked(proj, wanted.environment):
+    model = environment(wanted.environment)
+    with _locked(model.project, model.name):
         only = next(iter(wanted.desired)) if len(wanted.desired) == 1 else None
-        _lint(proj, wanted.environment, only)
-        target = run.load(proj, wanted.environment)
+        _lint(model, only)
+        target = run.load(model)
         target.zones = {z: zone for z, zone in target.zones.items() if z in wanted.desired}
         fresh = _plan(target)
         run.check_saved(target, wanted, fresh)
@@ -164,9 +164,9 @@ def apply(
         _execute(target, fresh, fmt, force, verify_timeout)
 
 
-def _lint(proj: Project, environment: str, zone: str | None) -> None:
+def _lint(model: Env, zone: str | None) -> None:
     with err.status("linting…") as status:
-        findings = gate.check(proj, environment, zone, progress=status.update)
+        findings = gate.check(model, zone, progress=status.update)
     err.print(f"[dim]lint: no error-level finding ({len(findings)} finding(s) below error)[/]")
 
 

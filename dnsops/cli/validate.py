@@ -6,9 +6,8 @@ from typing import Annotated
 
 import typer
 
-from dnsops.cli.common import EnvOption, Format, emit_json, err, handle_errors, project
+from dnsops.cli.common import EnvOption, Format, emit_json, environment, err, handle_errors
 from dnsops.errors import ZoneError
-from dnsops.zones import load_zones, octodns_config
 
 
 @handle_errors
@@ -17,11 +16,11 @@ def validate(
     fmt: Annotated[Format, typer.Option("--format", "-f", help="text or json.")] = Format.text,
 ) -> None:
     """Load the octoDNS config and every zone through octoDNS; exit 1 if anything is invalid."""
-    proj = project()
-    env_name, environment = proj.environment(env)
-    octodns_config(proj, environment)
+    model = environment(env)
+    env_name = model.name
+    model.octodns  # noqa: B018 (a broken octoDNS config is reported before the zones)
     try:
-        zones = load_zones(proj, environment)
+        zones = model.zones()
     except ZoneError as exc:
         if fmt is Format.json:
             emit_json(_doc(env_name, False, {}, exc.problems))

@@ -20,6 +20,7 @@ from dnsops.cli.common import (
     handle_errors,
     out,
 )
+from dnsops.cli.common import environment as environment_model
 from dnsops.cli.common import project as current_project
 from dnsops.errors import ConfigError
 from dnsops.findings import failing
@@ -29,7 +30,6 @@ from dnsops.render import vantage as render
 from dnsops.vantage import check as checker
 from dnsops.vantage import plan, registry
 from dnsops.vantage.atlas import AtlasVantage
-from dnsops.zones import load_zones
 
 app = typer.Typer(
     help="Vantage points: resolvers, SSH probe hosts and RIPE Atlas, and what they see.",
@@ -119,12 +119,13 @@ def check(
     )
     if not vantages:
         raise ConfigError(f"environment {env_name!r} has no vantages (resolvers or vantages)")
+    model = environment_model(env)
     with err.status("loading zones…"):
-        zones = load_zones(proj, environment, zone)
+        zones = model.zones(zone)
     records = plan.wanted(zones, environment.providers, record or ())
     if not records:
         raise ConfigError("no record to check (see --zone and --record)")
-    work = checker.work_for(vantages, records, checker.nameservers_of(proj, environment))
+    work = checker.work_for(vantages, records, checker.nameservers_of(model, sorted(zones)))
     if estimate:
         _estimates(work, fmt)
         return

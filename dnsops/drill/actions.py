@@ -16,17 +16,16 @@ from typing import Any
 
 from octodns.zone import Zone
 
-from dnsops import octo
-from dnsops.config import Environment, Project
 from dnsops.drill.model import Check, InSyncCheck, ResolutionCheck, ServersCheck, ZoneCheck
 from dnsops.drill.sampler import Vantage, ask_all
 from dnsops.drill.values import canonical, find_record, record_values
+from dnsops.env import Env
 from dnsops.errors import ConfigError, LabError, ProviderError
 from dnsops.probe import Engine, Query, Target
 from dnsops.sync import core
 from dnsops.sync.model import Change
 from dnsops.vantage import registry
-from dnsops.zones import dnsops_meta, load_zones
+from dnsops.zones import dnsops_meta
 
 Progress = Callable[[str], None]
 
@@ -69,29 +68,25 @@ def _describe(provider: str, change: Change) -> str:
 
 
 class Actions:
-    def __init__(self, project: Project, env_name: str, env: Environment) -> None:
-        self.project = project
-        self.env_name = env_name
-        self.env = env
-        self._providers: dict[str, Any] | None = None
-        self._redact: Callable[[str], str] | None = None
+    def __init__(self, model: Env) -> None:
+        self.model = model
+        self.project = model.project
+        self.env_name = model.name
+        self.env = model.config
 
     # -- the world as git wants it --------------------------------------------
 
     def git_zones(self, only: str | None = None) -> dict[str, Zone]:
-        return load_zones(self.project, self.env, only)
+        """The zones in git (loaded once per drill by the environment model)."""
+        return self.model.zones(only)
 
     @property
     def providers(self) -> dict[str, Any]:
-        if self._providers is None:
-            self._providers = octo.targets(self.project, self.env)
-        return self._providers
+        return self.model.targets
 
     def redact(self, text: str) -> str:
         """Provider errors may quote a secret: never let one through."""
-        if self._redact is None:
-            self._redact = octo.redactor(octo.secret_values(self.project, self.env))
-        return self._redact(text)
+        return self.model.redact(text)
 
     def vantages(self) -> list[Vantage]:
         return [Vantage(r.name, r.address, r.port) for r in self.env.resolvers]
@@ -190,9 +185,18 @@ class Actions:
         return [s.name for s in self._runner().status() if not (s.running and s.answers)]
 
     def provider_addresses(self, provider: str) -> dict[str, str]:
-        if self.env.lab:
-            return dict(self.project.lab.providers[provider].nameservers)
-        raise ConfigError(f"environment {self.env_name!r}: nameservers of {provider} unknown")
+        """The provider's nameservers (name -> address) over every zone, as the
+        environment model discovered them (the same in the lab and in production)."""
+        facts = self.model.facts(self.model.zone_names)
+        out = {s.name: s.address for f in facts.values() for s in f.servers(provider)}
+        if not out:
+            problems = sorted({p for f in facts.values() for p in f.providers[provider].problems})
+            raise ConfigError(
+                f"environment {self.env_name!r}: no nameserver of {provider} is known"
+                + (f" ({'; '.join(problems)})" if problems else ""),
+                hint=f"pin them: dnsops.yaml environments.{self.env_name}.nameservers.{provider}",
+            )
+        return dict(sorted(out.items()))
 
     def nft_table(self, provider: str) -> str:
         first = next(iter(self.provider_addresses(provider).values()))

@@ -36,6 +36,7 @@ from dnsops.drill.model import (
 )
 from dnsops.drill.sampler import Probe, Sampler, prime
 from dnsops.drill.values import find_record, record_values
+from dnsops.env import Env
 from dnsops.errors import DnsopsError
 from dnsops.lock import environment_lock
 
@@ -197,8 +198,9 @@ def rollback_unfinished(project: Project, hooks: Hooks, force: bool = False) -> 
             f"the drill that wrote the journal still runs: {journal.describe()}",
             hint="stop it (it rolls back by itself on SIGTERM), or pass --force",
         )
-    env_name, env = project.environment(journal.environment)
-    actions = Actions(project, env_name, env)
+    model = Env(project, journal.environment)
+    actions = Actions(model)
+    env_name = model.name
     with _lock(project, env_name, f"rollback {journal.scenario}"), signals_deferred():
         return execute_rollback(actions, journal, hooks)
 
@@ -211,8 +213,9 @@ class Executor:
         self.project = project
         self.scenario = scenario
         self.hooks = hooks or Hooks()
-        self.env_name, self.env = project.environment(scenario.environment)
-        self.actions = Actions(project, self.env_name, self.env)
+        self.model = Env(project, scenario.environment)
+        self.env_name, self.env = self.model.name, self.model.config
+        self.actions = Actions(self.model)
 
     # -- dry run -----------------------------------------------------------------
 

@@ -12,17 +12,16 @@ A nameserver's latency comes from phase A's few probes: phase B keeps
 from __future__ import annotations
 
 import asyncio
-import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import dns.rdatatype
 from octodns.zone import Zone
 
-from dnsops.config import Environment, Project
-from dnsops.errors import ConfigError, DnsopsError
+from dnsops.env import Env
+from dnsops.errors import ConfigError
 from dnsops.health import plan
 from dnsops.health.model import (
     Nameserver,
@@ -38,11 +37,8 @@ from dnsops.probe import Engine, Query, Result, Target, TsigKey, axfr, bulk
 from dnsops.vantage import registry
 from dnsops.vantage.base import Origin, VantageRun
 from dnsops.vantage.base import Vantage as RemoteVantage
-from dnsops.zones import octodns_config
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
-RFC2136 = ("octodns_bind.Rfc2136Provider", "octodns_bind.AxfrSource")
-IGNORE_ROOT_NS = "octodns.processor.filter.IgnoreRootNsFilter"
 
 
 @dataclass(frozen=True)
@@ -64,32 +60,35 @@ class Options:
 # -- layouts ---------------------------------------------------------------------------
 
 
-def layouts(
-    project: Project, env: Environment, zones: dict[str, Zone], options: Options
-) -> list[ZoneLayout]:
-    """What to check for each zone. Outside a lab, nameserver addresses are resolved."""
-    config = octodns_config(project, env)
+def layouts(env: Env, zones: dict[str, Zone], options: Options) -> list[ZoneLayout]:
+    """What to check for each zone: the nameservers and parents the environment
+    model discovered (the same for every command), the desired RRsets."""
     try:
-        vantages = plan.vantages(env.all_vantages, options.vantages)
+        vantages = plan.vantages(env.config.all_vantages, options.vantages)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    parents = tuple(Target(a, 53, f"parent {a}") for a in env.parent)
+    facts = env.facts(sorted(zones))
     out = []
     for name, zone in sorted(zones.items()):
-        manages = not _ignores_root_ns(config, name)
+        found = facts[name]
+        manages = env.manages_root_ns(name)
         apex = tuple(sorted(zone.root_ns.values)) if zone.root_ns else ()
-        if env.lab:
-            servers = plan.lab_nameservers(env.providers, project.lab.providers)
-        else:
-            servers = _resolved_nameservers(config, env, apex, vantages)
+        servers = [
+            Nameserver(p, s.name, s.address, s.port)
+            for p in env.providers
+            for s in found.servers(p)
+        ]
+        delegation = found.delegation
         out.append(
             ZoneLayout(
                 zone=name,
                 providers=tuple(env.providers),
                 nameservers=tuple(servers),
                 desired=tuple(plan.desired(zone, env.providers, manages)),
-                parent_zone=plan.parent_of(name),
-                parents=parents,
+                parent_zone=delegation.parent_zone or plan.parent_of(name),
+                parents=tuple(
+                    Target(s.address, s.port, f"parent {s.name}") for s in delegation.parents
+                ),
                 vantages=tuple(vantages),
                 apex_ns=apex,
                 manages_apex_ns=manages,
@@ -98,79 +97,9 @@ def layouts(
     return out
 
 
-def _ignores_root_ns(config: dict[str, Any], zone: str) -> bool:
-    """True when the zone's octoDNS processors leave the apex NS to the providers."""
-    processors = config.get("processors") or {}
-    entry = (config.get("zones") or {}).get(zone) or (config.get("zones") or {}).get("*") or {}
-    names = list((config.get("manager") or {}).get("processors") or []) + list(
-        entry.get("processors") or []
-    )
-    classes = {str((processors.get(n) or {}).get("class", "")) for n in names}
-    return IGNORE_ROOT_NS in classes
-
-
-def provider_classes(config: dict[str, Any], providers: Sequence[str]) -> dict[str, str]:
-    return {p: str(config["providers"][p].get("class", "")) for p in providers}
-
-
-def _resolved_nameservers(
-    config: dict[str, Any], env: Environment, apex: Sequence[str], vantages: Sequence[Any]
-) -> list[Nameserver]:
-    if not apex:
-        return []
-    if not env.resolvers:
-        raise ConfigError(
-            "cannot find the nameservers' addresses: the environment has no resolvers"
-        )
-    owners = plan.assign(apex, provider_classes(config, env.providers))
-    resolver = env.resolvers[0]
-    target = Target(resolver.address, resolver.port, f"resolver {resolver.name}")
-    queries = [
-        Query.make(target, name, rtype, rd=True, key=name)
-        for name in apex
-        for rtype in ("A", "AAAA")
-    ]
-    results = asyncio.run(Engine(timeout=3.0).run(queries))
-    out = []
-    for r in results:
-        rrset = r.rrset()
-        for addr in sorted(x.to_text() for x in rrset) if rrset is not None else []:
-            out.append(Nameserver(owners[str(r.query.key)] or "other", str(r.query.key), addr))
-    return out
-
-
-def transfer_keys(project: Project, env: Environment) -> dict[str, TsigKey]:
-    """TSIG keys of the providers whose octoDNS config has one (octodns-bind).
-
-    ``env/NAME[/default]`` values resolve from the environment (a lab exports
-    its generated secrets first). A key that cannot be resolved is left out.
-    """
-    from dnsops import octo
-
-    config = octodns_config(project, env)
-    try:
-        octo.export_lab_environ(project, env)
-    except DnsopsError:
-        return {}
-    keys = {}
-    for provider in env.providers:
-        settings = config["providers"][provider]
-        if str(settings.get("class")) not in RFC2136:
-            continue
-        name, secret = _env(settings.get("key_name")), _env(settings.get("key_secret"))
-        algorithm = _env(settings.get("key_algorithm")) or "hmac-sha256"
-        if name and secret:
-            keys[provider] = TsigKey(name, secret, algorithm)
-    return keys
-
-
-def _env(value: Any) -> str | None:
-    if not isinstance(value, str):
-        return None
-    if not value.startswith("env/"):
-        return value
-    parts = value.split("/", 2)
-    return os.environ.get(parts[1], parts[2] if len(parts) > 2 else None)
+def transfer_keys(env: Env) -> dict[str, TsigKey]:
+    """TSIG keys of the providers that sign zone transfers (octodns-bind's)."""
+    return {p: key for p in env.providers if (key := env.tsig(p)) is not None}
 
 
 # -- probing ---------------------------------------------------------------------------
@@ -358,8 +287,7 @@ def _file_records(by_zone: dict[str, ZoneObs], results: list[tuple[Result, Origi
 
 
 def run(
-    project: Project,
-    env: Environment,
+    env: Env,
     zones: dict[str, Zone],
     options: Options,
     progress: Progress | None = None,
@@ -370,12 +298,12 @@ def run(
     ``say`` hears what remote vantages announce (a RIPE Atlas cost estimate).
     """
     start = time.perf_counter()
-    lays = layouts(project, env, zones, options)
-    keys = transfer_keys(project, env) if options.transfer else {}
+    lays = layouts(env, zones, options)
+    keys = transfer_keys(env) if options.transfer else {}
     names = sorted({v.name for lay in lays for v in lay.vantages if v.remote})
     remote: dict[str, RemoteVantage] = {}
     if names:
-        built = registry.build(project, env, names, engine=options.engine(), say=say)
+        built = registry.build(env.project, env.config, names, engine=options.engine(), say=say)
         remote = {v.name: v for v in built}
     observed, sent = observe(lays, options, keys, progress, remote)
     return observed, sent, time.perf_counter() - start

@@ -1,34 +1,24 @@
 """What to ask whom: layouts from the config and zones, queries from layouts. No I/O.
 
-Nameservers come from the environment's provider config (the lab section of
-dnsops.yaml maps provider -> nameserver names -> addresses) or, elsewhere, from
-the zone's apex NS names matched to providers by their octoDNS class, their
-addresses resolved by the driver.
+Nameservers and parents come from the environment model (dnsops.env), the same
+for every command and every environment: discovered from the providers and by
+walking down from the root hints.
 """
 
 from __future__ import annotations
 
-import re
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import dns.name
 import dns.rdatatype
 from octodns.zone import Zone
 
-from dnsops.health.model import DesiredRRset, Nameserver, Vantage, ZoneLayout
+from dnsops.health.model import DesiredRRset, Vantage, ZoneLayout
 from dnsops.probe import Expected, Query, wire
 from dnsops.zones import location
 
-# the names each hosted-DNS provider gives its nameservers, by octoDNS class
-NS_PATTERNS = {
-    "octodns_route53.Route53Provider": re.compile(r"\.awsdns-\d+\.(com|net|org|co\.uk)\.$"),
-    "octodns_ns1.Ns1Provider": re.compile(r"\.nsone\.net\.$"),
-    "octodns_cloudflare.CloudflareProvider": re.compile(r"\.ns\.cloudflare\.com\.$"),
-    "octodns_azure.AzureProvider": re.compile(r"\.azure-dns\.(com|net|org|info)\.$"),
-    "octodns_googlecloud.GoogleCloudProvider": re.compile(r"\.googledomains\.com\.$"),
-}
 SERVER_PROBES = ("soa-udp", "soa-tcp", "ns", "open-resolver", "badvers", "nxdomain")
 _DNSSEC = frozenset(
     int(t)
@@ -104,34 +94,6 @@ def _section(fqdn: str, rtype: str, name: str, cuts: set[str]) -> str:
 
 def parent_of(zone: str) -> str:
     return dns.name.from_text(zone).parent().to_text()
-
-
-def lab_nameservers(providers: Sequence[str], lab_providers: Mapping[str, Any]) -> list[Nameserver]:
-    """The lab's nameservers: dnsops.yaml's lab section, provider -> name -> address."""
-    return [
-        Nameserver(p, name, addr)
-        for p in providers
-        for name, addr in lab_providers[p].nameservers.items()
-    ]
-
-
-def assign(names: Iterable[str], classes: Mapping[str, str]) -> dict[str, str | None]:
-    """Apex NS name -> the provider it belongs to (by octoDNS class), or None."""
-    out: dict[str, str | None] = {}
-    for name in names:
-        owner = None
-        for provider, cls in classes.items():
-            pattern = NS_PATTERNS.get(cls) or NS_PATTERNS.get(_short(cls))
-            if pattern is not None and pattern.search(name.lower()):
-                owner = provider
-                break
-        out[name] = owner
-    return out
-
-
-def _short(cls: str) -> str:
-    parts = cls.split(".")
-    return f"{parts[0]}.{parts[-1]}" if len(parts) > 2 else cls
 
 
 def vantages(configs: Iterable[Any], only: Sequence[str] | None) -> list[Vantage]:

@@ -132,13 +132,15 @@ def _need(caps: ProviderCaps, flag: str, what: str) -> list[Problem]:
     return [Problem(f"{caps.name} ({caps.class_path}) does not support {what} ({flag} = False)")]
 
 
-def read_capabilities(project: Project, env: Environment) -> tuple[ProviderCaps, ...]:
+def read_capabilities(
+    project: Project, env: Environment, parsed: dict[str, Any] | None = None
+) -> tuple[ProviderCaps, ...]:
     """The capabilities of the environment's two providers, in dnsops.yaml order.
 
     :raises ConfigError: a provider has no ``class`` or the class cannot be imported.
     """
     path = project.octodns_config(env)
-    providers = octodns_config(project, env)["providers"]
+    providers = (parsed if parsed is not None else octodns_config(project, env))["providers"]
     out = []
     for name in env.providers:
         settings = providers[name]

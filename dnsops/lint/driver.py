@@ -6,25 +6,18 @@ import asyncio
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dnsops.config import Environment, Project
-from dnsops.errors import ConfigError
+from dnsops.config import Environment
 from dnsops.findings import Finding, Severity, failing
 from dnsops.lint import core, online
-from dnsops.lint.capabilities import read_capabilities
 from dnsops.lint.policy import Policy, load_policies
 from dnsops.lint.rules import LintContext
 from dnsops.lint.view import ZoneView
-from dnsops.zones import (
-    enable_validators,
-    load_zone,
-    octodns_config,
-    validator_sets,
-    yaml_source,
-    zone_file,
-    zone_names,
-)
+from dnsops.zones import zone_file
+
+if TYPE_CHECKING:
+    from dnsops.env import Env
 
 Progress = Callable[[str], None]
 
@@ -68,18 +61,17 @@ class LintReport:
         }
 
 
-def context(project: Project, env_name: str, env: Environment, managed: set[str]) -> LintContext:
+def context(env: Env, managed: set[str]) -> LintContext:
     lab_ns: dict[str, tuple[str, ...]] = {}
     if env.lab:
-        lab = project.lab
+        lab = env.project.lab
         lab_ns = {p: tuple(n.lower() for n in lab.providers[p].nameservers) for p in env.providers}
-    config = octodns_config(project, env)
     return LintContext(
-        environment=env_name,
-        providers=read_capabilities(project, env),
+        environment=env.name,
+        providers=tuple(env.capabilities[p] for p in env.providers),
         lab_nameservers=lab_ns,
         managed_zones=frozenset(managed),
-        root_ns_ignored=frozenset(z for z in managed if root_ns_ignored(config, z)),
+        root_ns_ignored=frozenset(z for z in managed if env.root_ns_ignored(z)),
     )
 
 
@@ -102,8 +94,7 @@ def root_ns_ignored(config: dict[str, Any], zone: str) -> bool:
 
 
 def run(
-    project: Project,
-    env_name: str | None = None,
+    env: Env,
     zone: str | None = None,
     *,
     online_checks: bool = False,
@@ -115,34 +106,25 @@ def run(
     :raises ConfigError: a policy file, dnsops.yaml or the octoDNS config is wrong.
     """
     say = progress or (lambda _msg: None)
-    env_name, env = project.environment(env_name)
-    policy = policy or load_policies(project.policies_dir)
-    source = yaml_source(project, env)
-    managed = zone_names(source)
-    names = managed
-    if zone is not None:
-        wanted = zone if zone.endswith(".") else zone + "."
-        if wanted not in managed:
-            raise ConfigError(
-                f"no zone {wanted!r} in {source.directory} (have: {', '.join(managed)})"
-            )
-        names = [wanted]
-    ctx = context(project, env_name, env, set(managed))
-    enable_validators(validator_sets(octodns_config(project, env)))  # as its Manager would
+    policy = policy or load_policies(env.project.policies_dir)
+    managed = env.zone_names
+    names = env.pick(zone)
+    ctx = context(env, set(managed))
+    env_name = env.name
     report = LintReport(env_name, list(names), online_checks, list(policy.files))
     ran = {r.id for r in policy.rules if online_checks or not r.online}
     views: list[tuple[ZoneView, list[Finding]]] = []
-    for i, name in enumerate(names, 1):
-        say(f"loading {name} ({i}/{len(names)}) through octoDNS…")
-        loaded, problems = load_zone(source, name)
+    loaded = env.loaded(names, say)
+    for name in names:
+        zone_obj, problems = loaded[name]
         if problems:
             report.findings += core.validation_findings(name, problems)
             continue
-        say(f"linting {name} ({len(loaded.records)} records)…")
-        view = ZoneView.build(loaded, zone_file(source, name))
+        say(f"linting {name} ({len(zone_obj.records)} records)…")
+        view = ZoneView.build(zone_obj, zone_file(env.source, name))
         views.append((view, core.evaluate(policy, view, ctx)))
     if online_checks and views:
-        views = _online(policy, views, ctx, env, say)
+        views = _online(policy, views, ctx, env.config, say)
     for view, found in views:
         kept, suppressed = core.finish(found, view, policy, ran)
         report.findings += kept

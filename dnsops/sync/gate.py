@@ -1,6 +1,7 @@
 """The lint gate: sync and apply refuse zones that ``dnsops lint`` finds errors in.
 
-The gate runs the lint exactly as ``dnsops lint`` does without ``--online``
+The gate runs the lint exactly as ``dnsops lint`` does without ``--online``, on the
+same environment model as the sync (the zones are loaded once for both)
 (policies from ``policies/``, octoDNS validation included, suppressions
 honoured) and refuses when any finding has severity error or worse.
 """
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from dnsops.config import Project
+from dnsops.env import Env
 from dnsops.errors import DnsopsError
 from dnsops.findings import Finding, failing
 from dnsops.lint import driver
@@ -34,16 +35,14 @@ class LintRefusal(DnsopsError):
         self.findings = findings
 
 
-def check(
-    project: Project, environment: str, zone: str | None = None, progress: Progress | None = None
-) -> list[Finding]:
+def check(env: Env, zone: str | None = None, progress: Progress | None = None) -> list[Finding]:
     """Lint the environment's zones (or one), offline rules only.
 
     :returns: every finding left after suppressions (for display).
     :raises LintRefusal: some finding has severity error or worse.
     :raises ConfigError: a policy file is invalid (lint's own error).
     """
-    findings = list(driver.run(project, environment, zone, progress=progress).findings)
+    findings = list(driver.run(env, zone, progress=progress).findings)
     if failing(findings):
         raise LintRefusal(findings)
     return findings

@@ -14,12 +14,10 @@ from typing import Any
 
 from octodns.zone import Zone
 
-from dnsops import octo
-from dnsops.config import Environment, Project
+from dnsops.env import Env
 from dnsops.sync import core, saved
 from dnsops.sync.model import Change, PlanSet, ProviderOutcome, SyncResult, Verification
-from dnsops.sync.verify import Server, resolve_servers, until_served
-from dnsops.zones import load_zones
+from dnsops.sync.verify import Server, until_served
 
 Progress = Callable[[str], None]
 
@@ -30,14 +28,22 @@ def _quiet(_message: str) -> None:
 
 @dataclass
 class Target:
-    """Everything one environment's plan needs, loaded once."""
+    """Everything one environment's plan needs, read from its environment model."""
 
-    project: Project
-    env_name: str
-    env: Environment
+    model: Env
     zones: dict[str, Zone]
-    providers: dict[str, Any]
-    redact: Callable[[str], str]
+
+    @property
+    def env_name(self) -> str:
+        return self.model.name
+
+    @property
+    def providers(self) -> dict[str, Any]:
+        return self.model.targets
+
+    @property
+    def redact(self) -> Callable[[str], str]:
+        return self.model.redact
 
     def plan(self, progress: Progress = _quiet, for_apply: bool = True) -> core.Planned:
         """Both providers' plans (``for_apply=False``: to show or save, not to apply)."""
@@ -51,16 +57,14 @@ class Target:
         )
 
 
-def load(project: Project, env_name: str | None, zone: str | None = None) -> Target:
-    """Zones (once, validated) and the two octoDNS providers of the environment.
+def load(env: Env, zone: str | None = None) -> Target:
+    """The environment's zones (validated) and its two octoDNS providers.
 
     :raises ZoneError, ConfigError: the zones or the octoDNS config are invalid.
     """
-    name, env = project.environment(env_name)
-    zones = load_zones(project, env, zone)
-    providers = octo.targets(project, env)
-    redact = octo.redactor(octo.secret_values(project, env))
-    return Target(project, name, env, zones, providers, redact)
+    zones = env.zones(zone)
+    env.targets  # noqa: B018 (instantiate the providers now: a config error stops here)
+    return Target(env, zones)
 
 
 def check_saved(target: Target, plan_file: PlanSet, fresh: core.Planned) -> None:
@@ -120,19 +124,16 @@ def execute(
             continue
         progress(f"{name}: apply failed, reading its state back")
         outcomes[name] = _read_back(target, name, result)
-    changed = {
-        name: [
-            c
-            for p in planned.doc.for_provider(name)
-            if p.zone in applied[name].zones
-            for c in p.changes
-        ]
-        for name in applied
-    }
-    changed = {n: c for n, c in changed.items() if c}
+    changed: dict[str, list[tuple[Change, list[Server]]]] = {}
+    for name in applied:
+        for p in planned.doc.for_provider(name):
+            if p.zone not in applied[name].zones or not p.changes:
+                continue
+            servers = _servers(target, name, p.zone)
+            changed.setdefault(name, []).extend((c, servers) for c in p.changes)
     if changed:
         progress(f"asking the nameservers of {', '.join(changed)} (up to {verify_timeout:.0f} s)")
-        checks = asyncio.run(_verify_all(target, changed, verify_timeout))
+        checks = asyncio.run(_verify_all(changed, verify_timeout))
         for name, verification in checks.items():
             outcomes[name] = outcomes[name].model_copy(update={"verification": verification})
     return SyncResult(
@@ -166,34 +167,14 @@ def _read_back(target: Target, name: str, result: core.Applied) -> ProviderOutco
 
 
 async def _verify_all(
-    target: Target, changed: dict[str, list[Change]], timeout: float
+    changed: dict[str, list[tuple[Change, list[Server]]]], timeout: float
 ) -> dict[str, Verification]:
     names = list(changed)
-    found = await asyncio.gather(*(_servers(target, n) for n in names))
-    servers = dict(zip(names, found, strict=True))
-    results = await asyncio.gather(
-        *(until_served(n, changed[n], servers[n][0], timeout=timeout) for n in names)
-    )
-    out = {}
-    for name, verification in zip(names, results, strict=True):
-        reason = servers[name][1]
-        if verification.skipped and reason:
-            verification = verification.model_copy(update={"skipped": reason})
-        out[name] = verification
-    return out
+    results = await asyncio.gather(*(until_served(n, changed[n], timeout=timeout) for n in names))
+    return dict(zip(names, results, strict=True))
 
 
-async def _servers(target: Target, provider: str) -> tuple[list[Server], str | None]:
-    """A provider's nameservers: a lab's from dnsops.yaml's lab section, others from the
-    environment's ``nameservers`` (addresses or host names). With none, why."""
-    if target.env.lab and provider in target.project.lab.providers:
-        lab = target.project.lab.providers[provider]
-        return [Server(ns, addr) for ns, addr in lab.nameservers.items()], None
-    configured = target.env.nameservers.get(provider, [])
-    if not configured:
-        return [], (
-            f"no nameservers configured for it (dnsops.yaml: "
-            f"environments.{target.env_name}.nameservers.{provider})"
-        )
-    servers, problems = await resolve_servers(configured)
-    return servers, "; ".join(problems) or None
+def _servers(target: Target, provider: str, zone: str) -> list[Server]:
+    """The provider's nameservers for the zone, from the environment model."""
+    found = target.model.zone_facts(zone).providers[provider]
+    return [Server(s.name, s.address, s.port) for s in found.servers]

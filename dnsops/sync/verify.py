@@ -13,12 +13,11 @@ record of that name and type (NXDOMAIN or NODATA).
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import dns.asyncquery
-import dns.asyncresolver
 import dns.exception
 import dns.flags
 import dns.message
@@ -107,58 +106,36 @@ async def _ask(server: Server, expect: Expect, timeout: float) -> dns.message.Me
     return response
 
 
-async def resolve_servers(names: list[str]) -> tuple[list[Server], list[str]]:
-    """Addresses stay as they are; host names are resolved (A and AAAA)."""
-    servers: list[Server] = []
-    problems: list[str] = []
-    for entry in names:
-        try:
-            ipaddress.ip_address(entry)
-            servers.append(Server(entry, entry))
-            continue
-        except ValueError:
-            pass
-        found = []
-        for rdtype in ("A", "AAAA"):
-            try:
-                answer = await dns.asyncresolver.resolve(entry, rdtype)
-                found += [r.to_text() for r in answer]
-            except dns.exception.DNSException:
-                continue
-        if not found:
-            problems.append(f"{entry} does not resolve")
-        servers += [Server(entry, addr) for addr in found]
-    return servers, problems
-
-
 async def until_served(
     provider: str,
-    changes: list[Change],
-    servers: list[Server],
+    work: Sequence[tuple[Change, Sequence[Server]]],
     timeout: float = 30.0,
     interval: float = 0.5,
     concurrency: int = 64,
 ) -> Verification:
-    """Ask every server about every change until all match or ``timeout`` passes."""
-    expects: list[Expect] = []
+    """Ask each change's servers (its zone's nameservers) about it until all match
+    or ``timeout`` passes."""
+    pending: set[tuple[Expect, Server]] = set()
     unchecked: list[str] = []
-    for change in changes:
+    total = 0
+    labels: list[str] = []
+    for change, servers in work:
         exp = expectation(change)
         if exp is None:
             unchecked.append(change.key)
-        else:
-            expects.append(exp)
-    labels = [str(s) for s in servers]
-    if not servers:
+            continue
+        total += 1
+        pending |= {(exp, s) for s in servers}
+        labels += [str(s) for s in servers if str(s) not in labels]
+    if not labels:
         return Verification(
             provider=provider,
             servers=[],
             verified=0,
-            total=len(expects),
+            total=total,
             unchecked=unchecked,
             skipped="no nameserver known for this provider",
         )
-    pending = {(e, s) for e in expects for s in servers}
     last: dict[tuple[Expect, Server], str] = {}
     limit = asyncio.Semaphore(concurrency)
 
@@ -180,8 +157,8 @@ async def until_served(
     return Verification(
         provider=provider,
         servers=labels,
-        verified=len(expects) - len(bad),
-        total=len(expects),
+        verified=total - len(bad),
+        total=total,
         unchecked=unchecked,
         pending=sorted(
             f"{e.key}: {s} serves {last.get((e, s), 'nothing yet')}" for e, s in pending

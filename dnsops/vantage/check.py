@@ -9,14 +9,16 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dnsops.config import Environment, Project
 from dnsops.findings import Finding
 from dnsops.probe import Query
 from dnsops.vantage import plan, summary
 from dnsops.vantage.base import Vantage, VantageRun
 from dnsops.vantage.registry import Progress, gather
+
+if TYPE_CHECKING:
+    from dnsops.env import Env
 
 
 @dataclass
@@ -66,11 +68,13 @@ class CheckReport:
         }
 
 
-def nameservers_of(project: Project, env: Environment) -> list[Any]:
-    lab = (
-        {p: dict(project.lab.providers[p].nameservers) for p in env.providers} if env.lab else None
-    )
-    return plan.nameserver_targets(lab, env.nameservers, env.providers)
+def nameservers_of(env: Env, zones: Sequence[str]) -> list[Any]:
+    """Both providers' nameservers for the zones, from the environment model."""
+    facts = env.facts(list(zones))
+    servers = {
+        (p, s.name, s.address) for f in facts.values() for p in env.providers for s in f.servers(p)
+    }
+    return plan.nameserver_targets(sorted(servers))
 
 
 def work_for(

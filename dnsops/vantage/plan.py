@@ -88,26 +88,10 @@ def queries_for(
     return out
 
 
-def nameserver_targets(
-    lab_providers: dict[str, dict[str, str]] | None,
-    env_nameservers: dict[str, list[str]],
-    providers: Sequence[str],
-) -> list[Target]:
-    """The providers' nameservers by address: the lab's, or the environment's IP literals.
-
-    ``lab_providers``: provider -> nameserver name -> address (a lab's layout).
-    Host names in ``env_nameservers`` are left out: a remote vantage is given
-    addresses, so that every vantage asks the very same servers.
-    """
-    out = []
-    for p in providers:
-        if lab_providers is not None:
-            out += [Target(a, 53, f"{p} {n}") for n, a in lab_providers.get(p, {}).items()]
-            continue
-        for server in env_nameservers.get(p, []):
-            if _is_ip(server):
-                out.append(Target(server, 53, f"{p} {server}"))
-    return out
+def nameserver_targets(servers: Sequence[tuple[str, str, str]]) -> list[Target]:
+    """(provider, name, address) -> probe targets: a remote vantage is given addresses,
+    so that every vantage asks the very same servers."""
+    return [Target(a, 53, f"{p} {n}") for p, n, a in servers]
 
 
 def _is_ip(text: str) -> bool:
