@@ -233,6 +233,7 @@ def main() -> None:
 
     root = project(OUT / "health-lab", args.records)
     proj, env = setup(root)
+    from dnsops.env import Env
     from dnsops.health import driver
     from dnsops.lab.runner import LabRunner
     from dnsops.zones import load_zones
@@ -241,10 +242,11 @@ def main() -> None:
         start = time.perf_counter()
         zones = load_zones(proj, env)
         loaded = time.perf_counter() - start
-        [layout] = driver.layouts(proj, env, zones, driver.Options())
+        model = Env(proj)
+        [layout] = driver.layouts(model, zones, driver.Options())
         layout = dataclasses.replace(layout, vantages=())  # nameservers only
         prepared = time.perf_counter() - start - loaded
-        keys = driver.transfer_keys(proj, env)
+        keys = driver.transfer_keys(model)
         addresses = [ns.address for ns in layout.nameservers]
         qfile = OUT / "bench_health.queries"
         qfile.write_text("".join(f"{d.name} {d.rdtype}\n" for d in layout.desired))

@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from dnsops.config import Project, load_project
+from dnsops.env import Env
 from dnsops.lab.runner import LabRunner
 from dnsops.probe import Engine
 from dnsops.vantage import check as checker
@@ -89,7 +90,7 @@ def measure(project: Project, n: int, runs: int) -> dict[str, object]:
     _, env = project.lab_environment()
     recs = plan.wanted(load_zones(project, env), env.providers)
     a, b = registry.build(project, env, ["bench-a", "bench-b"], engine=Engine())
-    base = plan.queries_for(a, recs, checker.nameservers_of(project, env))
+    base = plan.queries_for(a, recs, checker.nameservers_of(Env(project), ["example.test."]))
     queries = [base[i % len(base)] for i in range(n)]
 
     def direct() -> None:

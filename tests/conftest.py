@@ -19,6 +19,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -47,6 +48,13 @@ def make_project(dest: Path, net: str = TEST_NET) -> Path:
             shutil.copy(src, dest / name)
     for path in [dest / "dnsops.yaml", *sorted((dest / "config").glob("*.yaml"))]:
         path.write_text(path.read_text().replace("127.53.", f"{net}."))
+    # production walks from the lab's root here, never from the real one
+    config = dest / "dnsops.yaml"
+    marker = "    providers: [route53, ns1]\n"
+    text = config.read_text()
+    assert marker in text, "dnsops.yaml: the production environment moved"
+    hints = f"    root_hints: {{a.root-servers.lab.: {net}.0.2}}\n"
+    config.write_text(text.replace(marker, marker + hints))
     (dest / "drills" / "history").mkdir(parents=True, exist_ok=True)
     return dest
 
@@ -58,6 +66,31 @@ def lab_unavailable() -> str | None:
     if os.geteuid() != 0:
         return "the lab needs root (port 53, loopback addresses)"
     return None
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _loopback_only() -> Iterator[None]:
+    """No test sends a DNS query off loopback: the probe engine refuses other targets."""
+    from dnsops.probe.engine import Engine
+
+    original = Engine.run
+
+    async def run(self: Engine, queries: Any, progress: Any = None) -> Any:
+        public = sorted({q.target.address for q in queries if not _loopback(q.target.address)})
+        assert not public, f"a test asked a DNS server off loopback: {', '.join(public)}"
+        return await original(self, queries, progress)
+
+    Engine.run = run  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        Engine.run = original  # type: ignore[method-assign]
+
+
+def _loopback(address: str) -> bool:
+    import ipaddress
+
+    return ipaddress.ip_address(address).is_loopback
 
 
 @pytest.fixture(autouse=True)

@@ -9,6 +9,7 @@ from textwrap import dedent
 import pytest
 
 from dnsops.config import load_project
+from dnsops.env import Env
 from dnsops.lint import driver
 from dnsops.lint.policy import Policy, load_policies
 
@@ -57,7 +58,7 @@ def lint(
     monkeypatch.chdir(project_dir)  # findings name files relative to the project
     project = load_project(project_dir / "dnsops.yaml")
     policy = only(load_policies(project.policies_dir), *ids)
-    return driver.run(project, env, online_checks=online, policy=policy)
+    return driver.run(Env(project, env), online_checks=online, policy=policy)
 
 
 def brief(report: driver.LintReport) -> list[tuple[str, str, str, int | None]]:

@@ -225,7 +225,9 @@ class _NoCaaProvider(BaseProvider):
 
 
 def test_capabilities_are_read_from_the_octodns_class() -> None:
-    caps = Capabilities.of(_NoCaaProvider("nocaa"))
+    from dnsops.lint.capabilities import ProviderCaps
+
+    caps = Capabilities.of(ProviderCaps.of("nocaa", "tests._NoCaaProvider", _NoCaaProvider))
     assert caps == Capabilities("_NoCaaProvider", frozenset({"A", "AAAA", "MX", "NS", "TXT"}), True)
     caa = {**SOURCE, (ZONE, "CAA"): rr("CAA", 86400, '0 issue "letsencrypt.org"')}
     found = compare(

@@ -23,6 +23,7 @@ import pytest
 
 from dnsops.config import load_project
 from dnsops.drill.actions import Actions
+from dnsops.env import Env
 from dnsops.lab.runner import LabRunner
 from tests.conftest import IN_CI, SPARE_NET, lab_unavailable, make_project, run
 
@@ -135,9 +136,7 @@ def drill_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 def actions(root: Path) -> Actions:
-    project = load_project(root / "dnsops.yaml")
-    name, env = project.environment(None)
-    return Actions(project, name, env)
+    return Actions(Env(load_project(root / "dnsops.yaml")))
 
 
 def assert_back_to_git(root: Path) -> None:

@@ -104,16 +104,6 @@ def test_desired_rrsets_of_the_example_zone(project_dir: Path) -> None:
     assert [d.subject for d in rrsets if d not in unmanaged] == ["example.test. NS"]
 
 
-def test_nameservers_are_assigned_to_providers_by_name() -> None:
-    classes = {"route53": "octodns_route53.Route53Provider", "ns1": "octodns_ns1.Ns1Provider"}
-    names = ["ns-1.awsdns-01.org.", "dns1.p01.nsone.net.", "ns.example.net."]
-    assert plan.assign(names, classes) == {
-        "ns-1.awsdns-01.org.": "route53",
-        "dns1.p01.nsone.net.": "ns1",
-        "ns.example.net.": None,
-    }
-
-
 def test_vantage_selection() -> None:
     class R:
         def __init__(self, name: str) -> None:

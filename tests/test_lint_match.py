@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from dnsops.config import load_project
+from dnsops.env import Env
 from dnsops.lint import driver
 from dnsops.lint.policy import load_policies
 from tests.lintkit import brief, write_zone
@@ -101,7 +102,7 @@ def _lint(project_dir: Path, monkeypatch: pytest.MonkeyPatch) -> driver.LintRepo
     monkeypatch.chdir(project_dir)
     project = load_project(project_dir / "dnsops.yaml")
     (project_dir / "policies" / "default.yaml").write_text(POLICY)
-    return driver.run(project, policy=load_policies(project.policies_dir))
+    return driver.run(Env(project), policy=load_policies(project.policies_dir))
 
 
 def test_every_condition(project_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:

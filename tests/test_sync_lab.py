@@ -23,6 +23,7 @@ import dns.update
 import pytest
 
 from dnsops.config import Project, load_project
+from dnsops.env import Env
 from dnsops.lab.runner import LabRunner
 from dnsops.sync import run as sync_run
 from tests.conftest import IN_CI, SPARE_NET, lab_unavailable, make_project
@@ -315,7 +316,7 @@ def test_apply_failure_is_read_back_and_reported(project: Path) -> None:
     """BIND dies between plan and apply: PowerDNS is applied, BIND reported failed."""
     root = project
     edit(root, API_OLD, API_NEW)
-    target = sync_run.load(proj(root), None)
+    target = sync_run.load(Env(proj(root)))
     planned = target.plan()
     runner = LabRunner(proj(root))
     runner.down(["bind"])
@@ -337,7 +338,7 @@ def test_apply_failure_is_read_back_and_reported(project: Path) -> None:
     )
     assert bind.error is not None and "Connection refused" in bind.error
     # BIND is back: it still needs exactly that change
-    again = sync_run.load(proj(root), None).plan()
+    again = sync_run.load(Env(proj(root))).plan()
     assert [(p.provider, [c.key for c in p.changes]) for p in again.plans] == [
         ("pdns", []),
         ("bind", ["api.example.test. A"]),
@@ -414,7 +415,7 @@ def test_verify_reports_what_each_nameserver_serves_instead(project: Path) -> No
         ),
     )
     servers = [Server(n, a) for n, a in nameservers(project, "pdns").items()]
-    got = asyncio.run(until_served("pdns", [want], servers, timeout=1.0, interval=0.2))
+    got = asyncio.run(until_served("pdns", [(want, servers)], timeout=1.0, interval=0.2))
     assert (got.verified, got.total, got.failed) == (0, 1, True)
     assert got.pending == [
         f"mx1.example.test. A: {s} serves 3600 192.0.2.25" for s in sorted(map(str, servers))

@@ -19,6 +19,7 @@ import yaml
 from typer.testing import CliRunner
 
 from dnsops.config import Project, load_project
+from dnsops.env import Env
 from dnsops.probe import Engine, Query, Target
 from dnsops.vantage import check as checker
 from dnsops.vantage import plan, registry
@@ -103,7 +104,7 @@ def test_two_hosts_see_exactly_what_is_asked_directly(project: Project) -> None:
     recs = records(project)
     assert len(recs) == 13  # every RRset of example.test. (no delegation): all resolvable
     vantages = registry.build(project, env, ["iad-ssh", "lhr-ssh"])
-    nameservers = checker.nameservers_of(project, env)
+    nameservers = checker.nameservers_of(Env(project), ["example.test."])
     assert len(nameservers) == 4
     work = checker.work_for(vantages, recs, nameservers)
     runs = registry.gather(work)
@@ -282,8 +283,7 @@ def test_drill_resolution_check_through_ssh_vantages(project: Project) -> None:
     from dnsops.drill.actions import Actions
     from dnsops.drill.model import ResolutionCheck
 
-    env_name, env = project.lab_environment()
-    actions = Actions(project, env_name, env)
+    actions = Actions(Env(project, project.lab_environment()[0]))
     check = ResolutionCheck.model_validate(
         {"check": "resolution", "name": "api.example.test.", "vantages": ["iad-ssh", "lhr-ssh"]}
     )

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from dnsops import __version__
-from dnsops.cli import audit, drill, health, lab, lint, sync, validate, vantage
+from dnsops.cli import audit, drill, env, health, lab, lint, sync, validate, vantage
 from dnsops.cli.common import State
 
 app = typer.Typer(
@@ -52,6 +52,7 @@ def main_callback(
 app.add_typer(lab.app, name="lab")
 app.add_typer(drill.app, name="drill")
 app.add_typer(vantage.app, name="vantage")
+app.add_typer(env.app, name="env")
 app.command("validate")(validate.validate)
 app.command("lint")(lint.lint)
 app.command("plan")(sync.plan)

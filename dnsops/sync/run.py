@@ -125,16 +125,21 @@ def execute(
         progress(f"{name}: apply failed, reading its state back")
         outcomes[name] = _read_back(target, name, result)
     changed: dict[str, list[tuple[Change, list[Server]]]] = {}
+    unknown: dict[str, list[str]] = {}
     for name in applied:
         for p in planned.doc.for_provider(name):
             if p.zone not in applied[name].zones or not p.changes:
                 continue
-            servers = _servers(target, name, p.zone)
+            servers, why = _servers(target, name, p.zone)
+            if why:
+                unknown.setdefault(name, []).append(why)
             changed.setdefault(name, []).extend((c, servers) for c in p.changes)
     if changed:
         progress(f"asking the nameservers of {', '.join(changed)} (up to {verify_timeout:.0f} s)")
         checks = asyncio.run(_verify_all(changed, verify_timeout))
         for name, verification in checks.items():
+            if verification.skipped and unknown.get(name):
+                verification = verification.model_copy(update={"skipped": "; ".join(unknown[name])})
             outcomes[name] = outcomes[name].model_copy(update={"verification": verification})
     return SyncResult(
         environment=target.env_name, outcomes=[outcomes[n] for n in planned.doc.providers]
@@ -174,7 +179,12 @@ async def _verify_all(
     return dict(zip(names, results, strict=True))
 
 
-def _servers(target: Target, provider: str, zone: str) -> list[Server]:
-    """The provider's nameservers for the zone, from the environment model."""
+def _servers(target: Target, provider: str, zone: str) -> tuple[list[Server], str | None]:
+    """The provider's nameservers for the zone, from the environment model; with none,
+    why (what discovery found wrong)."""
     found = target.model.zone_facts(zone).providers[provider]
-    return [Server(s.name, s.address, s.port) for s in found.servers]
+    servers = [Server(s.name, s.address, s.port) for s in found.servers]
+    if servers:
+        return servers, None
+    why = "; ".join(found.problems) or f"{provider} names none"
+    return [], f"no nameserver known for {zone} ({why})"

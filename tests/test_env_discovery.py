@@ -1,0 +1,172 @@
+"""Discovery through the environment model: production-shaped, against real servers.
+
+Route 53 (moto_server) returns a delegation set and the NS1 stand-in a zone's
+``dns_servers``; those names serve no DNS here, so a miniature internet (tests/internet.py:
+a real BIND as root, parent and the providers' nameservers, a real unbound) gives them
+addresses and delegates the zone to them. The production environment's root hints point
+at that root: dnsops finds everything else itself, with no parent or nameserver list.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from dnsops.config import load_project
+from dnsops.env import Env
+from tests.conftest import IN_CI, TEST_NET, lab_unavailable
+from tests.fakes.ns1 import DNS_SERVERS
+from tests.internet import PARENT_NAME, MiniInternet
+from tests.test_production_providers import Production, production, sync_doit
+
+__all__ = ["production"]  # the fixture, used by name
+
+ZONE = "example.test."
+# what moto_server 5.1 returns as every hosted zone's delegation set
+ROUTE53_NS = [
+    "ns-2048.awsdns-64.com.",
+    "ns-2049.awsdns-65.net.",
+    "ns-2050.awsdns-66.org.",
+    "ns-2051.awsdns-67.co.uk.",
+]
+NS1_NS = [f"{n}." for n in DNS_SERVERS]
+
+
+def zone_lines(root: Path) -> list[str]:
+    """The example zone as the providers would serve it (apex NS aside), zone-file lines."""
+    env = Env(load_project(root / "dnsops.yaml"), "production")
+    zone = env.zones(ZONE)[ZONE]
+    lines = []
+    for record in zone.records:
+        if record._type == "NS" and not record.name:
+            continue
+        rrset = record.to_rrset()
+        lines += [f"{rrset.name} {rrset.ttl} IN {rrset._type} {rd}" for rd in rrset.rdatas]
+    return lines
+
+
+@pytest.fixture
+def internet(production: Production, tmp_path: Path) -> Iterator[tuple[Production, MiniInternet]]:
+    reason = lab_unavailable()
+    if reason:
+        if IN_CI:
+            pytest.fail(f"CI=true: {reason}")
+        pytest.skip(reason)
+    mini = MiniInternet(
+        tmp_path / "internet",
+        TEST_NET,
+        ZONE,
+        {"route53": ROUTE53_NS, "ns1": NS1_NS},
+        zone_lines(production.root),
+    )
+    point_production_at(production.root, mini)
+    mini.start()
+    try:
+        yield production, mini
+    finally:
+        mini.stop()
+
+
+def point_production_at(root: Path, mini: MiniInternet) -> None:
+    """Production's root hints and resolvers: the miniature internet's, nothing else."""
+    path = root / "dnsops.yaml"
+    text = path.read_text()
+    text = re.sub(
+        r"    root_hints: \{[^}]*\}\n",
+        f"    root_hints: {{a.root-servers.lab.: {mini.root}}}\n",
+        text,
+    )
+    resolvers = re.search(r"(  production:\n(?:.*\n)*?    resolvers:\n)((?:      - .*\n)+)", text)
+    assert resolvers is not None
+    text = text.replace(
+        resolvers.group(2), f"      - {{name: mini, address: {mini.resolver}, region: lab}}\n"
+    )
+    path.write_text(text)
+
+
+def addresses(mini: MiniInternet, names: list[str]) -> list[dict[str, str]]:
+    table = mini.addresses()
+    return [{"name": n, "address": table[n]} for n in sorted(names)]
+
+
+def env_show(prod: Production, cli: CliRunner) -> tuple[int, dict[str, Any]]:
+    result = prod.cli(cli, "env", "show", "--env", "production", "--format", "json")
+    assert result.exit_code in (0, 1), result.output
+    return result.exit_code, json.loads(result.stdout)
+
+
+def test_production_nameservers_from_the_providers_and_the_walk(
+    internet: tuple[Production, MiniInternet], cli: CliRunner
+) -> None:
+    prod, mini = internet
+    sync_doit(prod, cli)  # the hosted zone and the NS1 zone exist now
+    code, doc = env_show(prod, cli)
+    assert code == 0, doc["problems"]
+    [zone] = doc["zones"]
+    assert zone["providers"] == {
+        "route53": {
+            "provider": "route53",
+            "names": ROUTE53_NS,
+            "servers": addresses(mini, ROUTE53_NS),
+            "source": "api",
+            "problems": [],
+        },
+        "ns1": {
+            "provider": "ns1",
+            "names": NS1_NS,
+            "servers": addresses(mini, NS1_NS),
+            "source": "api",
+            "problems": [],
+        },
+    }
+    assert zone["delegation"] == {
+        "source": "walk",
+        "parent_zone": "test.",
+        "parents": [{"name": PARENT_NAME, "address": mini.parent}],
+        "ns": sorted(ROUTE53_NS + NS1_NS),
+        "glue": {},
+        "problem": None,
+    }
+    assert doc["root_hints"] == [{"name": "a.root-servers.lab.", "address": mini.root}]
+
+
+def health(prod: Production, cli: CliRunner) -> tuple[int, dict[str, Any]]:
+    result = prod.cli(cli, "health", "--env", "production", "--format", "json")
+    assert result.exit_code in (0, 1), result.output
+    return result.exit_code, json.loads(result.stdout)
+
+
+def test_production_health_checks_the_delegation_it_discovered(
+    internet: tuple[Production, MiniInternet], cli: CliRunner
+) -> None:
+    prod, mini = internet
+    sync_doit(prod, cli)
+    code, doc = health(prod, cli)
+    checks = {c["id"]: c for c in doc["checks"]}
+    delegation = [f for f in doc["findings"] if f["id"].startswith("delegation")]
+    assert delegation == []
+    assert checks["delegation-ns"]["passed"] == 1
+    # every name lives outside test.: the parent holds no glue for any of them
+    assert checks["delegation-glue"]["passed"] == 0
+    rows = {(r["provider"], r["name"], r["address"]) for r in doc["nameservers"]}
+    table = mini.addresses()
+    assert rows == {("route53", n, table[n]) for n in ROUTE53_NS} | {
+        ("ns1", n, table[n]) for n in NS1_NS
+    }
+
+    # the registrar loses one of NS1's names: the parent delegates to 7 of the 8
+    mini.stop()
+    mini.parent_ns = sorted(ROUTE53_NS + NS1_NS[:3])
+    mini.start()
+    code, doc = health(prod, cli)
+    assert code == 1
+    [finding] = [f for f in doc["findings"] if f["id"] == "delegation-ns"]
+    assert finding["subject"] == f"{ZONE} at parent {mini.parent}"
+    assert finding["message"].endswith(f"; missing at the parent: {NS1_NS[3]}")
+    assert finding["severity"] == "error"
