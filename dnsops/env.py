@@ -147,6 +147,9 @@ class Env:
         self.name, self.config = project.environment(name)
         self._facts: dict[str, ZoneFacts] = {}
         self._loaded: dict[str, tuple[Zone, list[str]]] = {}
+        # zones no provider can be given as written, with why; every command that works
+        # zone by zone leaves them out, says so, and exits 1 after doing the others
+        self.excluded: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return f"Env({self.name})"
@@ -274,15 +277,40 @@ class Env:
         only: str | Sequence[str] | None = None,
         progress: Callable[[str], None] | None = None,
     ) -> dict[str, Zone]:
-        """The desired zones, validated.
+        """The desired zones, validated, without the ones no provider can take as they are
+        (see :attr:`excluded`).
 
         :raises ZoneError: listing every problem of every zone asked for.
+        :raises ConfigError: the one zone asked for by name is excluded.
         """
         loaded = self.loaded(only, progress)
         problems = [p for _, found in loaded.values() for p in found]
         if problems:
             raise ZoneError(problems, hint="fix the zone files, then run `dnsops validate`")
-        return {n: z for n, (z, _) in loaded.items()}
+        out = {}
+        for name, (zone, _) in loaded.items():
+            why = self._unservable(name, zone)
+            if why is None:
+                out[name] = zone
+                continue
+            self.excluded[name] = why
+            if isinstance(only, str):
+                raise ConfigError(why)
+        return out
+
+    def _unservable(self, name: str, zone: Zone) -> str | None:
+        """Why no provider can be given the zone as written, if so: a zone whose apex NS
+        octoDNS pushes (no processor leaves it to the providers) needs one."""
+        from dnsops.zones import zone_file
+
+        if zone.root_ns is not None or not self.manages_root_ns(name):
+            return None
+        takers = [p for p in self.providers if self.manages_root_ns(name, p)]
+        return (
+            f"{zone_file(self.source, name)}: no apex NS record: {' and '.join(takers)} take "
+            f"{name}'s nameservers from the zone file, so it can be neither delegated nor "
+            "served; add an NS record at '' (the apex)"
+        )
 
     # -- discovery ---------------------------------------------------------------
 

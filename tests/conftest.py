@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,36 @@ def _loopback(address: str) -> bool:
     import ipaddress
 
     return ipaddress.ip_address(address).is_loopback
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """How often a command parses an octoDNS config and loads each zone file, counted
+    where it happens (dnsops's loaders and octoDNS's own Manager), whoever calls."""
+    import octodns.manager
+
+    import dnsops.zones
+
+    counts: Counter[str] = Counter()
+    load_yaml, load_zone = dnsops.zones.load_yaml, dnsops.zones.load_zone
+    manager_load = octodns.manager.safe_load
+
+    def counted_yaml(path: Path, *, what: str = "config") -> Any:
+        counts[what] += 1
+        return load_yaml(path, what=what)
+
+    def counted_zone(source: Any, name: str) -> Any:
+        counts[f"zone {name}"] += 1
+        return load_zone(source, name)
+
+    def counted_manager(*args: Any, **kwargs: Any) -> Any:
+        counts["octoDNS config"] += 1
+        return manager_load(*args, **kwargs)
+
+    monkeypatch.setattr(dnsops.zones, "load_yaml", counted_yaml)
+    monkeypatch.setattr(dnsops.zones, "load_zone", counted_zone)
+    monkeypatch.setattr(octodns.manager, "safe_load", counted_manager)
+    return counts
 
 
 @pytest.fixture(autouse=True)

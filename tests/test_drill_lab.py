@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -222,9 +223,13 @@ def test_isolation_says_so_plainly(cli, drill_dir: Path) -> None:
     assert "> This was an ISOLATION, not an outage" in md
 
 
-def test_record_failover_and_failback_converge_within_ttl(cli, drill_dir: Path) -> None:
+def test_record_failover_and_failback_converge_within_ttl(
+    cli, drill_dir: Path, reads: Counter[str]
+) -> None:
     code, doc, stderr = drill(cli, drill_dir, "fast-failover")
     assert code == 0, stderr
+    # preflight, failover, checks, failback and the closing audit: one environment model
+    assert reads == Counter({"octoDNS config": 1, "zone example.test.": 1})
     failover, failback = doc["steps"]
     assert failover["old"] == ["192.0.2.20", "192.0.2.21"]
     assert failover["new"] == ["198.51.100.20", "198.51.100.21"]

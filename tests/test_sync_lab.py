@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -132,7 +133,9 @@ def api_update(root: Path) -> dict[str, Any]:
     }
 
 
-def test_sync_from_empty_verifies_every_record_on_both(lab: Path, cli: Any) -> None:
+def test_sync_from_empty_verifies_every_record_on_both(
+    lab: Path, cli: Any, reads: Counter[str]
+) -> None:
     """The first sync of a fresh lab creates the zone on PowerDNS, fills BIND's."""
     result = cli_run(cli, lab, "sync", "--doit")
     assert result.exit_code == 0, result.output
@@ -145,6 +148,8 @@ def test_sync_from_empty_verifies_every_record_on_both(lab: Path, cli: Any) -> N
         "warning: the two providers' plans differ:\n"
         "  example.test. NS: only pdns would create it (bind is already in sync)"
     ) in result.output
+    # one environment model for the lint gate, both plans, the apply and the verification
+    assert reads == Counter({"octoDNS config": 1, "zone example.test.": 1})
 
 
 def test_plan_edit_sync_plan(cli: Any, project: Path) -> None:

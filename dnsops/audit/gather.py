@@ -125,6 +125,7 @@ class Gatherer:
         try:
             started = time.monotonic()
             zones = load_source()
+            names = [z for z in names if z in zones]  # the model may leave some out
             self.timings["source"] = round(time.monotonic() - started, 3)
             sources = {z: convert.zone_view(zone) for z, zone in zones.items()}
             deployed = {

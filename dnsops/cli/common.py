@@ -101,13 +101,30 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
-            return fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
         except DnsopsError as exc:
             fail(exc.message, hint=exc.hint, code=exc.exit_code)
         except KeyboardInterrupt:
             fail("interrupted", code=130)
+        except typer.Exit as done:
+            if done.exit_code in (0, 2):  # success, or "changes": a left-out zone outranks
+                _left_out()
+            raise
+        _left_out()
+        return result
 
     return wrapper
+
+
+def _left_out() -> None:
+    """Zones the command left out (the environment model's ``excluded``): one error each,
+    after everything else was done, and exit 1."""
+    excluded = [why for env in State._envs.values() for why in env.excluded.values()]
+    if excluded:
+        for why in excluded:
+            err.print(f"[bold red]error:[/] {_escape(why)}")
+        noun = "zone was" if len(excluded) == 1 else "zones were"
+        fail(f"{len(excluded)} {noun} left out; every other zone was done")
 
 
 def fail(message: str, *, hint: str | None = None, code: int = 1) -> NoReturn:

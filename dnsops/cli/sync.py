@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -133,8 +133,8 @@ def sync(
     model = environment(env)
     lock = _locked(model.project, model.name) if doit else contextlib.nullcontext()
     with lock:
-        _lint(model, zone)
         target = run.load(model, zone)
+        _lint(model, sorted(target.zones))
         planned = _plan(target, for_apply=doit)
         if not doit:
             _finish_plan_only(planned, fmt)
@@ -154,17 +154,16 @@ def apply(
     wanted = saved.load(plan_file)
     model = environment(wanted.environment)
     with _locked(model.project, model.name):
-        only = next(iter(wanted.desired)) if len(wanted.desired) == 1 else None
-        _lint(model, only)
         target = run.load(model)
         target.zones = {z: zone for z, zone in target.zones.items() if z in wanted.desired}
+        _lint(model, sorted(target.zones))
         fresh = _plan(target)
         run.check_saved(target, wanted, fresh)
         err.print(f"the saved plan still matches the zones and both providers ({plan_file})")
         _execute(target, fresh, fmt, force, verify_timeout)
 
 
-def _lint(model: Env, zone: str | None) -> None:
+def _lint(model: Env, zone: Sequence[str]) -> None:
     with err.status("linting…") as status:
         findings = gate.check(model, zone, progress=status.update)
     err.print(f"[dim]lint: no error-level finding ({len(findings)} finding(s) below error)[/]")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -95,7 +95,7 @@ def root_ns_ignored(config: dict[str, Any], zone: str) -> bool:
 
 def run(
     env: Env,
-    zone: str | None = None,
+    zone: str | Sequence[str] | None = None,
     *,
     online_checks: bool = False,
     policy: Policy | None = None,

@@ -8,7 +8,7 @@ honoured) and refuses when any finding has severity error or worse.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from dnsops.env import Env
 from dnsops.errors import DnsopsError
@@ -35,7 +35,9 @@ class LintRefusal(DnsopsError):
         self.findings = findings
 
 
-def check(env: Env, zone: str | None = None, progress: Progress | None = None) -> list[Finding]:
+def check(
+    env: Env, zone: str | Sequence[str] | None = None, progress: Progress | None = None
+) -> list[Finding]:
     """Lint the environment's zones (or one), offline rules only.
 
     :returns: every finding left after suppressions (for display).
