@@ -1,6 +1,6 @@
 """dnsops audit of production: Route 53 on moto_server, NS1 on the local API stand-in.
 
-Neither serves DNS here, and production's dnsops.yaml names no nameservers, so the data
+Neither serves DNS here: the nameserver names they report resolve nowhere, so the data
 plane is reported unavailable (an audit that could not look proves nothing); the control
 plane is compared exactly as in the lab, with production's config rules: the apex NS and
 SOA are the providers' own (IgnoreRootNsFilter), TXT in each provider's own quoting.
@@ -38,10 +38,15 @@ def test_production_control_plane_after_sync(production: Production, cli: CliRun
     code, doc = audit(production, cli)
     assert code == 1
     assert drift(doc) == UNAVAILABLE
-    assert doc["findings"][0]["message"] == (
-        "route53's nameservers could not be read: no nameservers configured for route53 "
-        "(dnsops.yaml: environments.production.nameservers.route53)"
+    # the names come from Route 53 itself (moto's delegation set); with no DNS here they
+    # resolve nowhere, and the finding says so name by name
+    message = doc["findings"][0]["message"]
+    assert message.startswith(
+        "route53's nameservers could not be read: no nameserver known: "
+        "ns-2048.awsdns-64.com. does not resolve: no answer for com.: "
     )
+    for name in ("ns-2049.awsdns-65.net.", "ns-2050.awsdns-66.org.", "ns-2051.awsdns-67.co.uk."):
+        assert f"{name} does not resolve" in message
     apis = {p["provider"]: p["api"] for p in doc["zones"][0]["providers"]}
     # 12, not the zone file's 13: each provider's apex NS is its own (IgnoreRootNsFilter)
     assert apis == {

@@ -125,7 +125,10 @@ def check(
     records = plan.wanted(zones, environment.providers, record or ())
     if not records:
         raise ConfigError("no record to check (see --zone and --record)")
-    work = checker.work_for(vantages, records, checker.nameservers_of(model, sorted(zones)))
+    # the providers' nameservers only when some vantage asks them (discovery asks APIs)
+    asks = any(v.asks_nameservers for v in vantages)
+    nameservers = checker.nameservers_of(model, sorted(zones)) if asks else []
+    work = checker.work_for(vantages, records, nameservers)
     if estimate:
         _estimates(work, fmt)
         return
