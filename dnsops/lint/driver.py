@@ -62,14 +62,9 @@ class LintReport:
 
 
 def context(env: Env, managed: set[str]) -> LintContext:
-    lab_ns: dict[str, tuple[str, ...]] = {}
-    if env.lab:
-        lab = env.project.lab
-        lab_ns = {p: tuple(n.lower() for n in lab.providers[p].nameservers) for p in env.providers}
     return LintContext(
         environment=env.name,
         providers=tuple(env.capabilities[p] for p in env.providers),
-        lab_nameservers=lab_ns,
         managed_zones=frozenset(managed),
         root_ns_ignored=frozenset(z for z in managed if env.root_ns_ignored(z)),
     )

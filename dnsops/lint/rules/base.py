@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from dnsops.findings import Finding, Severity
@@ -18,7 +18,6 @@ class LintContext:
     environment: str = "lab"
     providers: tuple[ProviderCaps, ...] = ()
     # provider name -> its nameserver names, for a lab environment (dnsops.yaml)
-    lab_nameservers: dict[str, tuple[str, ...]] = field(default_factory=dict)
     managed_zones: frozenset[str] = frozenset()
     # zones whose apex NS the environment's octoDNS processors drop (IgnoreRootNsFilter):
     # each provider serves its own, so the zone file's apex NS says nothing there

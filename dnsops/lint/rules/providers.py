@@ -48,15 +48,8 @@ def check_provider_support(
 
 
 def nameserver_patterns(rule: ApexNsRule, caps: ProviderCaps, ctx: LintContext) -> list[str]:
-    """Globs of the nameserver names of one provider (lab section, else the rule)."""
-    lab = ctx.lab_nameservers.get(caps.name)
-    if lab:
-        return [_escape(n) for n in lab]
+    """Globs of the nameserver names of one provider (by its name, else its class)."""
     return list(rule.nameservers.get(caps.name) or rule.nameservers.get(caps.class_path) or [])
-
-
-def _escape(name: str) -> str:
-    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
 
 
 def check_apex_ns(rule: ApexNsRule, zone: ZoneView, ctx: LintContext) -> list[Finding]:
