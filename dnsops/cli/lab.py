@@ -12,13 +12,15 @@ from dnsops.cli.common import Format, emit_json, err, handle_errors, out, projec
 from dnsops.lab.runner import LabRunner
 
 app = typer.Typer(
-    help="The local lab: PowerDNS + BIND as two providers, a parent, unbound resolvers.",
+    help="The local lab: a root, a parent, PowerDNS + BIND as two providers, unbound resolvers.",
     no_args_is_help=True,
 )
 
 Servers = Annotated[
     list[str] | None,
-    typer.Argument(help="Only these servers (parent, pdns, bind, resolver-NAME). Default: all."),
+    typer.Argument(
+        help="Only these servers (root, parent, pdns, bind, resolver-NAME). Default: all."
+    ),
 ]
 FormatOption = Annotated[Format, typer.Option("--format", "-f", help="text or json.")]
 
