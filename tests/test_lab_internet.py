@@ -3,6 +3,12 @@ loopback, and zones added or removed while the lab runs. Real servers, exact ans
 
 from __future__ import annotations
 
+import json
+import os
+import secrets
+import shutil
+import subprocess
+from collections.abc import Iterator
 from typing import Any
 
 import dns.flags
@@ -14,6 +20,7 @@ import dns.rdatatype
 import pytest
 
 from dnsops.config import Project
+from tests.conftest import IN_CI
 
 pytestmark = pytest.mark.lab
 
@@ -72,3 +79,97 @@ def test_root_refers_test_to_the_parent_with_glue(lab_project: Project) -> None:
             if rr.rdtype == dns.rdatatype.A
         }
         assert glue == {parent_name: [parent_addr]}
+
+
+def test_resolvers_get_nxdomain_for_the_internet_from_the_lab_root(lab_project: Project) -> None:
+    root_name = next(iter(lab_project.lab.root))
+    for addr in resolver_addresses(lab_project):
+        for qname in ("example.com.", f"dnsops-{secrets.token_hex(4)}.org."):
+            resp = ask(addr, qname, "A", rd=True)
+            assert resp.rcode() == dns.rcode.NXDOMAIN, (addr, qname, resp)
+            assert resp.flags & dns.flags.RA
+            (soa,) = resp.authority
+            assert soa.rdtype == dns.rdatatype.SOA and soa.name == dns.name.root, (addr, resp)
+            assert soa[0].mname.to_text() == root_name
+
+
+def test_resolvers_follow_root_parent_providers(lab_project: Project) -> None:
+    """No stub zone: the way to ns1.pdns.test. and example.test. starts at the lab root."""
+    pdns_ns = lab_project.lab.providers["pdns"].nameservers
+    for addr in resolver_addresses(lab_project):
+        resp = ask(addr, "ns1.pdns.test.", "A", rd=True)
+        assert rrset_texts(resp.answer, "A") == [pdns_ns["ns1.pdns.test."]]
+        resp = ask(addr, "example.test.", "NS", rd=True)
+        assert rrset_texts(resp.answer, "NS") == PROVIDER_NS
+
+
+# --- nothing leaves loopback ---------------------------------------------------------------
+
+
+def nft(*args: str) -> str:
+    return subprocess.run(["nft", *args], capture_output=True, text=True, check=True).stdout
+
+
+def counters(table: str) -> dict[str, int]:
+    """comment -> packets of every counter rule of our own table."""
+    doc = json.loads(nft("-j", "list", "table", "inet", table))
+    out = {}
+    for item in doc["nftables"]:
+        rule = item.get("rule")
+        if not rule:
+            continue
+        for expr in rule["expr"]:
+            if "counter" in expr:
+                out[rule.get("comment", "?")] = int(expr["counter"]["packets"])
+    return out
+
+
+@pytest.fixture
+def dns_counter() -> Iterator[str]:
+    """An nftables table of our own counting DNS packets this machine sends; those
+    bound off loopback are also dropped, so even a failing test sends none out."""
+    if shutil.which("nft") is None:
+        reason = "nft missing (apt-get install nftables)"
+        pytest.fail(reason) if IN_CI else pytest.skip(reason)
+    table = f"dnsops_test_{os.getpid()}"
+    dns53 = "meta l4proto { udp, tcp } th dport 53"
+    ruleset = f"""
+table inet {table} {{
+    chain out {{
+        type filter hook output priority 0; policy accept;
+        ip daddr != 127.0.0.0/8 {dns53} counter drop comment "off-v4"
+        ip6 daddr != ::1 {dns53} counter drop comment "off-v6"
+        ip daddr 127.0.0.0/8 {dns53} counter comment "loopback"
+    }}
+}}
+"""
+    subprocess.run(["nft", "-f", "-"], input=ruleset, text=True, check=True)
+    try:
+        yield table
+    finally:
+        subprocess.run(["nft", "delete", "table", "inet", table], capture_output=True)
+
+
+def test_no_query_leaves_loopback(lab_project: Project, dns_counter: str) -> None:
+    names = [
+        ("example.com.", "A"),
+        ("com.", "NS"),
+        (".", "NS"),
+        ("a.root-servers.net.", "AAAA"),
+        (f"dnsops-{secrets.token_hex(6)}.net.", "A"),
+        (f"www.dnsops-{secrets.token_hex(6)}.example.", "MX"),
+        ("1.1.1.1.in-addr.arpa.", "PTR"),
+        ("ns1.bind.test.", "A"),
+    ]
+    rcodes = {}
+    for addr in resolver_addresses(lab_project):
+        for qname, rtype in names:
+            rcodes[addr, qname] = dns.rcode.to_text(ask(addr, qname, rtype, rd=True).rcode())
+    seen = counters(dns_counter)
+    assert seen["off-v4"] == 0 and seen["off-v6"] == 0, seen
+    # the hook saw the lab's own DNS traffic: the rule set was really in the path
+    assert seen["loopback"] > 0, seen
+    for addr in resolver_addresses(lab_project):
+        assert rcodes[addr, "example.com."] == "NXDOMAIN"
+        assert rcodes[addr, "1.1.1.1.in-addr.arpa."] == "NXDOMAIN"
+        assert rcodes[addr, "ns1.bind.test."] == "NOERROR"
