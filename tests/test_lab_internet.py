@@ -9,6 +9,7 @@ import secrets
 import shutil
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import dns.flags
@@ -19,8 +20,8 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from dnsops.config import Project
-from tests.conftest import IN_CI
+from dnsops.config import Project, load_project
+from tests.conftest import IN_CI, SPARE_NET, lab_unavailable, make_project, run
 
 pytestmark = pytest.mark.lab
 
@@ -173,3 +174,101 @@ def test_no_query_leaves_loopback(lab_project: Project, dns_counter: str) -> Non
         assert rcodes[addr, "example.com."] == "NXDOMAIN"
         assert rcodes[addr, "1.1.1.1.in-addr.arpa."] == "NXDOMAIN"
         assert rcodes[addr, "ns1.bind.test."] == "NOERROR"
+
+
+# --- a lab of our own, changed while it runs -------------------------------------------------
+
+
+@pytest.fixture
+def spare_lab(cli: Any, tmp_path: Path) -> Iterator[Path]:
+    """A second lab on SPARE_NET, up for one test and down at its end."""
+    reason = lab_unavailable()
+    if reason:
+        pytest.fail(reason) if IN_CI else pytest.skip(reason)
+    root = make_project(tmp_path / "p", net=SPARE_NET)
+    try:
+        yield root
+    finally:
+        down = run(cli, root, "lab", "down")
+        assert down.exit_code == 0, down.output
+
+
+def pids(cli: Any, root: Path) -> dict[str, int]:
+    status = run(cli, root, "lab", "status", "-f", "json")
+    assert status.exit_code == 0, status.output
+    return {s["name"]: s["pid"] for s in json.loads(status.stdout)["servers"]}
+
+
+def parent_serial(parent: str) -> int:
+    (soa,) = ask(parent, "test.", "SOA").answer
+    return int(soa[0].serial)
+
+
+def test_zone_added_and_removed_while_the_lab_runs(cli: Any, spare_lab: Path) -> None:
+    root = spare_lab
+    up = run(cli, root, "lab", "up")
+    assert up.exit_code == 0, up.output
+    first = run(cli, root, "sync", "--doit")
+    assert first.exit_code == 0, first.output
+    before = pids(cli, root)
+    project = load_project(root / "dnsops.yaml")
+    lab = project.lab
+    parent = next(iter(lab.parent.values()))
+    bind_addrs = lab.providers["bind"].addresses
+    pdns_addrs = lab.providers["pdns"].addresses
+    serials = [parent_serial(parent)]
+
+    text = (root / "zones" / "example.test.yaml").read_text()
+    (root / "zones" / "new.test.yaml").write_text(text.replace("example.test", "new.test"))
+    added = run(cli, root, "lab", "up")
+    assert added.exit_code == 0, added.output
+    for line in (
+        "parent: delegation of new.test. added",
+        "parent: reloaded",
+        "bind: added zone new.test.",
+        "bind: reloaded",
+        "pdns: added zone new.test.",
+    ):
+        assert line in added.output
+    assert "root: already running" in added.output
+    assert pids(cli, root) == before, "no server restarted"
+    serials.append(parent_serial(parent))
+    # served and delegated as soon as `lab up` returns
+    assert referral(ask(parent, "new.test.", "NS"), "new.test.") == PROVIDER_NS
+    for addr in bind_addrs + pdns_addrs:
+        resp = ask(addr, "new.test.", "SOA")
+        assert resp.rcode() == dns.rcode.NOERROR and resp.flags & dns.flags.AA, addr
+
+    plan = run(cli, root, "plan")
+    assert plan.exit_code == 0, plan.output
+    assert "pdns: 12 to create, 0 to update, 0 to delete in 1 of 2 zone(s)" in plan.output
+    assert "bind: 12 to create, 0 to update, 0 to delete in 1 of 2 zone(s)" in plan.output
+    synced = run(cli, root, "sync", "--doit")
+    assert synced.exit_code == 0, synced.output
+    assert "verified on pdns: 12/12" in synced.output
+    assert "verified on bind: 12/12" in synced.output
+    for addr in resolver_addresses(project):
+        resp = ask(addr, "api.new.test.", "A", rd=True)
+        assert rrset_texts(resp.answer, "A") == ["192.0.2.20", "192.0.2.21"], addr
+
+    (root / "zones" / "new.test.yaml").unlink()
+    removed = run(cli, root, "lab", "up")
+    assert removed.exit_code == 0, removed.output
+    for line in (
+        "parent: delegation of new.test. removed",
+        "bind: removed zone new.test.",
+        "pdns: removed zone new.test.",
+    ):
+        assert line in removed.output
+    assert pids(cli, root) == before
+    serials.append(parent_serial(parent))
+    assert serials == sorted(set(serials)), f"the parent's serial must grow: {serials}"
+    gone = ask(parent, "new.test.", "NS")
+    assert gone.rcode() == dns.rcode.NXDOMAIN and gone.flags & dns.flags.AA
+    for addr in bind_addrs + pdns_addrs:
+        assert ask(addr, "new.test.", "SOA").rcode() == dns.rcode.REFUSED, addr
+    assert not (root / ".dnsops" / "lab" / "bind" / "zones" / "new.test.zone").exists()
+    # the other zone is untouched
+    assert referral(ask(parent, "example.test.", "NS"), "example.test.") == PROVIDER_NS
+    again = run(cli, root, "plan", "--detailed-exitcode")
+    assert again.exit_code == 0, again.output

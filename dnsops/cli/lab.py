@@ -28,7 +28,11 @@ FormatOption = Annotated[Format, typer.Option("--format", "-f", help="text or js
 @app.command()
 @handle_errors
 def up(servers: Servers = None, fmt: FormatOption = Format.text) -> None:
-    """Start the lab (idempotent) and wait until every server answers."""
+    """Start the lab (idempotent) and wait until every server answers.
+
+    On a running lab, zones added or removed since are served or dropped (BIND
+    reloads, PowerDNS through its API) and delegated or no longer by the parent.
+    """
     runner = LabRunner(project())
     with err.status("starting the lab…"):
         statuses = runner.up(servers or None, progress=lambda m: err.print(f"  {m}"))

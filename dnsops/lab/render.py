@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +44,9 @@ class ServerSpec:
     needs_interface_address: bool  # BIND binds only to addresses found on interfaces
     files: dict[str, str] = field(default_factory=dict, compare=False)  # relpath -> content
     region: str | None = None
+    # files whose SOA serial the runner sets (rendered with serial 1): bumped when the
+    # rest of the file changes, so a reloaded zone never goes back in serial
+    serial_files: tuple[str, ...] = ()
 
 
 def specs(
@@ -114,6 +118,7 @@ def _root(lab: Lab, home: Path) -> ServerSpec:
             "named.conf": _named_conf(home, addrs, ".", "root.zone"),
             "root.zone": "\n".join(lines) + "\n",
         },
+        serial_files=("root.zone",),
     )
 
 
@@ -150,7 +155,36 @@ def _parent(lab: Lab, zones: list[ZoneSeed], home: Path) -> ServerSpec:
             "named.conf": _named_conf(home, addrs, origin, "parent.zone"),
             "parent.zone": zone_file,
         },
+        serial_files=("parent.zone",),
     )
+
+
+def delegated(parent_zone_file: str) -> set[str]:
+    """The zones a rendered parent zone file delegates (NS records below its apex)."""
+    return {
+        m.group(1)
+        for m in re.finditer(r"^(\S+) \d+ IN NS ", parent_zone_file, re.M)
+        if m.group(1) != "@"
+    }
+
+
+_SOA = re.compile(r"^(@ IN SOA \S+ \S+ )(\d+)( )", re.M)
+
+
+def soa_serial(zone_file: str) -> int | None:
+    """The SOA serial of a zone file rendered here (None: not one of ours)."""
+    m = _SOA.search(zone_file)
+    return int(m.group(2)) if m else None
+
+
+def with_serial(zone_file: str, serial: int) -> str:
+    return _SOA.sub(lambda m: f"{m.group(1)}{serial}{m.group(3)}", zone_file, count=1)
+
+
+def next_serial(old: int | None, now: float) -> int:
+    """A serial above ``old``: the Unix time when that is higher (RFC 1982 arithmetic
+    is not needed before 2106)."""
+    return max(int(now), (old or 0) + 1) % 2**32
 
 
 def _powerdns(name: str, prov: LabProvider, secrets: Secrets, home: Path, lab: Lab) -> ServerSpec:
