@@ -272,3 +272,38 @@ def test_zone_added_and_removed_while_the_lab_runs(cli: Any, spare_lab: Path) ->
     assert referral(ask(parent, "example.test.", "NS"), "example.test.") == PROVIDER_NS
     again = run(cli, root, "plan", "--detailed-exitcode")
     assert again.exit_code == 0, again.output
+
+
+NONS = """---
+'':
+  - ttl: 3600
+    type: A
+    value: 192.0.2.99
+"""
+NONS_PROBLEM = (
+    "warning: zones/nons.test.yaml: no apex NS record: the lab cannot delegate nons.test. "
+    "(add an NS record at '')"
+)
+
+
+def test_zone_without_apex_ns_is_skipped_with_one_warning(cli: Any, spare_lab: Path) -> None:
+    root = spare_lab
+    (root / "zones" / "nons.test.yaml").write_text(NONS)
+    for args in (("lab", "up"), ("lab", "status"), ("lab", "up"), ("lab", "down", "resolver-iad")):
+        result = run(cli, root, *args)
+        assert result.exit_code == 0, (args, result.output)
+        assert result.output.count("zones/nons.test.yaml") == 1, (args, result.output)
+        assert NONS_PROBLEM in result.output, (args, result.output)
+    status = run(cli, root, "lab", "status", "-f", "json")
+    assert status.exit_code == 1  # resolver-iad is down now
+    problems = json.loads(status.stdout)["problems"]
+    assert problems == [NONS_PROBLEM.removeprefix("warning: ")]
+
+    lab = load_project(root / "dnsops.yaml").lab
+    parent = next(iter(lab.parent.values()))
+    bind = lab.providers["bind"].addresses[0]
+    assert referral(ask(parent, "example.test.", "NS"), "example.test.") == PROVIDER_NS
+    assert ask(parent, "nons.test.", "NS").rcode() == dns.rcode.NXDOMAIN
+    served = ask(bind, "example.test.", "SOA")
+    assert served.rcode() == dns.rcode.NOERROR and served.flags & dns.flags.AA
+    assert ask(bind, "nons.test.", "SOA").rcode() == dns.rcode.REFUSED

@@ -6,6 +6,7 @@ import json
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from dnsops.cli.common import Format, emit_json, err, handle_errors, out, project
@@ -34,9 +35,12 @@ def up(servers: Servers = None, fmt: FormatOption = Format.text) -> None:
     reloads, PowerDNS through its API) and delegated or no longer by the parent.
     """
     runner = LabRunner(project())
-    with err.status("starting the lab…"):
-        statuses = runner.up(servers or None, progress=lambda m: err.print(f"  {m}"))
-    _show(statuses, fmt)
+    try:
+        with err.status("starting the lab…"):
+            statuses = runner.up(servers or None, progress=lambda m: err.print(f"  {escape(m)}"))
+    finally:
+        _warn(runner)
+    _show(statuses, fmt, runner.problems)
 
 
 @app.command()
@@ -49,7 +53,10 @@ def down(
 ) -> None:
     """Stop the lab's own processes (by PID) and remove the loopback addresses it added."""
     runner = LabRunner(project())
-    stopped = runner.down(servers or None, progress=lambda m: err.print(f"  {m}"))
+    try:
+        stopped = runner.down(servers or None, progress=lambda m: err.print(f"  {escape(m)}"))
+    finally:
+        _warn(runner)
     if not stopped:
         err.print("nothing to stop: the lab was not running")
     if purge and not servers:
@@ -63,8 +70,12 @@ def down(
 @handle_errors
 def status(fmt: FormatOption = Format.text) -> None:
     """Each server, its addresses, PID and whether it answers. Exit 1 if any is down."""
-    statuses = LabRunner(project()).status()
-    _show(statuses, fmt)
+    runner = LabRunner(project())
+    try:
+        statuses = runner.status()
+    finally:
+        _warn(runner)
+    _show(statuses, fmt, runner.problems)
     if not all(s.running and s.answers for s in statuses):
         raise typer.Exit(1)
 
@@ -111,9 +122,16 @@ def query(
         raise typer.Exit(1)
 
 
-def _show(statuses: list, fmt: Format) -> None:  # type: ignore[type-arg]
+def _warn(runner: LabRunner) -> None:
+    """What the lab could not do (e.g. a zone without apex NS): on stderr, once each."""
+    for problem in runner.problems:
+        err.print(f"[yellow]warning:[/] {escape(problem)}")
+
+
+def _show(statuses: list, fmt: Format, problems: list[str]) -> None:  # type: ignore[type-arg]
     if fmt is Format.json:
-        emit_json(json.dumps({"servers": [s.to_json() for s in statuses]}, indent=2))
+        doc = {"servers": [s.to_json() for s in statuses], "problems": problems}
+        emit_json(json.dumps(doc, indent=2))
         return
     t = Table(title="dnsops lab", title_justify="left")
     for col in ("server", "role", "region", "addresses", "pid", "state"):

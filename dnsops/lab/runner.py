@@ -51,7 +51,7 @@ from dnsops.lab.render import (
     specs,
     with_serial,
 )
-from dnsops.zones import load_zones
+from dnsops.zones import load_zones, yaml_source
 
 INSTALL = (
     "apt-get install -y pdns-server pdns-backend-sqlite3 bind9 bind9-utils unbound dnsutils "
@@ -106,6 +106,9 @@ class LabRunner:
         # Popen objects of servers this process started: kept so they can be reaped
         # (and are not garbage-collected while the server runs on after us)
         self._children = _CHILDREN
+        # what the lab could not do with the zones (e.g. a zone without apex NS): each
+        # problem once, for the CLI to print as a warning; the rest of the lab works on
+        self.problems: list[str] = []
         self._source_zones: set[str] = set()  # every zone of the source, seeded or not
 
     # -- state files -------------------------------------------------------
@@ -175,15 +178,35 @@ class LabRunner:
         return out
 
     def seeds(self) -> list[ZoneSeed]:
+        """The zones the lab seeds and delegates: every zone with an apex NS record.
+
+        A zone without one is skipped (neither seeded nor delegated) and named once in
+        ``problems``: the other zones keep working.
+        """
         zones = load_zones(self.project, self.env)
         self._source_zones = set(zones)
         out = []
         for name, zone in zones.items():
             ns = zone.root_ns
             if ns is None:
-                raise LabError(f"zone {name} has no apex NS record: the lab cannot delegate it")
+                self._problem(
+                    f"{self._zone_file(name)}: no apex NS record: the lab cannot delegate "
+                    f"{name} (add an NS record at '')"
+                )
+                continue
             out.append(ZoneSeed(name=name, ns=tuple(sorted(ns.values)), ns_ttl=ns.ttl))
         return out
+
+    def _problem(self, message: str) -> None:
+        if message not in self.problems:
+            self.problems.append(message)
+
+    def _zone_file(self, name: str) -> str:
+        path = Path(yaml_source(self.project, self.env).directory) / f"{name[:-1]}.yaml"
+        try:
+            return str(path.relative_to(self.project.root))
+        except ValueError:
+            return str(path)
 
     def specs(self, create_secrets: bool = False) -> list[ServerSpec]:
         return specs(
