@@ -138,7 +138,15 @@ def test_status_json_lists_every_server(cli, lab_dir: Path) -> None:
     result = run(cli, lab_dir, "lab", "status", "--format", "json")
     assert result.exit_code == 0, result.output
     names = [s["name"] for s in json.loads(result.stdout)["servers"]]
-    assert names == ["parent", "pdns", "bind", "resolver-iad", "resolver-lhr", "resolver-nrt"]
+    assert names == [
+        "root",
+        "parent",
+        "pdns",
+        "bind",
+        "resolver-iad",
+        "resolver-lhr",
+        "resolver-nrt",
+    ]
 
 
 def test_lab_secrets_never_printed(cli, lab_dir: Path, synced: Project) -> None:

@@ -6,19 +6,22 @@ import json
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from dnsops.cli.common import Format, emit_json, err, handle_errors, out, project
 from dnsops.lab.runner import LabRunner
 
 app = typer.Typer(
-    help="The local lab: PowerDNS + BIND as two providers, a parent, unbound resolvers.",
+    help="The local lab: a root, a parent, PowerDNS + BIND as two providers, unbound resolvers.",
     no_args_is_help=True,
 )
 
 Servers = Annotated[
     list[str] | None,
-    typer.Argument(help="Only these servers (parent, pdns, bind, resolver-NAME). Default: all."),
+    typer.Argument(
+        help="Only these servers (root, parent, pdns, bind, resolver-NAME). Default: all."
+    ),
 ]
 FormatOption = Annotated[Format, typer.Option("--format", "-f", help="text or json.")]
 
@@ -26,11 +29,18 @@ FormatOption = Annotated[Format, typer.Option("--format", "-f", help="text or js
 @app.command()
 @handle_errors
 def up(servers: Servers = None, fmt: FormatOption = Format.text) -> None:
-    """Start the lab (idempotent) and wait until every server answers."""
+    """Start the lab (idempotent) and wait until every server answers.
+
+    On a running lab, zones added or removed since are served or dropped (BIND
+    reloads, PowerDNS through its API) and delegated or no longer by the parent.
+    """
     runner = LabRunner(project())
-    with err.status("starting the lab…"):
-        statuses = runner.up(servers or None, progress=lambda m: err.print(f"  {m}"))
-    _show(statuses, fmt)
+    try:
+        with err.status("starting the lab…"):
+            statuses = runner.up(servers or None, progress=lambda m: err.print(f"  {escape(m)}"))
+    finally:
+        _warn(runner)
+    _show(statuses, fmt, runner.problems)
 
 
 @app.command()
@@ -43,7 +53,10 @@ def down(
 ) -> None:
     """Stop the lab's own processes (by PID) and remove the loopback addresses it added."""
     runner = LabRunner(project())
-    stopped = runner.down(servers or None, progress=lambda m: err.print(f"  {m}"))
+    try:
+        stopped = runner.down(servers or None, progress=lambda m: err.print(f"  {escape(m)}"))
+    finally:
+        _warn(runner)
     if not stopped:
         err.print("nothing to stop: the lab was not running")
     if purge and not servers:
@@ -57,8 +70,12 @@ def down(
 @handle_errors
 def status(fmt: FormatOption = Format.text) -> None:
     """Each server, its addresses, PID and whether it answers. Exit 1 if any is down."""
-    statuses = LabRunner(project()).status()
-    _show(statuses, fmt)
+    runner = LabRunner(project())
+    try:
+        statuses = runner.status()
+    finally:
+        _warn(runner)
+    _show(statuses, fmt, runner.problems)
     if not all(s.running and s.answers for s in statuses):
         raise typer.Exit(1)
 
@@ -105,9 +122,16 @@ def query(
         raise typer.Exit(1)
 
 
-def _show(statuses: list, fmt: Format) -> None:  # type: ignore[type-arg]
+def _warn(runner: LabRunner) -> None:
+    """What the lab could not do (e.g. a zone without apex NS): on stderr, once each."""
+    for problem in runner.problems:
+        err.print(f"[yellow]warning:[/] {escape(problem)}")
+
+
+def _show(statuses: list, fmt: Format, problems: list[str]) -> None:  # type: ignore[type-arg]
     if fmt is Format.json:
-        emit_json(json.dumps({"servers": [s.to_json() for s in statuses]}, indent=2))
+        doc = {"servers": [s.to_json() for s in statuses], "problems": problems}
+        emit_json(json.dumps(doc, indent=2))
         return
     t = Table(title="dnsops lab", title_justify="left")
     for col in ("server", "role", "region", "addresses", "pid", "state"):

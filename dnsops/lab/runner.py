@@ -1,9 +1,13 @@
 """Start, stop and inspect the lab's servers. Every process is tracked by PID.
 
-``up`` is idempotent (servers already running are left alone), waits until
+``up`` is idempotent (servers already running keep running), waits until
 every server answers DNS, and fails naming the server and the last lines of its
-log. ``down`` stops only PIDs it recorded, after checking that the PID still
-runs the command dnsops started (a recycled PID is never signalled).
+log. On servers already running it reconciles the zones: BIND servers (root,
+parent, the bind provider) whose rendered files changed get them written and a
+SIGHUP (named reloads its config and zones); PowerDNS gets zones added since the
+last ``up`` created, and zones the lab created deleted, through its HTTP API.
+``down`` stops only PIDs it recorded, after checking that the PID still runs the
+command dnsops started (a recycled PID is never signalled).
 """
 
 from __future__ import annotations
@@ -18,6 +22,9 @@ import signal
 import sqlite3
 import subprocess
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from base64 import b64encode
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
@@ -26,13 +33,25 @@ from typing import Any
 
 import dns.asyncquery
 import dns.exception
+import dns.flags
 import dns.message
 import dns.rcode
+import dns.rdatatype
 
-from dnsops.config import Project
+from dnsops.config import LabProvider, Project
 from dnsops.errors import LabError
-from dnsops.lab.render import PDNS_SCHEMA, Secrets, ServerSpec, ZoneSeed, specs
-from dnsops.zones import load_zones
+from dnsops.lab.render import (
+    PDNS_SCHEMA,
+    Secrets,
+    ServerSpec,
+    ZoneSeed,
+    delegated,
+    next_serial,
+    soa_serial,
+    specs,
+    with_serial,
+)
+from dnsops.zones import load_zones, yaml_source
 
 INSTALL = (
     "apt-get install -y pdns-server pdns-backend-sqlite3 bind9 bind9-utils unbound dnsutils "
@@ -66,6 +85,18 @@ class ServerStatus:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class _Reloaded:
+    """What a reloaded BIND server must answer before ``up`` returns."""
+
+    server: str
+    home: Path
+    address: str
+    zone: str
+    present: bool  # False: the zone was removed and must no longer be served
+    serial: int | None = None  # the SOA serial just written (root, parent)
+
+
 class LabRunner:
     def __init__(self, project: Project) -> None:
         self.project = project
@@ -75,6 +106,10 @@ class LabRunner:
         # Popen objects of servers this process started: kept so they can be reaped
         # (and are not garbage-collected while the server runs on after us)
         self._children = _CHILDREN
+        # what the lab could not do with the zones (e.g. a zone without apex NS): each
+        # problem once, for the CLI to print as a warning; the rest of the lab works on
+        self.problems: list[str] = []
+        self._source_zones: set[str] = set()  # every zone of the source, seeded or not
 
     # -- state files -------------------------------------------------------
 
@@ -85,6 +120,12 @@ class LabRunner:
     @property
     def _addrs_file(self) -> Path:
         return self.state / "addresses.json"
+
+    @property
+    def _zones_file(self) -> Path:
+        """Per server, the zones it was last given (and ``pdns-created``: the zones the
+        lab itself created on PowerDNS, the only ones it ever deletes there)."""
+        return self.state / "zones.json"
 
     def _read(self, path: Path, default: Any) -> Any:
         try:
@@ -137,14 +178,35 @@ class LabRunner:
         return out
 
     def seeds(self) -> list[ZoneSeed]:
+        """The zones the lab seeds and delegates: every zone with an apex NS record.
+
+        A zone without one is skipped (neither seeded nor delegated) and named once in
+        ``problems``: the other zones keep working.
+        """
         zones = load_zones(self.project, self.env)
+        self._source_zones = set(zones)
         out = []
         for name, zone in zones.items():
             ns = zone.root_ns
             if ns is None:
-                raise LabError(f"zone {name} has no apex NS record: the lab cannot delegate it")
+                self._problem(
+                    f"{self._zone_file(name)}: no apex NS record: the lab cannot delegate "
+                    f"{name} (add an NS record at '')"
+                )
+                continue
             out.append(ZoneSeed(name=name, ns=tuple(sorted(ns.values)), ns_ttl=ns.ttl))
         return out
+
+    def _problem(self, message: str) -> None:
+        if message not in self.problems:
+            self.problems.append(message)
+
+    def _zone_file(self, name: str) -> str:
+        path = Path(yaml_source(self.project, self.env).directory) / f"{name[:-1]}.yaml"
+        try:
+            return str(path.relative_to(self.project.root))
+        except ValueError:
+            return str(path)
 
     def specs(self, create_secrets: bool = False) -> list[ServerSpec]:
         return specs(
@@ -197,15 +259,17 @@ class LabRunner:
         """Start every server not already running, then wait until all answer."""
         self.preflight()
         say = progress or (lambda _msg: None)
-        all_specs = self.specs(create_secrets=True)
+        seeds = self.seeds()
+        all_specs = specs(self.lab, self.env, seeds, self.secrets(create=True), self.state)
         chosen = _select(all_specs, only)
         procs = self._read(self._procs_file, {})
+        reloaded: list[_Reloaded] = []
         for spec in chosen:
             if self._alive(procs.get(spec.name)):
-                say(f"{spec.name}: already running (pid {procs[spec.name]['pid']})")
+                reloaded += self._reconcile(spec, int(procs[spec.name]["pid"]), seeds, say)
                 continue
             self._refuse_if_taken(spec)
-            self._prepare(spec)
+            self._prepare(spec, seeds, say)
             if spec.needs_interface_address:
                 self._add_addresses(spec.addresses)
             pid = self._spawn(spec)
@@ -213,7 +277,166 @@ class LabRunner:
             self._write(self._procs_file, procs)
             say(f"{spec.name}: started (pid {pid}) on {', '.join(spec.addresses)}")
         self._wait_answering(chosen, procs, say)
+        self._wait_reloaded(reloaded)
+        for spec in chosen:
+            if spec.binary == "pdns_server":
+                self._pdns_zones(spec, seeds, say)
+            elif spec.role == "provider":
+                # only now that BIND no longer serves them
+                self._remove_stale_seeds(spec)
         return self.status(only)
+
+    # -- zones added or removed while the lab runs ---------------------------
+
+    def _reconcile(
+        self, spec: ServerSpec, pid: int, seeds: list[ZoneSeed], say: Progress
+    ) -> list[_Reloaded]:
+        """Bring a running server up to date with the zones; what to wait for after."""
+        if spec.binary != "named":
+            # PowerDNS takes zones through its API; unbound's config has no zones
+            if self._stale(spec):
+                say(
+                    f"{spec.name}: running (pid {pid}) with an older config; restart it to "
+                    f"apply the new one: `dnsops lab down {spec.name}`, `dnsops lab up {spec.name}`"
+                )
+            else:
+                say(f"{spec.name}: already running (pid {pid})")
+            return []
+        old_zone_files = {rel: _read_text(spec.home / rel) for rel in spec.serial_files}
+        gone = self._last_zones(spec.name) - {s.name for s in seeds}
+        written = self._prepare(spec, seeds, say)
+        if not written:
+            say(f"{spec.name}: already running (pid {pid})")
+            return []
+        os.kill(pid, signal.SIGHUP)  # named reloads named.conf and every changed zone
+        say(f"{spec.name}: reloaded (pid {pid})")
+        waits = []
+        origin = {"root": ".", "parent": self.lab.parent_zone}.get(spec.role)
+        for rel in spec.serial_files:
+            new = _read_text(spec.home / rel)
+            if origin and new is not None and new != old_zone_files[rel]:
+                serial = soa_serial(new)
+                waits += [
+                    _Reloaded(spec.name, spec.home, a, origin, True, serial) for a in spec.addresses
+                ]
+        if spec.role == "provider":
+            seeded = {f"zones/{s.name}zone": s.name for s in seeds}
+            waits += [
+                _Reloaded(spec.name, spec.home, a, seeded[rel], True)
+                for rel in written
+                if rel in seeded
+                for a in spec.addresses
+            ]
+            waits += [
+                _Reloaded(spec.name, spec.home, a, zone, False)
+                for zone in sorted(gone)
+                for a in spec.addresses
+            ]
+        return waits
+
+    def _stale(self, spec: ServerSpec) -> bool:
+        """Do the server's files on disk differ from what the config renders now?"""
+        for rel, content in spec.files.items():
+            if rel.startswith("zones/"):
+                continue
+            old = _read_text(spec.home / rel)
+            if old is None:
+                return True
+            if rel in spec.serial_files:
+                serial = soa_serial(old)
+                content = with_serial(content, serial) if serial is not None else content
+            if old != content:
+                return True
+        return False
+
+    def _last_zones(self, server: str) -> set[str]:
+        return set(self._read(self._zones_file, {}).get(server, []))
+
+    def _record_zones(self, server: str, zones: Iterable[str]) -> None:
+        record = self._read(self._zones_file, {})
+        record[server] = sorted(zones)
+        self._write(self._zones_file, record)
+
+    def _report_zones(self, spec: ServerSpec, seeds: list[ZoneSeed], say: Progress) -> None:
+        """Say which zones a BIND server gained or lost since the last ``up``."""
+        record = self._read(self._zones_file, {})
+        if spec.role == "provider":
+            now = {s.name for s in seeds}
+            added, removed = "{server}: added zone {zone}", "{server}: removed zone {zone}"
+        elif spec.role == "parent":
+            now = delegated(spec.files["parent.zone"])
+            added = "{server}: delegation of {zone} added"
+            removed = "{server}: delegation of {zone} removed"
+        else:
+            return
+        if spec.name in record:
+            before = set(record[spec.name])
+            for zone in sorted(now - before):
+                say(added.format(server=spec.name, zone=zone))
+            for zone in sorted(before - now):
+                say(removed.format(server=spec.name, zone=zone))
+        self._record_zones(spec.name, now)
+
+    def _wait_reloaded(self, waits: list[_Reloaded], timeout: float = 15.0) -> None:
+        """Until each reloaded zone answers as written (or no longer, once removed)."""
+        deadline = time.monotonic() + timeout
+        pending = list(waits)
+        while pending:
+            done = asyncio.run(_reload_done(pending))
+            pending = [w for w, ok in zip(pending, done, strict=True) if not ok]
+            if pending and time.monotonic() > deadline:
+                w = pending[0]
+                want = (
+                    f"serving {w.zone} (SOA serial {w.serial})"
+                    if w.present and w.serial is not None
+                    else f"serving {w.zone}"
+                    if w.present
+                    else f"no longer serving {w.zone}"
+                )
+                raise LabError(
+                    f"{w.server}: not {want} on {w.address} {timeout:.0f} s after the reload; "
+                    f"last lines of {w.home}/server.log:\n" + _tail(w.home / "server.log")
+                )
+            if pending:
+                time.sleep(0.1)
+
+    def _pdns_zones(self, spec: ServerSpec, seeds: list[ZoneSeed], say: Progress) -> None:
+        """Create on PowerDNS the zones added since the last ``up``; delete the removed
+        ones the lab created. A fresh lab creates none: the first sync does (octoDNS)."""
+        record = self._read(self._zones_file, {})
+        now = {s.name: s for s in seeds}
+        if spec.name not in record:
+            self._record_zones(spec.name, now)
+            return
+        before = set(record[spec.name])
+        created = set(record.get(f"{spec.name}-created", []))
+        added = sorted(set(now) - before)
+        removed = sorted(before - set(now))
+        if added or removed:
+            api = _PdnsApi(self.lab.providers[spec.name], self.secrets().pdns_api_key, spec.name)
+            have = api.zones()
+            for name in added:
+                if name not in have:
+                    api.create(now[name])
+                    created.add(name)
+                    say(f"{spec.name}: added zone {name}")
+            for name in removed:
+                if name in self._source_zones:
+                    # still in the source, only skipped (e.g. no apex NS): keep its data
+                    continue
+                if name in created and name in have:
+                    api.delete(name)
+                    say(f"{spec.name}: removed zone {name}")
+                elif name in have:
+                    say(
+                        f"{spec.name}: kept zone {name}: its file is gone, but the lab did not "
+                        "create it (octoDNS did); delete it through the PowerDNS API if unwanted"
+                    )
+                created.discard(name)
+        record = self._read(self._zones_file, {})
+        record[spec.name] = sorted(now)
+        record[f"{spec.name}-created"] = sorted(created)
+        self._write(self._zones_file, record)
 
     def _refuse_if_taken(self, spec: ServerSpec) -> None:
         """Never start a server where something else already answers DNS.
@@ -284,22 +507,47 @@ class LabRunner:
 
     # -- processes ----------------------------------------------------------
 
-    def _prepare(self, spec: ServerSpec) -> None:
+    def _prepare(self, spec: ServerSpec, seeds: list[ZoneSeed], say: Progress) -> list[str]:
+        """Write the server's files that changed; the relative paths written or removed."""
         spec.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        written = []
         for rel, content in spec.files.items():
             path = spec.home / rel
             path.parent.mkdir(parents=True, exist_ok=True)
+            old = _read_text(path)
             # a BIND zone file is only seeded: its journal holds later updates
-            if rel.startswith("zones/") and path.exists():
+            if rel.startswith("zones/") and old is not None:
                 continue
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(content)
+            if rel in spec.serial_files:
+                # the same zone keeps its serial; a changed one gets a higher serial
+                serial = soa_serial(old) if old is not None else None
+                if serial is not None and with_serial(content, serial) == old:
+                    continue
+                content = with_serial(content, next_serial(serial, time.time()))
+            elif old == content:
+                continue
+            _write_private(path, content)
+            written.append(rel)
+        if spec.binary == "named":
+            self._report_zones(spec, seeds, say)
         if spec.binary == "pdns_server":
             db = spec.home / "pdns.sqlite3"
             if not db.exists():
                 with sqlite3.connect(db) as conn:
                     conn.executescript(PDNS_SCHEMA.read_text())
+        return written
+
+    def _remove_stale_seeds(self, spec: ServerSpec) -> None:
+        """Delete a BIND provider's zone files (and journals) of zones whose file is gone
+        from the source (a zone only skipped, e.g. without apex NS, keeps its data)."""
+        for path in sorted((spec.home / "zones").glob("*.zone")):
+            if (
+                f"zones/{path.name}" in spec.files
+                or path.name[: -len("zone")] in self._source_zones
+            ):
+                continue
+            for stale in (path, path.with_name(path.name + ".jnl")):
+                stale.unlink(missing_ok=True)
 
     def _spawn(self, spec: ServerSpec) -> int:
         log = (spec.home / "server.log").open("ab")
@@ -412,6 +660,84 @@ class LabRunner:
         self._write(self._addrs_file, [])
 
 
+async def _reload_done(waits: list[_Reloaded]) -> list[bool]:
+    """For each wait: does the server answer (or no longer answer) as expected?"""
+
+    async def one(w: _Reloaded) -> bool:
+        q = dns.message.make_query(w.zone, "SOA")
+        q.flags &= ~dns.flags.RD
+        try:
+            r = await dns.asyncquery.udp(q, w.address, timeout=0.5)
+        except (dns.exception.DNSException, OSError):
+            return False
+        soa = [rr for rr in r.answer if rr.rdtype == dns.rdatatype.SOA]
+        serves = r.rcode() == dns.rcode.NOERROR and bool(r.flags & dns.flags.AA) and bool(soa)
+        if not w.present:
+            return not serves
+        if not serves:
+            return False
+        return w.serial is None or any(getattr(rd, "serial", None) == w.serial for rd in soa[0])
+
+    return list(await asyncio.gather(*(one(w) for w in waits)))
+
+
+class _PdnsApi:
+    """The few PowerDNS HTTP API calls the lab makes (zones: list, create, delete)."""
+
+    def __init__(self, prov: LabProvider, api_key: str, server: str) -> None:
+        self.base = f"http://{prov.addresses[0]}:{prov.api_port}/api/v1/servers/localhost"
+        self.key = api_key
+        self.server = server
+
+    def _call(self, method: str, path: str, body: Any = None, tries: int = 50) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(
+            f"{self.base}/{path}",
+            data=data,
+            method=method,
+            headers={"X-API-Key": self.key, "Content-Type": "application/json"},
+        )
+        for attempt in range(tries):
+            try:
+                with urllib.request.urlopen(req, timeout=10) as resp:
+                    text = resp.read().decode()
+                return json.loads(text) if text else None
+            except urllib.error.HTTPError as exc:
+                detail = exc.read().decode(errors="replace")[:300]
+                raise LabError(
+                    f"{self.server}: {method} {path} through the PowerDNS API failed: "
+                    f"HTTP {exc.code} {detail}"
+                ) from None
+            except OSError as exc:  # the API may come up a moment after DNS
+                if attempt == tries - 1:
+                    raise LabError(f"{self.server}: PowerDNS API unreachable: {exc}") from None
+                time.sleep(0.1)
+        return None
+
+    def zones(self) -> set[str]:
+        return {str(z["name"]) for z in self._call("GET", "zones")}
+
+    def create(self, zone: ZoneSeed) -> None:
+        # the apex NS go in as an rrset rather than as ``nameservers``: that would give
+        # them PowerDNS's default TTL, and octoDNS would then want a root NS change
+        # (RootNsChange: --force) to set the zone file's TTL
+        ns = {
+            "name": zone.name,
+            "type": "NS",
+            "ttl": zone.ns_ttl,
+            "changetype": "REPLACE",
+            "records": [{"content": n, "disabled": False} for n in zone.ns],
+        }
+        self._call(
+            "POST",
+            "zones",
+            {"name": zone.name, "kind": "Native", "nameservers": [], "rrsets": [ns]},
+        )
+
+    def delete(self, name: str) -> None:
+        self._call("DELETE", f"zones/{urllib.parse.quote(name)}")
+
+
 async def _probe_all(chosen: list[ServerSpec], timeout: float) -> dict[str, str]:
     """name -> rcode text, for every server that answered on its first address."""
 
@@ -472,6 +798,22 @@ def _lo_addresses() -> set[str]:
         ["ip", "-o", "-4", "addr", "show", "dev", "lo"], capture_output=True, text=True
     )
     return {tok.split("/")[0] for line in res.stdout.splitlines() for tok in line.split()[3:4]}
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        return None
+
+
+def _write_private(path: Path, content: str) -> None:
+    """Write atomically (a reloading server never reads half a file), mode 0600."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(content)
+    tmp.replace(path)
 
 
 def _tail(path: Path, lines: int = 15) -> str:
