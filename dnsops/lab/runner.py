@@ -39,6 +39,7 @@ import dns.rcode
 import dns.rdatatype
 
 from dnsops.config import LabProvider, Project
+from dnsops.env import Env
 from dnsops.errors import LabError
 from dnsops.lab.render import (
     PDNS_SCHEMA,
@@ -51,7 +52,6 @@ from dnsops.lab.render import (
     specs,
     with_serial,
 )
-from dnsops.zones import load_zones, yaml_source
 
 INSTALL = (
     "apt-get install -y pdns-server pdns-backend-sqlite3 bind9 bind9-utils unbound dnsutils "
@@ -102,6 +102,8 @@ class LabRunner:
         self.project = project
         self.lab = project.lab
         self.env_name, self.env = project.lab_environment()
+        # the lab's own environment model: its zones, loaded once per runner
+        self.model = Env(project, self.env_name)
         self.state = project.state_dir / "lab"
         # Popen objects of servers this process started: kept so they can be reaped
         # (and are not garbage-collected while the server runs on after us)
@@ -183,30 +185,19 @@ class LabRunner:
         A zone without one is skipped (neither seeded nor delegated) and named once in
         ``problems``: the other zones keep working.
         """
-        zones = load_zones(self.project, self.env)
-        self._source_zones = set(zones)
-        out = []
-        for name, zone in zones.items():
-            ns = zone.root_ns
-            if ns is None:
-                self._problem(
-                    f"{self._zone_file(name)}: no apex NS record: the lab cannot delegate "
-                    f"{name} (add an NS record at '')"
-                )
-                continue
-            out.append(ZoneSeed(name=name, ns=tuple(sorted(ns.values)), ns_ttl=ns.ttl))
-        return out
+        zones = self.model.zones()
+        self._source_zones = set(self.model.zone_names)
+        for why in self.model.excluded.values():
+            self._problem(why)
+        return [
+            ZoneSeed(name=name, ns=tuple(sorted(zone.root_ns.values)), ns_ttl=zone.root_ns.ttl)
+            for name, zone in zones.items()
+            if zone.root_ns is not None
+        ]
 
     def _problem(self, message: str) -> None:
         if message not in self.problems:
             self.problems.append(message)
-
-    def _zone_file(self, name: str) -> str:
-        path = Path(yaml_source(self.project, self.env).directory) / f"{name[:-1]}.yaml"
-        try:
-            return str(path.relative_to(self.project.root))
-        except ValueError:
-            return str(path)
 
     def specs(self, create_secrets: bool = False) -> list[ServerSpec]:
         return specs(
