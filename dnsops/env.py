@@ -431,8 +431,8 @@ class Env:
     async def _attribute(
         self, zone: str, reported: dict[str, _Reported], delegation: Delegation, walker: Any
     ) -> dict[str, ProviderServers]:
-        """Each provider's own names: reported by it alone, or (reported by several, or
-        only at the parent) the names whose servers serve its SOA."""
+        """Each provider's own names, from what the providers report, the SOA each name's
+        server serves, and the delegation (see :func:`_owners`)."""
         from dnsops.probe.walk import Server
 
         claims: dict[str, set[str]] = {}
@@ -448,20 +448,9 @@ class Env:
         for n in names:  # an override may name addresses directly
             if _is_address(n):
                 addrs[n] = ((n,), None)
-        owner: dict[str, str | None] = {}
-        shared = [n for n in names if len(claims[n]) != 1]
-        mnames = await _soa_mnames(walker, zone, {n: addrs[n][0] for n in shared})
         by_mname = {r.mname: p for p, r in reported.items() if r.mname}
-        for n in names:
-            if len(claims[n]) == 1:
-                owner[n] = next(iter(claims[n]))
-            else:
-                owner[n] = by_mname.get(mnames.get(n) or "")
-        failed = [p for p, r in reported.items() if not r.names and r.source != "override"]
-        left = [n for n in names if owner[n] is None]
-        if left and len(failed) == 1:
-            for n in left:
-                owner[n] = failed[0]
+        probed = {n: addrs[n][0] for n in names} if by_mname else {}
+        owner = _owners(names, claims, reported, await _soa_mnames(walker, zone, probed))
         out = {}
         for provider in self.providers:
             rep = reported.get(provider, _Reported(source="none"))
@@ -501,6 +490,66 @@ class Env:
                 for p in self.providers
             },
         }
+
+
+def _owners(
+    names: list[str],
+    claims: dict[str, set[str]],
+    reported: dict[str, _Reported],
+    served_mname: dict[str, str],
+) -> dict[str, str | None]:
+    """Which provider each nameserver name belongs to, in order of evidence:
+
+    1. its server serves the SOA whose MNAME a provider reports as its own;
+    2. one provider alone lists it and reports no SOA of its own (Route 53's delegation
+       set, NS1's dns_servers: names only that provider serves);
+    3. it shares its domain (two labels or more) with the names one provider already has
+       (``ns2.pdns.test.`` beside ``ns1.pdns.test.``), say while that server is down;
+    4. what is left goes to the one provider that could not be asked (its API down).
+
+    A name claimed by a provider that reports its own SOA but whose server does not serve
+    it is not taken on its word: self-hosted providers list each other's names. A provider
+    pinned in dnsops.yaml has exactly the names pinned.
+    """
+    by_mname = {r.mname: p for p, r in reported.items() if r.mname}
+    pinned = {p for p, r in reported.items() if r.source == "override"}
+    owner: dict[str, str | None] = {}
+    for n in names:
+        pins = claims[n] & pinned
+        if pins:  # dnsops.yaml names it: nothing to discover
+            owner[n] = sorted(pins)[0]
+            continue
+        proof = by_mname.get(served_mname.get(n, ""))
+        only = next(iter(claims[n])) if len(claims[n]) == 1 else None
+        if proof is not None:
+            owner[n] = proof
+        elif only is not None and not reported[only].mname:
+            owner[n] = only
+        else:
+            owner[n] = None
+    for n in [n for n in names if owner[n] is None]:
+        kin = {
+            p
+            for m, p in owner.items()
+            if p is not None and p not in pinned and _shared_labels(m, n) >= 2
+        }
+        if len(kin) == 1:
+            owner[n] = kin.pop()
+    failed = [p for p, r in reported.items() if not r.names and r.source != "override"]
+    if len(failed) == 1:
+        for n in names:
+            if owner[n] is None:
+                owner[n] = failed[0]
+    return owner
+
+
+def _shared_labels(a: str, b: str) -> int:
+    """How many trailing labels two host names share, the root and the first label aside."""
+    x, y = a.rstrip(".").split(".")[1:], b.rstrip(".").split(".")[1:]
+    n = 0
+    while n < min(len(x), len(y)) and x[-1 - n] == y[-1 - n]:
+        n += 1
+    return n
 
 
 def _is_address(text: str) -> bool:

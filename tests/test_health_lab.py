@@ -325,20 +325,22 @@ def _wait_answering(addr: str, proc: subprocess.Popen, home: Path) -> None:
 
 
 def test_an_open_resolver_with_open_transfers_is_flagged(
-    cli, tmp_path: Path, rogue_bind: str
+    cli, tmp_path: Path, rogue_bind: str, synced: Project
 ) -> None:
-    """A copy of the project whose ns2.bind.test. is the rogue server."""
+    """A copy of the project whose BIND nameservers are pinned: ns1.bind.test. and the rogue
+    server (dnsops.yaml's override of what discovery would find)."""
     root = make_project(tmp_path / "p")
     config = root / "dnsops.yaml"
-    config.write_text(
-        config.read_text().replace(
-            f"ns2.bind.test.: {BIND['ns2.bind.test.']}", f"ns2.bind.test.: {rogue_bind}"
-        )
-    )
+    marker = "    lab: true\n"
+    pin = f"    nameservers: {{bind: [ns1.bind.test., {rogue_bind}]}}\n"
+    text = config.read_text().replace(marker, marker + pin)
+    # the running lab's state (its secrets: discovery asks PowerDNS's API)
+    text = text.replace("  state: .dnsops", f"  state: {synced.state_dir}")
+    config.write_text(text)
     result = run(cli, root, "health", "--format", "json", "--vantage", "iad")
     assert result.exit_code == 1, result.output
     doc = json.loads(result.stdout)
-    rogue = f"bind ns2.bind.test. ({rogue_bind})"
+    rogue = f"bind {rogue_bind}"
     flagged = {(f["id"], f["severity"]) for f in doc["findings"] if f["subject"] == rogue}
     assert ("ns-open-resolver", "error") in flagged
     assert ("ns-axfr-refused", "warning") in flagged

@@ -280,10 +280,12 @@ NONS = """---
     type: A
     value: 192.0.2.99
 """
-NONS_PROBLEM = (
-    "warning: zones/nons.test.yaml: no apex NS record: the lab cannot delegate nons.test. "
-    "(add an NS record at '')"
+NONS_WHY = (
+    "zones/nons.test.yaml: no apex NS record: pdns and bind take nons.test.'s nameservers "
+    "from the zone file, so it can be neither delegated nor served; add an NS record at '' "
+    "(the apex)"
 )
+NONS_PROBLEM = f"warning: {NONS_WHY}"
 
 
 def test_zone_without_apex_ns_is_skipped_with_one_warning(cli: Any, spare_lab: Path) -> None:
@@ -307,3 +309,24 @@ def test_zone_without_apex_ns_is_skipped_with_one_warning(cli: Any, spare_lab: P
     served = ask(bind, "example.test.", "SOA")
     assert served.rcode() == dns.rcode.NOERROR and served.flags & dns.flags.AA
     assert ask(bind, "nons.test.", "SOA").rcode() == dns.rcode.REFUSED
+
+    # every other zone is planned, synced and checked; the left-out one is one error, exit 1
+    assert run(cli, root, "lab", "up").exit_code == 0
+    for args in (
+        ("plan", "--format", "json"),
+        ("sync", "--doit", "--format", "json"),
+        ("health", "--format", "json"),
+        ("audit", "--format", "json"),
+    ):
+        result = run(cli, root, *args)
+        assert result.exit_code == 1, (args, result.output)
+        assert result.stderr.count("zones/nons.test.yaml") == 1, (args, result.stderr)
+        assert f"error: {NONS_WHY}" in " ".join(result.stderr.split()), (args, result.stderr)
+        assert "1 zone was left out; every other zone was done" in result.stderr
+        doc = json.loads(result.stdout)
+        zones = {z if isinstance(z, str) else z["zone"] for z in doc.get("zones", [])} | {
+            p["zone"] for p in doc.get("plans", [])
+        }
+        assert zones == {"example.test."}, (args, zones)
+    synced = json.loads(run(cli, root, "sync", "--doit", "--format", "json").stdout)
+    assert [o["status"] for o in synced["result"]["outcomes"]] == ["in-sync", "in-sync"]

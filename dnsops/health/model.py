@@ -27,7 +27,7 @@ class Nameserver:
         return Target(self.address, self.port, f"{self.provider} {self.name}")
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.address})"
+        return self.address if self.name == self.address else f"{self.name} ({self.address})"
 
 
 @dataclass(frozen=True)
