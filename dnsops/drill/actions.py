@@ -73,6 +73,7 @@ class Actions:
         self.project = model.project
         self.env_name = model.name
         self.env = model.config
+        self._lab: Any = None
 
     # -- the world as git wants it --------------------------------------------
 
@@ -173,7 +174,9 @@ class Actions:
             raise LabError(f"environment {self.env_name!r} is not a lab: no server to stop")
         from dnsops.lab.runner import LabRunner
 
-        return LabRunner(self.project)
+        if self._lab is None:
+            self._lab = LabRunner(self.project, self.model)
+        return self._lab
 
     def stop_server(self, server: str) -> None:
         self._runner().down([server])

@@ -98,12 +98,14 @@ class _Reloaded:
 
 
 class LabRunner:
-    def __init__(self, project: Project) -> None:
+    def __init__(self, project: Project, model: Env | None = None) -> None:
         self.project = project
         self.lab = project.lab
         self.env_name, self.env = project.lab_environment()
-        # the lab's own environment model: its zones, loaded once per runner
-        self.model = Env(project, self.env_name)
+        # the lab environment's model (the caller's when it has one): zones loaded once
+        if model is not None and model.name != self.env_name:
+            model = None
+        self.model = model or Env(project, self.env_name)
         self.state = project.state_dir / "lab"
         # Popen objects of servers this process started: kept so they can be reaped
         # (and are not garbage-collected while the server runs on after us)
