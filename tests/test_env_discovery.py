@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from dnsops.config import load_project
-from dnsops.env import Env
+from dnsops.config import Project, load_project
+from dnsops.env import Env, ProviderServers, _owners, _Reported
+from dnsops.probe.walk import Delegation, Server
 from tests.conftest import IN_CI, TEST_NET, lab_unavailable
 from tests.fakes.ns1 import DNS_SERVERS
 from tests.internet import PARENT_NAME, MiniInternet
@@ -170,3 +171,99 @@ def test_production_health_checks_the_delegation_it_discovered(
     assert finding["subject"] == f"{ZONE} at parent {mini.parent}"
     assert finding["message"].endswith(f"; missing at the parent: {NS1_NS[3]}")
     assert finding["severity"] == "error"
+
+
+# -- the lab, discovered exactly as production is -------------------------------------
+
+
+@pytest.mark.lab
+def test_the_lab_is_walked_from_its_root_with_nothing_pinned(lab_project: Project) -> None:
+    from tests.test_lab import sync_lab
+
+    sync_lab(lab_project)  # PowerDNS holds the zone (octoDNS creates it there)
+    env = Env(lab_project)
+    assert env.config.parent == [] and env.config.nameservers == {}
+    assert env.root_hints == (Server("a.root-servers.lab.", f"{TEST_NET}.0.2"),)
+    facts = env.zone_facts(ZONE)
+    assert facts.delegation == Delegation(
+        ZONE,
+        "test.",
+        (Server("ns.test.", f"{TEST_NET}.0.1"),),
+        ("ns1.bind.test.", "ns1.pdns.test.", "ns2.bind.test.", "ns2.pdns.test."),
+    )
+    assert facts.delegation_source == "walk"
+    assert facts.providers == {
+        "pdns": ProviderServers(
+            "pdns",
+            ("ns1.pdns.test.", "ns2.pdns.test."),
+            (
+                Server("ns1.pdns.test.", f"{TEST_NET}.1.1"),
+                Server("ns2.pdns.test.", f"{TEST_NET}.1.2"),
+            ),
+            "api",
+        ),
+        "bind": ProviderServers(
+            "bind",
+            ("ns1.bind.test.", "ns2.bind.test."),
+            (
+                Server("ns1.bind.test.", f"{TEST_NET}.2.1"),
+                Server("ns2.bind.test.", f"{TEST_NET}.2.2"),
+            ),
+            "dns",
+        ),
+    }
+
+
+# -- who owns which name: the evidence, in order ----------------------------------------
+
+
+def reported(**kw: Any) -> dict[str, _Reported]:
+    return {p: _Reported(**v) for p, v in kw.items()}
+
+
+LAB_NAMES = ["ns1.bind.test.", "ns1.pdns.test.", "ns2.bind.test.", "ns2.pdns.test."]
+
+
+def test_owners_by_the_soa_each_server_serves() -> None:
+    both = reported(
+        pdns={"names": tuple(LAB_NAMES), "mname": "ns1.pdns.test."},
+        bind={"names": tuple(LAB_NAMES), "mname": "ns1.bind.test.", "source": "dns"},
+    )
+    claims = {n: {"pdns", "bind"} for n in LAB_NAMES}
+    served = {n: "ns1.bind.test." if "bind" in n else "ns1.pdns.test." for n in LAB_NAMES}
+    want = {n: "bind" if "bind" in n else "pdns" for n in LAB_NAMES}
+    assert _owners(LAB_NAMES, claims, both, served) == want
+    # ns2.pdns.test. does not answer: it goes with its sibling ns1.pdns.test.
+    del served["ns2.pdns.test."]
+    assert _owners(LAB_NAMES, claims, both, served) == want
+
+
+def test_owners_when_one_provider_cannot_be_asked() -> None:
+    # PowerDNS down (API and servers): BIND lists all four; its own two serve its SOA,
+    # the other two answer nothing and go to the one provider that could not be asked
+    bind_only = reported(
+        pdns={"source": "none", "error": "its API failed: connection refused"},
+        bind={"names": tuple(LAB_NAMES), "mname": "ns1.bind.test.", "source": "dns"},
+    )
+    claims = {n: {"bind"} for n in LAB_NAMES}
+    served = {"ns1.bind.test.": "ns1.bind.test.", "ns2.bind.test.": "ns1.bind.test."}
+    assert _owners(LAB_NAMES, claims, bind_only, served) == {
+        n: "bind" if "bind" in n else "pdns" for n in LAB_NAMES
+    }
+
+
+def test_owners_of_hosted_providers_and_a_pin() -> None:
+    names = sorted([*ROUTE53_NS, *NS1_NS, "192.0.2.53"])
+    rep = reported(
+        route53={"names": tuple(ROUTE53_NS)},  # its delegation set: its word
+        ns1={"names": ("192.0.2.53",), "source": "override"},  # pinned in dnsops.yaml
+    )
+    claims: dict[str, set[str]] = {n: {"route53"} for n in ROUTE53_NS}
+    claims.update({n: set() for n in NS1_NS})  # only at the parent
+    claims["192.0.2.53"] = {"ns1"}
+    owners = _owners(names, claims, rep, {})
+    assert owners == {
+        **{n: "route53" for n in ROUTE53_NS},
+        **{n: None for n in NS1_NS},  # a pinned provider has exactly its pins
+        "192.0.2.53": "ns1",
+    }
