@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import functools
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
     from octodns.provider.yaml import YamlProvider
     from octodns.zone import Zone
 
+    from dnsops.expect import ZoneExpectation
     from dnsops.lint.capabilities import ProviderCaps
     from dnsops.octo import Target
     from dnsops.probe.walk import Delegation, Server
@@ -150,6 +152,7 @@ class Env:
         # zones no provider can be given as written, with why; every command that works
         # zone by zone leaves them out, says so, and exits 1 after doing the others
         self.excluded: dict[str, str] = {}
+        self._expected: dict[str, ZoneExpectation] = {}
 
     def __repr__(self) -> str:
         return f"Env({self.name})"
@@ -213,6 +216,43 @@ class Env:
             return False
         names = [provider] if provider else list(self.providers)
         return any(self.capabilities[p].flag("SUPPORTS_ROOT_NS") is not False for p in names)
+
+    def resolved_capabilities(self) -> dict[str, ProviderCaps]:
+        """The capabilities, with what a class decides only at run time (PowerDNS's
+        SUPPORTS_DYNAMIC) read from the provider once it is instantiated."""
+        if "targets" not in self.__dict__:
+            return self.capabilities
+        out = {}
+        for name, caps in self.capabilities.items():
+            flags = dict(caps.flags)
+            for flag, value in flags.items():
+                if value is None:
+                    found = getattr(self.targets[name].provider, flag, None)
+                    flags[flag] = found if isinstance(found, bool) else None
+            out[name] = dataclasses.replace(caps, flags=flags)
+        return out
+
+    def expectation(self, zone: str) -> ZoneExpectation:
+        """What each provider holds of the zone in git and its nameservers must answer
+        (dnsops.expect), computed once per command."""
+        if zone not in self._expected:
+            self._expected[zone] = self.expectation_of(self.zones(zone)[zone])
+        return self._expected[zone]
+
+    def expectation_of(self, zone: Zone) -> ZoneExpectation:
+        """The expectation of a zone object: git's (memoised), or a changed copy (a
+        drill's failover), computed from it."""
+        from dnsops.expect import build
+
+        git = self._loaded.get(zone.name)
+        is_git = git is not None and git[0] is zone
+        memo = self._expected.get(zone.name)
+        if memo is not None and is_git:
+            return memo
+        found = build(zone, self.resolved_capabilities(), self.root_ns_ignored(zone.name))
+        if is_git:
+            self._expected[zone.name] = found
+        return found
 
     def tsig(self, provider: str) -> TsigKey | None:
         """The TSIG key the provider signs zone transfers with, where it has one."""

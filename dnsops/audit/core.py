@@ -89,11 +89,14 @@ def _sort_key(f: Finding, order: dict[str, int]) -> tuple[int, int, str, str, st
 
 
 def _unsupported(zv: ZoneViews, pv: ProviderViews) -> list[Finding]:
+    """The records the zone's expectation says this provider will not hold, unless the
+    zone file acknowledges them (those are listed, not drift)."""
     out = []
-    for key in sorted(pv.source):
-        if key in pv.skip or key[1] in pv.capabilities.supports:
+    for r in sorted(pv.refused, key=lambda r: (r.fqdn, r.type)):
+        if r.acknowledged:
             continue
-        able = [p.name for p in zv.providers if key[1] in p.capabilities.supports]
+        key = (r.fqdn.lower(), r.type)
+        able = [p.name for p in zv.providers if all(x.key != r.key for x in p.refused)]
         who = f"{', '.join(able)} can" if able else "no provider of the pair can"
         out.append(
             _finding(
@@ -101,10 +104,9 @@ def _unsupported(zv: ZoneViews, pv: ProviderViews) -> list[Finding]:
                 zv,
                 pv,
                 key,
-                expected=pv.source[key],
+                expected=zv.source.get(key),
                 actual=None,
-                message=f"{pv.name} cannot hold {key[1]} records ({pv.capabilities.cls}'s "
-                f"SUPPORTS lacks it); {who}: the zone is not dual for this record",
+                message=f"{r.reason}; {who}: the zone is not dual for this record",
                 extra={"supported_by": able, "provider_class": pv.capabilities.cls},
             )
         )
@@ -164,7 +166,7 @@ def _data_plane(zv: ZoneViews, pv: ProviderViews) -> list[Finding]:
         keys = set(reference) | (
             set(got) if served.complete else set(got) & set(served.asked or ())
         )
-        for key in sorted(keys):
+        for key in sorted(keys - pv.unasked):
             out += _served_one(zv, pv, served, key, reference.get(key), got.get(key))
     return out
 

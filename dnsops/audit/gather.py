@@ -156,13 +156,14 @@ class Gatherer:
         return dict(result)
 
     def _deployed(self, provider: str, zone: Zone, source: View) -> tuple[View, frozenset[Key]]:
-        """The source as the config's processors deploy it to the provider, and the keys
-        they removed (those are not the provider's to compare)."""
+        """The source as the provider is to hold it (the zone's expectation: what it
+        cannot hold left out, octoDNS's fallbacks applied, then the config's processors),
+        and the keys left out (those are not the provider's to compare)."""
+        expected = self.env.expectation_of(zone).providers[provider]
+        holds = expected.holds
         target = self.targets[provider]
-        if not isinstance(target, Target):
-            return source, frozenset()
-        deployed = target.deployed(zone, lenient=True)
-        if deployed is zone:
+        deployed = target.deployed(holds, lenient=True) if isinstance(target, Target) else holds
+        if deployed is holds and expected.same:
             return source, frozenset()
         view = convert.zone_view(deployed)
         return view, frozenset(source.keys() - view.keys())
@@ -185,6 +186,7 @@ class Gatherer:
                 held = api[p][z].view or {}
                 source = deployed[(z, p)][0]
                 keys = self._askable(p, z, held, source) | self._askable(p, z, source, source)
+                keys -= self._unasked(p, z)
                 asks.append(Ask(p, z, plane.of(z), frozenset(keys), held))
         out: dict[tuple[str, str], list[Served]] = {}
         if not asks:
@@ -205,6 +207,10 @@ class Gatherer:
 
     def _label(self, label: str) -> str:
         return label if self.vantage is None else f"{label} from {self.vantage.name}"
+
+    def _unasked(self, provider: str, zone: str) -> frozenset[Key]:
+        unasked = self.env.expectation(zone).providers[provider].unasked
+        return frozenset((name.lower(), rtype) for name, rtype in unasked)
 
     def _askable(self, provider: str, zone: str, view: View, source: View) -> set[Key]:
         caps = self.caps[provider]
@@ -233,6 +239,8 @@ class Gatherer:
                     api_exists=held.exists,
                     skip=convert.skipped(zone, p) | removed | held.removed,
                     served=tuple(self._scrubbed(s) for s in served.get((p, name), ())),
+                    refused=tuple(self.env.expectation(name).providers[p].refused),
+                    unasked=self._unasked(p, name),
                 )
             )
         return ZoneViews(name, source, tuple(providers))

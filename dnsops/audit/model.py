@@ -48,6 +48,7 @@ class Drift(StrEnum):
 
 
 if TYPE_CHECKING:
+    from dnsops.expect import Refusal
     from dnsops.lint.capabilities import ProviderCaps
 
 
@@ -116,6 +117,15 @@ class ProviderViews:
     api_exists: bool = True  # the provider knows the zone at all
     skip: frozenset[Key] = frozenset()  # keys octoDNS leaves alone for this provider
     served: tuple[Served, ...] = ()
+    # from the zone's expectation (dnsops.expect): what this provider will not hold, and
+    # the keys its nameservers are not asked about one by one (glue, records below a
+    # delegation, dynamic records served from pools)
+    refused: tuple[Refusal, ...] = ()
+    unasked: frozenset[Key] = frozenset()
+
+    @property
+    def acknowledged(self) -> list[Refusal]:
+        return [r for r in self.refused if r.acknowledged]
 
 
 @dataclass(frozen=True)

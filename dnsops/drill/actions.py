@@ -23,6 +23,7 @@ from dnsops.env import Env
 from dnsops.errors import ConfigError, LabError, ProviderError
 from dnsops.probe import Engine, Query, Target
 from dnsops.sync import core
+from dnsops.sync import run as sync_run
 from dnsops.sync.model import Change
 from dnsops.vantage import registry
 from dnsops.zones import dnsops_meta
@@ -109,7 +110,7 @@ class Actions:
 
     def _plan(self, zones: dict[str, Zone]) -> core.Planned:
         """Both providers planned through the sync path (octoDNS per provider)."""
-        planned = core.plan(zones, self.providers, environment=self.env_name, redact=self.redact)
+        planned = sync_run.plan(self.model, zones, self.providers)
         if planned.failed:
             raise ProviderError(
                 "planning failed: " + "; ".join(f"{p}: {why}" for p, why in planned.failed.items())

@@ -84,7 +84,7 @@ def layouts(env: Env, zones: dict[str, Zone], options: Options) -> list[ZoneLayo
                 zone=name,
                 providers=tuple(env.providers),
                 nameservers=tuple(servers),
-                desired=tuple(plan.desired(zone, env.providers, manages)),
+                desired=tuple(plan.desired(env.expectation(name), env.providers)),
                 parent_zone=delegation.parent_zone or plan.parent_of(name),
                 parents=tuple(
                     Target(s.address, s.port, f"parent {s.name}") for s in delegation.parents
@@ -187,10 +187,12 @@ async def _transfers(zo: ZoneObs, so: ServerObs, keys: dict[str, TsigKey]) -> No
     so.method = "axfr"
     rrsets = dict(transfer.rrsets)
     for j, d in enumerate(zo.layout.desired):
+        k = d.owner or owner_key(d.name)
         if so.ns.provider not in d.providers:
+            if so.ns.provider in d.held:
+                rrsets.pop((k, d.expect.rdtype), None)  # held, not asked: not "extra"
             continue
         so.checked += 1
-        k = d.owner or owner_key(d.name)
         seen = seen_in_transfer(d, rrsets, k)
         rrsets.pop((k, d.expect.rdtype), None)
         if seen is not None:

@@ -63,7 +63,9 @@ class DesiredRRset:
 
     ``section`` says where an authoritative server puts it: ``answer`` for data
     of the zone, ``authority`` for a delegation's NS (a referral), ``additional``
-    for glue below a delegation. Only ``answer`` data resolves at a vantage.
+    for glue below a delegation, ``occluded`` for a record no server answers. Only
+    ``answer`` data resolves at a vantage. ``providers`` must serve it so; ``held``
+    hold it (dnsops.expect).
     """
 
     zone: str
@@ -77,6 +79,8 @@ class DesiredRRset:
     file: str | None = None
     line: int | None = None
     owner: bytes = b""  # the name in canonical wire form (lower-cased), for zone transfers
+    # providers that hold it at all (their zone transfers carry it), checked or not
+    held: frozenset[str] = frozenset()
 
     @property
     def subject(self) -> str:

@@ -13,8 +13,8 @@ from typing import Any
 
 import dns.name
 import dns.rdatatype
-from octodns.zone import Zone
 
+from dnsops.expect import ANSWER, GLUE, NOT_ON_WIRE, REFERRAL, VARIES, ZoneExpectation
 from dnsops.health.model import DesiredRRset, Vantage, ZoneLayout
 from dnsops.probe import Expected, Query, wire
 from dnsops.zones import location
@@ -34,62 +34,54 @@ _DNSSEC = frozenset(
 )
 
 
-def desired(
-    zone: Zone, providers: Sequence[str], manages_apex_ns: bool = True
-) -> list[DesiredRRset]:
-    """Every RRset of the zone a nameserver can be asked for, in a stable order.
+SECTION = {ANSWER: "answer", REFERRAL: "authority", GLUE: "additional", VARIES: "answer"}
 
-    Skipped: records octoDNS ignores, dynamic (geo/weighted) records whose
-    answer depends on who asks, types DNS does not know (ALIAS...), and the
-    apex NS when the providers manage it themselves.
+
+def desired(expected: ZoneExpectation, providers: Sequence[str]) -> list[DesiredRRset]:
+    """Every RRset of the zone a nameserver can be asked about, in a stable order, from
+    the zone's expectation (dnsops.expect): the same one plan, sync, lint and audit read.
+
+    ``providers`` of each RRset: those whose nameservers must answer it as its
+    ``section`` says (authoritatively, or as a referral); ``held``: those that hold it
+    at all (a zone transfer carries it: glue, a record below a delegation, a dynamic
+    record served from its pools). What a provider will not hold is in neither, and
+    types DNS does not know (ALIAS...) are left out.
     """
-    records = sorted(zone.records, key=lambda r: (r.fqdn, r._type))
-    cuts = {r.fqdn for r in records if r._type == "NS" and r.name}
+    keys = sorted({k for p in providers for k in expected.providers[p].answers})
     out = []
-    for record in records:
-        if record.ignored or getattr(record, "dynamic", None):
+    for key in keys:
+        found = {
+            p: a for p in providers if (a := expected.providers[p].answers.get(key)) is not None
+        }
+        kinds = {a.kind for a in found.values()}
+        if NOT_ON_WIRE in kinds:
             continue
-        if record._type == "NS" and not record.name and not manages_apex_ns:
-            continue
-        try:
-            rdtype = dns.rdatatype.from_text(record._type)
-        except dns.rdatatype.UnknownRdatatype:
-            continue
-        who = frozenset(
-            p
-            for p in providers
-            if (not record.included or p in record.included) and p not in record.excluded
+        checked = frozenset(p for p, a in found.items() if a.kind in (ANSWER, REFERRAL))
+        first = next((a for p, a in found.items() if p in checked), next(iter(found.values())))
+        rrset = first.record.to_rrset()
+        rdtype = dns.rdatatype.from_text(first.type)
+        where = location(first.record)
+        section = SECTION.get(first.kind, "occluded")
+        expect = wire.expected(
+            rdtype, rrset.ttl, rrset.rdatas, section="answer" if section == "occluded" else section
         )
-        rrset = record.to_rrset()
-        where = location(record)
-        section = _section(record.fqdn, record._type, record.name, cuts)
         out.append(
             DesiredRRset(
-                zone=zone.name,
+                zone=expected.zone,
                 name=rrset.name,
-                rdtype=record._type,
+                rdtype=first.type,
                 ttl=rrset.ttl,
                 values=tuple(rrset.rdatas),
-                expect=wire.expected(rdtype, rrset.ttl, rrset.rdatas, section=section),
-                providers=who,
+                expect=expect,
+                providers=checked,
                 section=section,
                 file=where.file if where else None,
                 line=where.line if where else None,
                 owner=wire.name(rrset.name).to_digestable(),
+                held=frozenset(found),
             )
         )
     return out
-
-
-def _section(fqdn: str, rtype: str, name: str, cuts: set[str]) -> str:
-    if rtype == "NS" and name:
-        return "authority"  # a delegation: the parent side answers with a referral
-    suffix = fqdn
-    while cuts and "." in suffix[:-1]:  # every proper suffix: below a delegation?
-        suffix = suffix.split(".", 1)[1]
-        if suffix in cuts:
-            return "additional"  # glue
-    return "answer"
 
 
 def parent_of(zone: str) -> str:

@@ -74,10 +74,14 @@ def _static(klass: type, attr: str) -> Any:
 
 @dataclass(frozen=True)
 class Problem:
-    """Why a provider cannot serve a record as written; ``known`` False = can't tell."""
+    """Why a provider cannot serve a record as written; ``known`` False = can't tell.
+
+    ``fallback``: octoDNS serves a simpler form instead of dropping the record (a dynamic
+    record's default values, a multi-value PTR's first value); otherwise it omits it."""
 
     detail: str
     known: bool = True
+    fallback: bool = False
 
 
 def problems(caps: ProviderCaps, record: Record, root_ns: bool) -> list[Problem]:
@@ -92,13 +96,15 @@ def problems(caps: ProviderCaps, record: Record, root_ns: bool) -> list[Problem]
         out += _need(caps, "SUPPORTS_ROOT_NS", "a managed root (apex) NS record")
     dynamic = getattr(record, "dynamic", None)
     if dynamic:
-        out += _need(caps, "SUPPORTS_DYNAMIC", "dynamic records")
+        out += _need(caps, "SUPPORTS_DYNAMIC", "dynamic records", "serves its default values")
         if caps.flag("SUPPORTS_DYNAMIC") is not False:
             out += _dynamic_details(caps, dynamic)
     if getattr(record, "geo", None):
-        out += _need(caps, "SUPPORTS_GEO", "geo records")
+        out += _need(caps, "SUPPORTS_GEO", "geo records", "serves its default values")
     if rtype == "PTR" and len(getattr(record, "values", ()) or ()) > 1:
-        out += _need(caps, "SUPPORTS_MULTIVALUE_PTR", "multi-value PTR records")
+        out += _need(
+            caps, "SUPPORTS_MULTIVALUE_PTR", "multi-value PTR records", "serves the first value"
+        )
     return out
 
 
@@ -111,14 +117,24 @@ def _dynamic_details(caps: ProviderCaps, dynamic: Any) -> list[Problem]:
         for value in (getattr(pool, "data", {}) or {}).get("values", [])
     ]
     if any(s != "obey" for s in statuses):
-        out += _need(caps, "SUPPORTS_POOL_VALUE_STATUS", "a pool value 'status' flag")
+        out += _need(
+            caps,
+            "SUPPORTS_POOL_VALUE_STATUS",
+            "a pool value 'status' flag",
+            "follows the health checks instead",
+        )
     rules = getattr(dynamic, "rules", []) or []
     if any((getattr(r, "data", {}) or {}).get("subnets") for r in rules):
-        out += _need(caps, "SUPPORTS_DYNAMIC_SUBNETS", "subnet rules in dynamic records")
+        out += _need(
+            caps,
+            "SUPPORTS_DYNAMIC_SUBNETS",
+            "subnet rules in dynamic records",
+            "skips those rules",
+        )
     return out
 
 
-def _need(caps: ProviderCaps, flag: str, what: str) -> list[Problem]:
+def _need(caps: ProviderCaps, flag: str, what: str, fallback: str | None = None) -> list[Problem]:
     value = caps.flag(flag)
     if value is True:
         return []
@@ -129,7 +145,10 @@ def _need(caps: ProviderCaps, flag: str, what: str) -> list[Problem]:
                 known=False,
             )
         ]
-    return [Problem(f"{caps.name} ({caps.class_path}) does not support {what} ({flag} = False)")]
+    detail = f"{caps.name} ({caps.class_path}) does not support {what} ({flag} = False)"
+    if fallback:
+        return [Problem(f"{detail}: octoDNS {fallback}", fallback=True)]
+    return [Problem(detail)]
 
 
 def read_capabilities(

@@ -183,6 +183,14 @@ class ProviderSupportRule(Rule):
     kind: Literal["provider-support"]
 
 
+class OccludedRule(Rule):
+    """No record below a delegation: the child's servers answer there, never this zone's
+    (dnsops.expect decides, for lint and every other command alike)."""
+
+    FIELDS: ClassVar[frozenset[str]] = frozenset(("delegation",))
+    kind: Literal["occluded"]
+
+
 class ApexNsRule(Rule):
     """The apex NS set names nameservers of both providers.
 
@@ -247,6 +255,7 @@ AnyRule = (
     | ForbidRule
     | RequireRule
     | ProviderSupportRule
+    | OccludedRule
     | ApexNsRule
     | DanglingRule
     | CdnVaryRule
@@ -258,6 +267,7 @@ KINDS: dict[str, type[Rule]] = {
     "forbid": ForbidRule,
     "require": RequireRule,
     "provider-support": ProviderSupportRule,
+    "occluded": OccludedRule,
     "apex-ns-providers": ApexNsRule,
     "dangling-target": DanglingRule,
     "cdn-vary": CdnVaryRule,

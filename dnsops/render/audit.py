@@ -144,6 +144,7 @@ def to_json(result: Audit) -> str:
                         for s in pv.served
                     ],
                     "drift": per,
+                    "acknowledged": [r.to_json() for r in pv.acknowledged],
                 }
             )
         zones.append({"zone": zv.zone, "records": len(zv.source), "providers": providers})

@@ -68,6 +68,9 @@ def text(doc: PlanSet) -> list[str]:
             lines.append(f"  [bold red]needs --force:[/] {escape(zp.unsafe)}")
     lines.append("")
     lines += [f"[bold]{escape(s.line())}[/]" for s in doc.summaries()]
+    for w in doc.withheld:
+        style = "dim" if w.acknowledged else "yellow"
+        lines.append(f"[{style}]not held: {escape(w.line())}[/]")
     for provider, error in doc.failed.items():
         lines.append(f"[bold red]{escape(provider)}: could not be planned:[/] {escape(error)}")
     diffs = doc.differences()
@@ -171,6 +174,10 @@ def _markdown(doc: PlanSet, limit: int | None) -> str:
         out += ["> [!CAUTION]", "> octoDNS's safety guards require `--force` for:"]
         out += [f"> - {md_text(reason)}" for reason in doc.unsafe()]
         out.append("")
+    if doc.withheld:
+        out += ["> [!NOTE]", "> Records a provider will not hold:"]
+        out += [f"> - {md_text(w.line())}" for w in doc.withheld]
+        out.append("")
     diffs = doc.differences()
     if diffs:
         out += ["> [!WARNING]", "> The two providers' plans differ:"]
@@ -228,6 +235,7 @@ def plan_json(doc: PlanSet) -> dict[str, Any]:
             for zp in doc.plans
         ],
         "differences": doc.differences(),
+        "withheld": [w.model_dump() for w in doc.withheld],
         "unsafe": doc.unsafe(),
         "failed": doc.failed,
     }

@@ -23,7 +23,7 @@ from octodns.zone import Zone
 
 from dnsops.errors import ProviderError
 from dnsops.sync import axfr, convert, parallel
-from dnsops.sync.model import PlanSet, Snapshot, ZonePlan
+from dnsops.sync.model import PlanSet, Snapshot, Withheld, ZonePlan
 
 Redact = Callable[[str], str]
 Progress = Callable[[str], None]
@@ -70,6 +70,8 @@ def plan(
     redact: Redact = _same,
     progress: Progress | None = None,
     for_apply: bool = True,
+    desired: Callable[[str, Zone], Zone] | None = None,
+    withheld: list[Withheld] | None = None,
 ) -> Planned:
     """Plan every zone against every provider, providers concurrently.
 
@@ -79,8 +81,14 @@ def plan(
     interpreter lock) and keep only the models: the result shows and saves like
     any other but cannot be applied.
 
+    ``desired(provider, zone)``: the zone as that provider is to hold it (the
+    environment model's expectation: what it cannot hold left out, octoDNS's fallbacks
+    applied); by default every provider is given the zone as it is. ``withheld``: the
+    records left out that way, shown with the plan.
+
     Never raises for a provider's failure: it is recorded in ``failed``.
     """
+    give = desired or (lambda _name, zone: zone)
     say = progress or (lambda _m: None)
 
     def one(name: str, tell: Progress) -> _ProviderPlans:
@@ -88,7 +96,7 @@ def plan(
         plans: dict[str, Plan | None] = {}
         try:
             for zone in zones.values():
-                doc, octo_plan = _plan_zone(name, providers[name], zone)
+                doc, octo_plan = _plan_zone(name, providers[name], give(name, zone))
                 docs.append(doc)
                 plans[zone.name] = octo_plan
             tell(f"{name}: planned {len(zones)} zone(s)")
@@ -132,7 +140,12 @@ def plan(
             planned.octo.update({(name, z): p for z, p in result.plans.items()})
     checksum = convert.data_checksum(data[k] for k in sorted(data))
     planned.doc = planned.doc.model_copy(
-        update={"plans": all_docs, "checksum": checksum, "failed": failed}
+        update={
+            "plans": all_docs,
+            "checksum": checksum,
+            "failed": failed,
+            "withheld": list(withheld or []),
+        }
     )
     return planned
 

@@ -98,6 +98,22 @@ class ProviderSummary(_Model):
         )
 
 
+class Withheld(_Model):
+    """A record of the zones one provider will not hold (dnsops.expect), and why."""
+
+    provider: str
+    zone: str
+    name: str
+    type: str
+    reason: str
+    acknowledged: str | None = None  # the zone file's reason for accepting it
+    source: str | None = None  # file:line
+
+    def line(self) -> str:
+        ack = f" (acknowledged: {self.acknowledged})" if self.acknowledged else ""
+        return f"{self.provider} will not hold {self.name} {self.type}: {self.reason}{ack}"
+
+
 class PlanSet(_Model):
     """Every zone planned against both providers of an environment.
 
@@ -113,6 +129,7 @@ class PlanSet(_Model):
     plans: list[ZonePlan]
     checksum: str  # over every provider's octoDNS plan data, as Manager.enable_checksum
     failed: dict[str, str] = Field(default_factory=dict)  # provider -> why it could not plan
+    withheld: list[Withheld] = Field(default_factory=list)  # records a provider will not hold
 
     @property
     def has_changes(self) -> bool:
@@ -151,11 +168,14 @@ class PlanSet(_Model):
             return []
         a, b = self.providers
         lines: list[str] = []
+        withheld = {(w.provider, w.zone, f"{w.name} {w.type}") for w in self.withheld}
         for zone in self.desired:
             pa, pb = self.get(a, zone), self.get(b, zone)
             ca = {c.key: c for c in pa.changes} if pa else {}
             cb = {c.key: c for c in pb.changes} if pb else {}
             for key in sorted(set(ca) | set(cb)):
+                if (a, zone, key) in withheld or (b, zone, key) in withheld:
+                    continue  # listed as withheld, with the reason
                 x, y = ca.get(key), cb.get(key)
                 if x and y and x.same_effect(y):
                     continue

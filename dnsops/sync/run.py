@@ -15,8 +15,16 @@ from typing import Any
 from octodns.zone import Zone
 
 from dnsops.env import Env
+from dnsops.expect import ANSWER, OCCLUDED, ZoneExpectation, enclosing_cut
 from dnsops.sync import core, saved
-from dnsops.sync.model import Change, PlanSet, ProviderOutcome, SyncResult, Verification
+from dnsops.sync.model import (
+    Change,
+    PlanSet,
+    ProviderOutcome,
+    SyncResult,
+    Verification,
+    Withheld,
+)
 from dnsops.sync.verify import Server, until_served
 
 Progress = Callable[[str], None]
@@ -45,16 +53,50 @@ class Target:
     def redact(self) -> Callable[[str], str]:
         return self.model.redact
 
-    def plan(self, progress: Progress = _quiet, for_apply: bool = True) -> core.Planned:
-        """Both providers' plans (``for_apply=False``: to show or save, not to apply)."""
-        return core.plan(
-            self.zones,
-            self.providers,
-            environment=self.env_name,
-            redact=self.redact,
-            progress=progress,
-            for_apply=for_apply,
-        )
+    def plan(
+        self, progress: Progress = _quiet, for_apply: bool = True, only: str | None = None
+    ) -> core.Planned:
+        """Both providers' plans (``for_apply=False``: to show or save, not to apply);
+        ``only``: one provider's."""
+        providers = self.providers if only is None else {only: self.providers[only]}
+        return plan(self.model, self.zones, providers, progress=progress, for_apply=for_apply)
+
+
+def plan(
+    model: Env,
+    zones: dict[str, Zone],
+    providers: dict[str, Any],
+    *,
+    progress: Progress = _quiet,
+    for_apply: bool = True,
+) -> core.Planned:
+    """Plan ``zones`` on ``providers``, each given the zones as the environment model
+    expects it to hold them (dnsops.expect); what a provider will not hold is listed
+    with the plan. ``zones`` may be git's or a drill's changed copy."""
+    expected = {name: model.expectation_of(zone) for name, zone in zones.items()}
+    return core.plan(
+        zones,
+        providers,
+        environment=model.name,
+        redact=model.redact,
+        progress=progress,
+        for_apply=for_apply,
+        desired=lambda p, zone: expected[zone.name].providers[p].holds,
+        withheld=[
+            Withheld(
+                provider=r.provider,
+                zone=z,
+                name=r.fqdn,
+                type=r.type,
+                reason=r.reason,
+                acknowledged=r.acknowledged,
+                source=f"{r.file}:{r.line}" if r.file else None,
+            )
+            for z, e in sorted(expected.items())
+            for r in e.refusals()
+            if r.provider in providers
+        ],
+    )
 
 
 def load(env: Env, zone: str | None = None) -> Target:
@@ -124,7 +166,7 @@ def execute(
             continue
         progress(f"{name}: apply failed, reading its state back")
         outcomes[name] = _read_back(target, name, result)
-    changed: dict[str, list[tuple[Change, list[Server]]]] = {}
+    changed: dict[str, list[tuple[Change, list[Server], str]]] = {}
     unknown: dict[str, list[str]] = {}
     for name in applied:
         for p in planned.doc.for_provider(name):
@@ -133,7 +175,10 @@ def execute(
             servers, why = _servers(target, name, p.zone)
             if why:
                 unknown.setdefault(name, []).append(why)
-            changed.setdefault(name, []).extend((c, servers) for c in p.changes)
+            served = target.model.expectation(p.zone)
+            changed.setdefault(name, []).extend(
+                (c, servers, served_as(served, name, c.name, c.type)) for c in p.changes
+            )
     if changed:
         progress(f"asking the nameservers of {', '.join(changed)} (up to {verify_timeout:.0f} s)")
         checks = asyncio.run(_verify_all(changed, verify_timeout))
@@ -148,12 +193,7 @@ def execute(
 
 def _read_back(target: Target, name: str, result: core.Applied) -> ProviderOutcome:
     """Plan the failed provider again: how far from the zones is it now?"""
-    again = core.plan(
-        target.zones,
-        {name: target.providers[name]},
-        environment=target.env_name,
-        redact=target.redact,
-    )
+    again = target.plan(only=name)
     pending: int | None = None
     listed: list[str] = []
     if not again.failed:
@@ -171,8 +211,18 @@ def _read_back(target: Target, name: str, result: core.Applied) -> ProviderOutco
     )
 
 
+def served_as(expected: ZoneExpectation, provider: str, name: str, rtype: str) -> str:
+    """How the provider's nameservers serve a changed record (dnsops.expect); a deleted
+    one by where it was: below a delegation that stays, nobody answers for it."""
+    found = expected.providers[provider].answer(name, rtype)
+    if found is not None:
+        return found.kind
+    cut = enclosing_cut(name, expected.cuts)
+    return ANSWER if cut is None else OCCLUDED
+
+
 async def _verify_all(
-    changed: dict[str, list[tuple[Change, list[Server]]]], timeout: float
+    changed: dict[str, list[tuple[Change, list[Server], str]]], timeout: float
 ) -> dict[str, Verification]:
     names = list(changed)
     results = await asyncio.gather(*(until_served(n, changed[n], timeout=timeout) for n in names))

@@ -8,7 +8,7 @@ from typing import Any
 from dnsops.findings import Finding
 from dnsops.lint.rules.base import LintContext
 from dnsops.lint.rules.declarative import check_forbid, check_require
-from dnsops.lint.rules.providers import check_apex_ns, check_provider_support
+from dnsops.lint.rules.providers import check_apex_ns, check_occluded, check_provider_support
 from dnsops.lint.rules.ttl import check_ttl_band, check_ttl_floor
 from dnsops.lint.view import ZoneView
 
@@ -20,6 +20,7 @@ OFFLINE: dict[str, Check] = {
     "forbid": check_forbid,
     "require": check_require,
     "provider-support": check_provider_support,
+    "occluded": check_occluded,
     "apex-ns-providers": check_apex_ns,
 }
 

@@ -4,10 +4,11 @@ names nameservers of both (else losing one provider still takes the zone down).
 
 from __future__ import annotations
 
+from dnsops.expect import OCCLUDED, kinds
 from dnsops.findings import Finding, Severity
 from dnsops.lint.capabilities import ProviderCaps, problems
 from dnsops.lint.match import glob_regex
-from dnsops.lint.policy import ApexNsRule, ProviderSupportRule
+from dnsops.lint.policy import ApexNsRule, OccludedRule, ProviderSupportRule
 from dnsops.lint.rules.base import LintContext, finding
 from dnsops.lint.view import APEX, ZoneView
 
@@ -32,6 +33,9 @@ def check_provider_support(
                         continue
                     unknown_reported.add(key)
                     severity = min(rule.severity, Severity.NOTICE)
+                elif problem.fallback:
+                    # octoDNS serves a simpler form: the providers may answer differently
+                    severity = min(rule.severity, Severity.WARNING)
                 out.append(
                     finding(
                         rule,
@@ -45,6 +49,35 @@ def check_provider_support(
                     )
                 )
     return out
+
+
+def check_occluded(rule: OccludedRule, zone: ZoneView, ctx: LintContext) -> list[Finding]:
+    """Records no server will ever answer: below a delegation of the zone."""
+    if not zone.records:
+        return []
+    octo_zone = zone.records[0].record.zone
+    cuts, how = kinds(octo_zone)
+    out = []
+    for view in zone.records:
+        if how.get((view.fqdn, view.type)) != OCCLUDED:
+            continue
+        cut = next(c for c in sorted(cuts, key=len, reverse=True) if _below(view.fqdn, c))
+        out.append(
+            finding(
+                rule,
+                zone,
+                view,
+                detail=f"{view.fqdn} {view.type} is at or below the delegation {cut}: "
+                f"{cut}'s own servers answer there, so no server will ever answer this record",
+                delegation=cut,
+                data={"delegation": cut},
+            )
+        )
+    return out
+
+
+def _below(fqdn: str, cut: str) -> bool:
+    return fqdn == cut or fqdn.endswith("." + cut)
 
 
 def nameserver_patterns(rule: ApexNsRule, caps: ProviderCaps, ctx: LintContext) -> list[str]:
