@@ -14,11 +14,13 @@ from octodns.provider.plan import Plan
 from octodns.record import Create, Delete, Record, Update
 from octodns.zone import Zone
 
+from dnsops.expect import GLUE, OCCLUDED, REFERRAL
 from dnsops.octo import redactor
+from dnsops.probe import Query, Result, Target, judge
 from dnsops.render import plan as render
 from dnsops.sync import convert, saved
 from dnsops.sync.model import Change, PlanSet, RecordState, Snapshot, ZonePlan
-from dnsops.sync.verify import expectation, seen
+from dnsops.sync.verify import Expect, expectation, judged
 
 ZONE = "example.test."
 
@@ -334,14 +336,19 @@ def answer(name: str, rtype: str, ttl: int, *values: str, aa: bool = True) -> dn
     return response
 
 
+def seen(exp: Expect, reply: dns.message.Message | None) -> tuple[bool, str]:
+    """What verification makes of this reply (judged as the probe engine judges it)."""
+    query = Query(Target("192.0.2.1", 53, "ns"), exp.name, exp.rdtype, expect=exp.want)
+    if reply is None:
+        return judged(exp, Result(query, error="timeout"))
+    return judged(exp, judge(query, reply.to_wire(), 0.001))
+
+
 def test_seen_matches_values_and_ttl_exactly() -> None:
     change = update_api("pdns").changes[0]
     exp = expectation(change)
     assert exp is not None
-    assert seen(exp, answer("api.example.test.", "A", 60, "192.0.2.22")) == (
-        True,
-        "60 192.0.2.22",
-    )
+    assert seen(exp, answer("api.example.test.", "A", 60, "192.0.2.22")) == (True, "as planned")
     assert seen(exp, answer("api.example.test.", "A", 60, "192.0.2.20")) == (
         False,
         "60 192.0.2.20",
@@ -351,7 +358,7 @@ def test_seen_matches_values_and_ttl_exactly() -> None:
         False,
         "a non-authoritative answer",
     )
-    assert seen(exp, None) == (False, "no answer")
+    assert seen(exp, None) == (False, "timeout")
 
 
 def test_seen_of_names_in_rdata_is_absolute() -> None:
@@ -364,7 +371,27 @@ def test_seen_of_names_in_rdata_is_absolute() -> None:
     exp = expectation(change)
     assert exp is not None
     got = answer("www.example.test.", "CNAME", 3600, "example.test.")
-    assert seen(exp, got) == (True, "3600 example.test.")
+    assert seen(exp, got) == (True, "as planned")
+
+
+def test_a_delegation_is_served_as_a_referral() -> None:
+    change = Change(
+        action="create",
+        name="child.example.test.",
+        type="NS",
+        new=state("child.example.test.", 3600, "ns1.child.example.test.", rtype="NS"),
+    )
+    exp = expectation(change, REFERRAL)
+    assert exp is not None
+    referral = answer("child.example.test.", "NS", 3600, aa=False)
+    referral.authority.append(
+        dns.rrset.from_text("child.example.test.", 3600, "IN", "NS", "ns1.child.example.test.")
+    )
+    assert seen(exp, referral) == (True, "as planned")
+    authoritative = answer("child.example.test.", "NS", 3600, "ns1.child.example.test.")
+    assert seen(exp, authoritative) == (False, "an authoritative answer, not a referral")
+    # glue, and a record below a delegation, cannot be shown by one question
+    assert expectation(change, GLUE) is None and expectation(change, OCCLUDED) is None
 
 
 def test_seen_of_a_delete_wants_no_record() -> None:
