@@ -227,7 +227,10 @@ class Env:
             flags = dict(caps.flags)
             for flag, value in flags.items():
                 if value is None:
-                    found = getattr(self.targets[name].provider, flag, None)
+                    try:  # PowerDNS's SUPPORTS_DYNAMIC asks its API: down means unknown
+                        found = getattr(self.targets[name].provider, flag, None)
+                    except Exception:
+                        found = None
                     flags[flag] = found if isinstance(found, bool) else None
             out[name] = dataclasses.replace(caps, flags=flags)
         return out

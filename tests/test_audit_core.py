@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any, ClassVar
 
@@ -14,6 +15,7 @@ from octodns.zone import Zone
 from dnsops.audit import convert
 from dnsops.audit.core import compare, counts, managed
 from dnsops.audit.model import Capabilities, Key, ProviderViews, RRset, Served, ZoneViews
+from dnsops.expect import Refusal
 from dnsops.findings import Severity
 
 ZONE = "example.test."
@@ -196,23 +198,31 @@ def test_records_octodns_skips_for_a_provider_are_not_compared() -> None:
 
 
 def test_a_type_one_provider_cannot_hold_is_unsupported_there_only() -> None:
-    spf = {**SOURCE, ("mail.example.test.", "SPF"): rr("SPF", 3600, '"v=spf1 -all"')}
+    key = ("mail.example.test.", "SPF")
+    spf = {**SOURCE, key: rr("SPF", 3600, '"v=spf1 -all"')}
     nospf = Capabilities("NoSpfProvider", FULL.supports - {"SPF"}, True)
     api_b = {k: v for k, v in spf.items() if k[1] != "SPF"}
-    found = compare(
-        zone(
-            provider("a", api=spf, source=spf), provider("b", nospf, api_b, source=spf), source=spf
-        )
-    )
+    # the zone's expectation (dnsops.expect) says b will not hold it, and why
+    refusal = Refusal("b", *key, "b (tests.NoSpfProvider) does not support SPF records")
+
+    def views(refused: Refusal) -> ZoneViews:
+        b = provider("b", nospf, api_b, source=api_b, skip=frozenset({key}), refused=(refused,))
+        return zone(provider("a", api=spf, source=spf), b, source=spf)
+
+    found = compare(views(refusal))
     assert brief(found) == [("unsupported-by-one-provider", "b", "mail.example.test. SPF")]
     f = found[0]
     assert f.message == (
-        "b cannot hold SPF records (NoSpfProvider's SUPPORTS lacks it); a can: "
+        "b (tests.NoSpfProvider) does not support SPF records; a can: "
         "the zone is not dual for this record"
     )
     assert f.data is not None
     assert (f.data["supported_by"], f.data["provider_class"]) == (["a"], "NoSpfProvider")
     assert f.data["expected"] == {"ttl": 3600, "values": ['"v=spf1 -all"']}
+    # acknowledged in the zone file: listed by the audit, not drift
+    acknowledged = dataclasses.replace(refusal, acknowledged="legacy receivers")
+    assert compare(views(acknowledged)) == []
+    assert views(acknowledged).provider("b").acknowledged == [acknowledged]
 
 
 class _NoCaaProvider(BaseProvider):
@@ -229,13 +239,6 @@ def test_capabilities_are_read_from_the_octodns_class() -> None:
 
     caps = Capabilities.of(ProviderCaps.of("nocaa", "tests._NoCaaProvider", _NoCaaProvider))
     assert caps == Capabilities("_NoCaaProvider", frozenset({"A", "AAAA", "MX", "NS", "TXT"}), True)
-    caa = {**SOURCE, (ZONE, "CAA"): rr("CAA", 86400, '0 issue "letsencrypt.org"')}
-    found = compare(
-        zone(
-            provider("a", api=caa, source=caa), provider("b", caps, SOURCE, source=caa), source=caa
-        )
-    )
-    assert brief(found) == [("unsupported-by-one-provider", "b", "example.test. CAA")]
 
 
 def test_managed_rule() -> None:

@@ -6,17 +6,20 @@ import json
 from pathlib import Path
 
 import pytest
+from octodns.zone import Zone
 
 from dnsops.config import load_project
+from dnsops.env import Env
 from dnsops.errors import ConfigError
+from dnsops.expect import ZoneExpectation, build
 from dnsops.findings import Finding, Severity
 from dnsops.health import plan
 from dnsops.health.checks import CATALOGUE
 from dnsops.health.model import HealthReport, NameserverRow, VantageRow
 from dnsops.health.policy import HealthPolicy, load_policy, policy_for
+from dnsops.lint.capabilities import ProviderCaps
 from dnsops.render import health as render
 from dnsops.render.prometheus import render as prom
-from dnsops.zones import load_zones
 from tests.conftest import run
 
 
@@ -84,11 +87,22 @@ def test_bad_flags_are_usage_errors(cli, project_dir: Path) -> None:
     assert run(cli, project_dir, "health", "--format", "xml").exit_code == 2
 
 
+def expected(zone: Zone, root_ns_left: bool = False) -> ZoneExpectation:
+    """The zone's expectation for the lab's pair, from the classes' capabilities."""
+    from octodns_bind import Rfc2136Provider
+    from octodns_powerdns import PowerDnsProvider
+
+    caps = {
+        "pdns": ProviderCaps.of("pdns", "octodns_powerdns.PowerDnsProvider", PowerDnsProvider),
+        "bind": ProviderCaps.of("bind", "octodns_bind.Rfc2136Provider", Rfc2136Provider),
+    }
+    return build(zone, caps, root_ns_left)
+
+
 def test_desired_rrsets_of_the_example_zone(project_dir: Path) -> None:
     project = load_project(project_dir / "dnsops.yaml")
-    _, env = project.lab_environment()
-    zone = load_zones(project, env)["example.test."]
-    rrsets = plan.desired(zone, ("pdns", "bind"))
+    zone = Env(project).zones()["example.test."]
+    rrsets = plan.desired(expected(zone), ("pdns", "bind"))
     assert len(rrsets) == 13
     api = next(d for d in rrsets if d.subject == "api.example.test. A")
     assert (api.ttl, api.values, api.section, api.providers) == (
@@ -100,7 +114,7 @@ def test_desired_rrsets_of_the_example_zone(project_dir: Path) -> None:
     assert api.file == str(Path("zones/example.test.yaml")) or api.file.endswith(
         "example.test.yaml"
     )
-    unmanaged = plan.desired(zone, ("pdns", "bind"), manages_apex_ns=False)
+    unmanaged = plan.desired(expected(zone, root_ns_left=True), ("pdns", "bind"))
     assert [d.subject for d in rrsets if d not in unmanaged] == ["example.test. NS"]
 
 
@@ -244,11 +258,16 @@ def test_delegations_glue_and_provider_restrictions() -> None:
         ("skipped", {"type": "A", "ttl": 60, "value": "192.0.2.82", "octodns": {"ignored": True}}),
     ):
         zone.add_record(Record.new(zone, name, data))
-    rrsets = {d.subject: d for d in plan.desired(zone, ("pdns", "bind"))}
-    assert {s: (d.section, d.expect.section, sorted(d.providers)) for s, d in rrsets.items()} == {
-        "sub.example.test. NS": ("authority", "authority", ["bind", "pdns"]),
-        "ns.sub.example.test. A": ("additional", "additional", ["bind", "pdns"]),
-        "www.example.test. A": ("answer", "answer", ["bind", "pdns"]),
-        "only-pdns.example.test. A": ("answer", "answer", ["pdns"]),
+    rrsets = {d.subject: d for d in plan.desired(expected(zone), ("pdns", "bind"))}
+    held = {
+        s: (d.section, d.expect.section, sorted(d.providers), sorted(d.held))
+        for s, d in rrsets.items()
+    }
+    assert held == {
+        "sub.example.test. NS": ("authority", "authority", ["bind", "pdns"], ["bind", "pdns"]),
+        # glue: held (a zone transfer carries it), never asked by itself
+        "ns.sub.example.test. A": ("additional", "additional", [], ["bind", "pdns"]),
+        "www.example.test. A": ("answer", "answer", ["bind", "pdns"], ["bind", "pdns"]),
+        "only-pdns.example.test. A": ("answer", "answer", ["pdns"], ["pdns"]),
     }
     assert rrsets["www.example.test. A"].owner == b"\x03www\x07example\x04test\x00"

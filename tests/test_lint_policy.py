@@ -27,6 +27,7 @@ def test_shipped_policy_loads() -> None:
         "mx-requires-dmarc",
         "two-mx",
         "provider-support",
+        "occluded-record",
         "apex-ns-both-providers",
         "dangling-target",
         "cdn-vary",
@@ -55,7 +56,7 @@ def _only_policy(project_dir: Path, *fixtures: str, keep_default: bool = False) 
             "unknown-kind.yaml",
             "policies/unknown-kind.yaml:9: rules.1.kind: unknown rule kind 'forbidden' "
             "(one of ttl-band, ttl-floor, forbid, require, provider-support, "
-            "apex-ns-providers, dangling-target, cdn-vary, cdn-cache-control)",
+            "occluded, apex-ns-providers, dangling-target, cdn-vary, cdn-cache-control)",
         ),
         (
             "bad-regex.yaml",

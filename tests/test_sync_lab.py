@@ -420,7 +420,7 @@ def test_verify_reports_what_each_nameserver_serves_instead(project: Path) -> No
         ),
     )
     servers = [Server(n, a) for n, a in nameservers(project, "pdns").items()]
-    got = asyncio.run(until_served("pdns", [(want, servers)], timeout=1.0, interval=0.2))
+    got = asyncio.run(until_served("pdns", [(want, servers, "answer")], timeout=1.0, interval=0.2))
     assert (got.verified, got.total, got.failed) == (0, 1, True)
     assert got.pending == [
         f"mx1.example.test. A: {s} serves 3600 192.0.2.25" for s in sorted(map(str, servers))

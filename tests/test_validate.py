@@ -28,6 +28,7 @@ def test_example_zone_is_valid(cli: CliRunner, project_dir: Path) -> None:
         "valid": True,
         "zones": {"example.test.": 13},
         "problems": [],
+        "notices": [],
     }
 
 
@@ -86,6 +87,7 @@ def test_bad_zone_lists_every_problem(
         "valid": False,
         "zones": {},
         "problems": problems,
+        "notices": [],
     }
     text = run(cli, project_dir, "validate")
     assert text.exit_code == 1
