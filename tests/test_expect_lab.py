@@ -98,6 +98,14 @@ def test_acknowledged_zone_syncs_then_plan_audit_and_health_agree(mixed: Path) -
     assert withheld == WITHHELD
     assert all(w["acknowledged"] for w in plan["withheld"])
     assert plan["differences"] == []
+    markdown = run(CliRunner(), mixed, "plan", "--format", "markdown").stdout
+    assert "> [!NOTE]\n> Records a provider will not hold:\n" in markdown
+    # escaped as every PR-comment text is (no markdown, mention or link can form)
+    assert (
+        "> - pdns will not hold mixed.test. SPF&#58; pdns (octodns&#95;powerdns.PowerDnsProvider)"
+        " does not support SPF records (acknowledged&#58; legacy SPF type kept for old "
+        "receivers; TXT carries it too)"
+    ) in markdown
 
     code, audit = cmd(mixed, "audit", "--zone", ZONE)
     assert code == 0, audit["findings"]
