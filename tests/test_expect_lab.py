@@ -114,6 +114,11 @@ def test_acknowledged_zone_syncs_then_plan_audit_and_health_agree(mixed: Path) -
         (p["provider"], a["name"], a["type"]) for p in zone["providers"] for a in p["acknowledged"]
     }
     assert acknowledged == WITHHELD
+    text = run(CliRunner(), mixed, "audit", "--zone", ZONE).stdout
+    assert (
+        "pdns does not hold mixed.test. SPF, as acknowledged: legacy SPF type kept for old "
+        "receivers; TXT carries it too"
+    ) in " ".join(text.split())
 
     code, health = cmd(mixed, "health", "--zone", ZONE)
     assert code == 0 and health["findings"] == [], health["findings"]

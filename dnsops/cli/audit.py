@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from dnsops.audit import log
 from dnsops.audit.model import Audit
@@ -98,6 +99,8 @@ def _show(result: Audit, fmt: Format) -> None:
         err.print(render.verdict(result))
     else:
         out.print(render.table(result))
+        for line in render.acknowledged_lines(result):
+            out.print(f"[dim]{escape(line)}[/]")
         if result.findings:
             out.print(render.findings_table(result))
         style = "green" if result.consistent else "red"

@@ -85,6 +85,16 @@ def table(result: Audit) -> Table:
     return t
 
 
+def acknowledged_lines(result: Audit) -> list[str]:
+    """The records a provider does not hold, as the zone files acknowledge (not drift)."""
+    return [
+        f"{r.provider} does not hold {r.fqdn} {r.type}, as acknowledged: {r.acknowledged}"
+        for zv in result.zones
+        for pv in zv.providers
+        for r in pv.acknowledged
+    ]
+
+
 def findings_table(result: Audit) -> Table:
     return render_findings.table(result.findings, title="drift")
 
@@ -106,6 +116,11 @@ def markdown(result: Audit) -> str:
         ]
         lines.append("| " + " | ".join(render_findings._md_cell(c) for c in cells) + " |")
     lines.append("")
+    acknowledged = acknowledged_lines(result)
+    if acknowledged:
+        lines += ["Acknowledged in the zone files (not drift):", ""]
+        lines += [f"- {render_findings._md_cell(a)}" for a in acknowledged]
+        lines.append("")
     if result.findings:
         lines.append(render_findings.markdown(result.findings, title="Drift"))
     return "\n".join(lines)
