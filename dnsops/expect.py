@@ -181,15 +181,24 @@ def kinds(zone: Zone) -> tuple[frozenset[str], dict[Key, str]]:
 
 
 def enclosing_cut(fqdn: str, cuts: frozenset[str]) -> str | None:
-    """The delegation at or above ``fqdn`` (the closest), if any."""
+    """The delegation at or above ``fqdn`` (the closest), if any.
+
+    On the text of the name, one label off at a time (a 10k-record zone is walked in
+    milliseconds): octoDNS's fqdns are presentation form, where a dot inside a label is
+    escaped and never starts a parent's name.
+    """
     if not cuts:
         return None
-    name = dns.name.from_text(fqdn)
-    while len(name.labels) > 1:
-        text = name.to_text()
-        if text in cuts:
-            return text
-        name = name.parent()
+    name = fqdn
+    while name and name != ".":
+        if name in cuts:
+            return name
+        i = name.find(".")
+        while i > 0 and name[i - 1] == "\\":
+            i = name.find(".", i + 1)
+        if i < 0:
+            return None
+        name = name[i + 1 :]
     return None
 
 
