@@ -153,6 +153,35 @@ class Paths(_Model):
     state: str = ".dnsops"
 
 
+class ApiBounds(_Model):
+    """Bounds on every call dnsops makes (through octoDNS) to one provider API.
+
+    ``rate``: at most this many requests in any second (retries included), shared by
+    every thread using the same account. ``deadline``: no request of one API call (its
+    retries, its waits for the rate limit) starts after this many seconds; each request
+    also has ``connect_timeout`` and ``read_timeout``.
+    """
+
+    rate: float = Field(default=5.0, gt=0, le=1000, description="requests per second at most")
+    deadline: Seconds = Field(default=60.0, description="seconds per API call at most")
+    connect_timeout: Seconds = 5.0
+    read_timeout: Seconds = 30.0
+
+
+class Ns1ApiBounds(ApiBounds):
+    """NS1: a client-side cap (default 10/s, what ns1-python assumes without headers),
+    below which NS1's own X-RateLimit-* headers are followed."""
+
+    rate: float = Field(default=10.0, gt=0, le=1000, description="requests per second at most")
+
+
+class ProviderApis(_Model):
+    """Bounds per provider API: Route 53 (5 requests per second per account) and NS1."""
+
+    route53: ApiBounds = Field(default_factory=ApiBounds)
+    ns1: Ns1ApiBounds = Field(default_factory=Ns1ApiBounds)
+
+
 class Environment(_Model):
     """One octoDNS config and the two providers (targets) that serve the zones."""
 
@@ -179,6 +208,10 @@ class Environment(_Model):
         default_factory=dict,
         description="per provider: its nameservers (addresses or host names), asked after "
         "a sync to verify the changes are served (a lab's come from the 'lab' section)",
+    )
+    provider_api: ProviderApis = Field(
+        default_factory=ProviderApis,
+        description="bounds on the Route 53 and NS1 API calls: rate, deadline, timeouts",
     )
 
     @field_validator("providers")

@@ -8,16 +8,24 @@ written outside the (git-ignored, mode 0600) lab state.
 The providers come back as :class:`Target`: each plans exactly as octoDNS's
 Manager would for the config, i.e. with the processors the config lists for the
 zone (config/production.yaml uses one to leave the apex NS to the providers).
+
+Route 53 and NS1 providers are built with bounds on their API calls: a rate
+limit per account and a deadline per call (dnsops.yaml ``provider_api``; see
+"bounds on provider API calls" below).
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import copy
 import dataclasses
+import hashlib
 import logging
 import os
 import re
+import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -43,7 +51,8 @@ def manager(project: Project, env: Environment, parsed: dict[str, Any] | None = 
 
     ``parsed``: the config as dnsops already parsed it (the environment model parses
     it once per command); octoDNS's Manager then builds from a copy of it instead of
-    reading the file a second time.
+    reading the file a second time. Route 53 and NS1 providers come out bounded by
+    ``env.provider_api`` (rate, deadline, timeouts: see "bounds on provider API calls").
 
     :raises ConfigError: the config is invalid or a secret is missing; the
         message names the variable, never a value.
@@ -55,8 +64,13 @@ def manager(project: Project, env: Environment, parsed: dict[str, Any] | None = 
     # message this function reports; keep the traceback off the terminal
     logging.getLogger("EnvironSecrets[env]").setLevel(logging.CRITICAL)
     _quiet_ns1_not_found()
+    bounds = env.provider_api
+    config = parsed if parsed is not None else octodns_config(project, env)
+    bounded = bounded_ns1_config(config, bounds.ns1)
+    if bounded is not config and not OCTODNS_VERSION.startswith("1."):
+        _warn_once(f"octoDNS {OCTODNS_VERSION} (NS1's client_config)")
     try:
-        with _preparsed(parsed):
+        with bounded_apis(bounds), _preparsed(bounded):
             return Manager(str(path))
     except Exception as exc:  # octoDNS raises ManagerException, secrets errors, TypeError
         raise ConfigError(f"{path}: {_first_line(exc)}") from None
@@ -365,3 +379,310 @@ def _powerdns(provider: Any, zone: str) -> ProviderZone:
         elif rrset.get("type") == "SOA" and contents:
             mname = _fq(contents[0].split()[0])
     return ProviderZone(tuple(sorted(names)), mname)
+
+
+# -- bounds on provider API calls (Route 53, NS1) -----------------------------------------
+#
+# Route 53 allows 5 requests per second per account; NS1 rate-limits each endpoint with a
+# token bucket it describes in X-RateLimit-* headers. Every call octoDNS makes for dnsops
+# goes through a Limiter (shared by the threads using one account) and has a deadline.
+# Both hooks are set while octoDNS builds the providers (``manager``):
+#
+# * octodns-route53 1.x creates its boto3 client with ``octodns_route53.auth.Session``:
+#   for the constructor only, that name is a Session whose route53 clients get
+#   botocore's ``Config`` (adaptive retries, connect/read timeouts) and two botocore
+#   event handlers (``before-call``: the call's deadline; ``before-send``: the deadline
+#   and the limiter, before every HTTP attempt, retries included).
+# * octodns-ns1 passes ``client_config`` to ns1-python: dnsops adds ``timeout`` and
+#   ``transport: dnsops-bounded``, a transport in ns1-python's registry
+#   (``TransportBase.REGISTRY``) that takes the limiter before every request, follows
+#   NS1's rate-limit headers, waits out a 429 itself (within the deadline) and gives up
+#   at the deadline. A user's own ``transport``/``timeout`` in client_config win.
+#
+# On other versions of octodns-route53 (2.x) or ns1-python (1.x) nothing is changed and
+# the log says so once.
+
+
+class ApiDeadlineExceeded(Exception):
+    """A provider API call would run past its deadline (dnsops's bound)."""
+
+
+class Limiter:
+    """At most ``count`` requests in any ``window`` seconds (a sliding log), thread-safe.
+
+    ``rate`` r per second becomes ``count`` = max(1, floor(r)) per ``count / r`` seconds,
+    plus ``margin`` (10 %) so that jitter between here and the server cannot put one
+    more request into a server's second. A token bucket would allow its burst on top of
+    the rate within one second; this never does. ``hold`` stops every request until a
+    time (a provider said its bucket is nearly empty).
+    """
+
+    MARGIN = 0.10
+
+    def __init__(self, rate: float, clock: Callable[[], float] | None = None) -> None:
+        self.rate = float(rate)
+        self.count = max(1, int(self.rate))
+        self.window = self.count / self.rate * (1 + self.MARGIN)
+        self._clock = clock or time.monotonic
+        self._sleep = time.sleep
+        self._sent: collections.deque[float] = collections.deque(maxlen=self.count)
+        self._held_until = 0.0
+        self._lock = threading.Lock()
+
+    def hold(self, until: float) -> None:
+        with self._lock:
+            self._held_until = max(self._held_until, until)
+
+    def slot(self, deadline: float | None = None) -> float:
+        """Reserve the next time a request may be sent (and return it).
+
+        :raises ApiDeadlineExceeded: that time is after ``deadline`` (nothing reserved).
+        """
+        with self._lock:
+            now = self._clock()
+            at = max(now, self._held_until)
+            if len(self._sent) == self.count:
+                at = max(at, self._sent[0] + self.window)
+            if deadline is not None and at > deadline:
+                raise ApiDeadlineExceeded(f"the next request is allowed in {at - now:.1f} s")
+            self._sent.append(at)
+            return at
+
+    def acquire(self, deadline: float | None = None) -> None:
+        """Wait for a slot (see :meth:`slot`)."""
+        wait = self.slot(deadline) - self._clock()
+        if wait > 0:
+            self._sleep(wait)
+
+
+_LIMITERS: dict[tuple[str, str, float], Limiter] = {}
+_LIMITERS_LOCK = threading.Lock()
+
+
+def limiter(api: str, account: str, rate: float) -> Limiter:
+    """The limiter of one API and account (shared process-wide; ``account`` is hashed)."""
+    key = (api, hashlib.sha256(account.encode()).hexdigest()[:16], float(rate))
+    with _LIMITERS_LOCK:
+        if key not in _LIMITERS:
+            _LIMITERS[key] = Limiter(rate)
+        return _LIMITERS[key]
+
+
+def forget_limiters() -> None:
+    """Start every limiter afresh (a long-lived process or a test after a provider said
+    to hold back)."""
+    with _LIMITERS_LOCK:
+        _LIMITERS.clear()
+
+
+_warned_versions: set[str] = set()
+
+
+def _warn_once(what: str) -> None:
+    if what not in _warned_versions:
+        _warned_versions.add(what)
+        logging.getLogger(__name__).warning("%s: API calls not bounded by dnsops", what)
+
+
+@contextlib.contextmanager
+def bounded_apis(bounds: Any) -> Iterator[None]:
+    """While octoDNS builds providers: Route 53 clients get dnsops's bounds (see above).
+
+    ``bounds``: :class:`dnsops.config.ProviderApis`.
+    """
+    try:
+        import octodns_route53
+        import octodns_route53.auth as auth
+    except ImportError:  # not installed: nothing to bound
+        yield
+        return
+    version = str(getattr(octodns_route53, "__version__", ""))
+    if not version.startswith("1.") or not hasattr(auth, "Session"):
+        _warn_once(f"octodns-route53 {version}")
+        yield
+        return
+    original = auth.Session
+    auth.Session = _route53_session(original, bounds.route53)
+    try:
+        yield
+    finally:
+        auth.Session = original
+
+
+def _route53_session(base: type, bounds: Any) -> type:
+    from botocore.config import Config
+
+    class BoundedSession(base):  # type: ignore[misc]
+        """boto3's Session, whose route53 clients are bounded."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._dnsops_account = str(
+                kwargs.get("aws_access_key_id") or kwargs.get("profile_name") or "default"
+            )
+
+        def client(self, *args: Any, **kwargs: Any) -> Any:
+            service = kwargs.get("service_name", args[0] if args else None)
+            if service != "route53":
+                return super().client(*args, **kwargs)
+            given = kwargs.get("config")
+            attempts = ((given.retries or {}) if given is not None else {}).get("max_attempts")
+            ours = Config(
+                connect_timeout=bounds.connect_timeout,
+                read_timeout=bounds.read_timeout,
+                retries={"mode": "adaptive", "max_attempts": int(attempts or 5)},
+            )
+            kwargs["config"] = given.merge(ours) if given is not None else ours
+            client = super().client(*args, **kwargs)
+            bound_route53(client, limiter("route53", self._dnsops_account, bounds.rate), bounds)
+            return client
+
+    return BoundedSession
+
+
+def bound_route53(client: Any, limit: Limiter, bounds: Any) -> None:
+    """Register the deadline and the limiter on a botocore client's events."""
+
+    def start(context: dict[str, Any], model: Any = None, **_: Any) -> None:
+        context["dnsops_deadline"] = time.monotonic() + bounds.deadline
+        context["dnsops_operation"] = getattr(model, "name", "?")
+
+    def gate(request: Any, **_: Any) -> None:
+        context = getattr(request, "context", None) or {}
+        deadline = context.get("dnsops_deadline")
+        what = f"route53 {context.get('dnsops_operation', 'call')}"
+        if deadline is not None and time.monotonic() > deadline:
+            raise ApiDeadlineExceeded(f"{what}: not done within its {bounds.deadline:g} s deadline")
+        try:
+            limit.acquire(deadline)
+        except ApiDeadlineExceeded as exc:
+            raise ApiDeadlineExceeded(
+                f"{what}: would pass its {bounds.deadline:g} s deadline waiting for the "
+                f"rate limit ({limit.rate:g}/s): {exc}"
+            ) from None
+
+    client.meta.events.register("before-call", start)
+    client.meta.events.register("before-send", gate)
+
+
+NS1_TRANSPORT = "dnsops-bounded"
+
+
+def bounded_ns1_config(config: dict[str, Any], bounds: Any) -> dict[str, Any]:
+    """The octoDNS config with every octodns-ns1 provider's ``client_config`` bounded
+    (a copy when anything changes; ``config`` itself is never modified)."""
+    providers = config.get("providers")
+    if not isinstance(providers, dict):
+        return config
+    names = [
+        n
+        for n, p in providers.items()
+        if isinstance(p, dict) and str(p.get("class", "")).startswith("octodns_ns1.")
+    ]
+    if not names or not _register_ns1_transport():
+        return config
+    from octodns.context import ContextDict
+
+    # shallow copies keep octoDNS's ContextDict (and the file/line its errors name)
+    out = copy.copy(config)
+    out["providers"] = copy.copy(providers)
+    for name in names:
+        settings = copy.copy(providers[name])
+        given = settings.get("client_config")
+        client_config = (
+            copy.copy(given)
+            if isinstance(given, dict)
+            else ContextDict(context=getattr(settings, "context", None))
+        )
+        client_config.setdefault("transport", NS1_TRANSPORT)
+        client_config.setdefault("timeout", [bounds.connect_timeout, bounds.read_timeout])
+        client_config["dnsops_bounds"] = {
+            "rate": bounds.rate,
+            "deadline": bounds.deadline,
+        }
+        settings["client_config"] = client_config
+        out["providers"][name] = settings
+    return out
+
+
+def _register_ns1_transport() -> bool:
+    """Put dnsops's transport into ns1-python's registry (ns1-python 0.x)."""
+    try:
+        import ns1
+        from ns1.rest.transport.base import TransportBase
+        from ns1.rest.transport.requests import RequestsTransport
+    except ImportError:
+        return False
+    version = str(getattr(ns1, "version", ""))
+    if not version.startswith("0.") or not hasattr(RequestsTransport, "_send"):
+        _warn_once(f"ns1-python {version}")
+        return False
+    if NS1_TRANSPORT not in TransportBase.REGISTRY:
+        TransportBase.REGISTRY[NS1_TRANSPORT] = _ns1_transport(RequestsTransport)
+    return True
+
+
+def _ns1_transport(base: type) -> type:
+    from ns1.rest.errors import RateLimitException
+
+    calls = threading.local()
+    reserve = 2  # tokens left to the other thread(s) before following NS1's refill rate
+
+    class BoundedTransport(base):  # type: ignore[misc]
+        """ns1-python's requests transport, bounded (see the section comment)."""
+
+        def __init__(self, config: Any) -> None:
+            super().__init__(config)
+            settings = config.get("dnsops_bounds") or {}
+            self._deadline_s = float(settings.get("deadline", 60.0))
+            try:
+                account = str(config.getAPIKey())
+            except Exception:  # no key configured: ns1-python fails the call itself
+                account = "default"
+            self._limit = limiter("ns1", account, float(settings.get("rate", 10.0)))
+            # ns1-python calls this with each response's rate-limit headers
+            self._rate_limit_func = self._follow
+
+        def _follow(self, rl: dict[str, Any]) -> None:
+            """NS1 says how many requests its bucket has left and how fast it refills:
+            with ``reserve`` or fewer left, wait until it has refilled past that."""
+            limit, period, remaining = rl.get("limit"), rl.get("period"), rl.get("remaining")
+            if not limit or not period or remaining is None or remaining > reserve:
+                return
+            per_token = float(period) / float(limit)
+            self._limit.hold(time.monotonic() + (reserve + 1 - int(remaining)) * per_token)
+
+        def send(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+            outer = getattr(calls, "deadline", None)
+            if outer is None:
+                calls.deadline = time.monotonic() + self._deadline_s
+                calls.what = f"ns1 {method} {url.split('/v1/', 1)[-1]}"
+            try:
+                return super().send(method, url, *args, **kwargs)
+            finally:
+                if outer is None:
+                    calls.deadline = None
+
+        def _send(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+            deadline = getattr(calls, "deadline", None) or time.monotonic() + self._deadline_s
+            what = getattr(calls, "what", "ns1 call")
+            while True:
+                try:
+                    self._limit.acquire(deadline)
+                except ApiDeadlineExceeded as exc:
+                    raise ApiDeadlineExceeded(
+                        f"{what}: would pass its {self._deadline_s:g} s deadline waiting "
+                        f"for the rate limit: {exc}"
+                    ) from None
+                try:
+                    return super()._send(method, url, *args, **kwargs)
+                except RateLimitException as exc:  # 429: NS1's bucket is empty
+                    self._follow(
+                        {
+                            "limit": getattr(exc, "limit", 10),
+                            "period": getattr(exc, "period", 1),
+                            "remaining": 0,
+                        }
+                    )
+
+    return BoundedTransport

@@ -419,9 +419,9 @@ def test_provider_support_lab(project_dir: Path, monkeypatch: pytest.MonkeyPatch
     ]
     messages = [f.message for f in report.findings]
     assert messages == [
-        "bind (octodns_bind.Rfc2136Provider) does not support ALIAS records",
+        "bind (dnsops.providers.Rfc2136Provider) does not support ALIAS records",
         "pdns (octodns_powerdns.PowerDnsProvider) does not support SPF records",
-        "bind (octodns_bind.Rfc2136Provider) does not support dynamic records "
+        "bind (dnsops.providers.Rfc2136Provider) does not support dynamic records "
         "(SUPPORTS_DYNAMIC = False): octoDNS serves its default values",
         "pdns decides SUPPORTS_DYNAMIC at run time: cannot tell if it serves dynamic records",
     ]

@@ -426,3 +426,90 @@ def test_verify_reports_what_each_nameserver_serves_instead(project: Path) -> No
         f"mx1.example.test. A: {s} serves 3600 192.0.2.25" for s in sorted(map(str, servers))
     ]
     assert got.line() == "verified on pdns: 0/1"
+
+
+APEX_NS_OLD = "      - ns2.bind.test.\n"
+
+
+def served_ns(root: Path) -> dict[str, list[str]]:
+    """The apex NS set each nameserver of both providers serves for example.test."""
+    out = {}
+    for provider in ("pdns", "bind"):
+        for name, addr in nameservers(root, provider).items():
+            got = served(addr, "example.test.", "NS")
+            assert got is not None, f"{name} serves no apex NS"
+            out[name] = got[1]
+    return out
+
+
+def sync_converges(cli: Any, root: Path, changes: int) -> None:
+    synced = cli_run(cli, root, "sync", "--doit", "--force")
+    assert synced.exit_code == 0, synced.output
+    for provider in ("pdns", "bind"):
+        assert f"{provider}: applied {changes} change(s)" in synced.output
+        assert f"verified on {provider}: {changes}/{changes}" in synced.output
+    code, doc = plan_json(cli, root, "--detailed-exitcode")
+    assert (code, doc["has_changes"]) == (0, False), doc
+
+
+def test_apex_ns_name_added_then_removed_converges(cli: Any, project: Path) -> None:
+    """BIND ignores an RFC 2136 delete of the whole apex NS set: the NS change goes
+    out as adds, then deletes of single records, and converges on both providers."""
+    four = sorted(["ns1.bind.test.", "ns2.bind.test.", "ns1.pdns.test.", "ns2.pdns.test."])
+    before = served_ns(project)
+    assert before == {name: four for name in before}
+
+    edit(project, APEX_NS_OLD, APEX_NS_OLD + "      - ns3.bind.test.\n")
+    sync_converges(cli, project, 1)
+    five = sorted([*four, "ns3.bind.test."])
+    assert served_ns(project) == {name: five for name in before}
+
+    edit(project, APEX_NS_OLD + "      - ns3.bind.test.\n", "")
+    sync_converges(cli, project, 1)
+    three = sorted(set(four) - {"ns2.bind.test."})
+    assert served_ns(project) == {name: three for name in before}
+
+
+NS3_IN_ZONE = """\
+ns3:
+  ttl: 3600
+  type: A
+  value: {address}
+"""
+
+
+def test_apex_ns_swapped_with_glue_and_ttl_converges(cli: Any, project: Path) -> None:
+    """One name out, an in-zone name in (its A record created in the same sync), the
+    TTL changed: converges; and back (the A record deleted with its name). The new
+    name is BIND's second server under another name: every name on the list answers."""
+    servers = {a for p in ("pdns", "bind") for a in nameservers(project, p).values()}
+    address = nameservers(project, "bind")["ns2.bind.test."]
+    original = (project / ZONE_FILE).read_text()
+    # lint: the in-zone name is one of BIND's, and its (lab) address is loopback
+    policy = project / "policies" / "default.yaml"
+    policy_text = policy.read_text()
+    bind_names, loopback = "      bind: ['ns*.bind.test.']", "        - 127.0.0.0/8\n"
+    assert policy_text.count(bind_names) == 1 and policy_text.count(loopback) == 1
+    policy.write_text(
+        policy_text.replace(bind_names, bind_names[:-1] + ", ns3.example.test.]").replace(
+            loopback, ""
+        )
+    )
+    try:
+        edit(project, APEX_NS_OLD, "      - ns3.example.test.\n")
+        edit(project, "  - ttl: 86400\n    type: NS\n", "  - ttl: 7200\n    type: NS\n")
+        edit(project, "sip:\n", NS3_IN_ZONE.format(address=address) + "sip:\n")
+        sync_converges(cli, project, 2)
+        want = sorted(["ns1.bind.test.", "ns1.pdns.test.", "ns2.pdns.test.", "ns3.example.test."])
+        for addr in servers:
+            assert served(addr, "example.test.", "NS") == (7200, want), addr
+            assert served(addr, "ns3.example.test.", "A") == (3600, [address]), addr
+
+        (project / ZONE_FILE).write_text(original)
+        sync_converges(cli, project, 2)
+    finally:
+        policy.write_text(policy_text)
+    want = sorted(["ns1.bind.test.", "ns1.pdns.test.", "ns2.bind.test.", "ns2.pdns.test."])
+    for addr in servers:
+        assert served(addr, "example.test.", "NS") == (86400, want), addr
+        assert served(addr, "ns3.example.test.", "A") is None, addr

@@ -22,8 +22,11 @@ otherwise). Errors are ``{"message": ...}`` with NS1's status codes and texts:
 dot and reports each answer's rdata joined by spaces in ``short_answers``.
 
 Not modelled: monitors, data feeds, filter chains beyond storing them,
-pagination (zones here are small), rate limiting (the headers are sent with
-generous values).
+pagination (zones here are small). Rate limiting: the headers are sent with
+generous values, unless :meth:`Ns1StandIn.rate_limit` sets a token bucket (one for
+all endpoints, NS1 has one per endpoint and method): then ``X-RateLimit-Limit``,
+``-Period`` and ``-Remaining`` describe it and an empty bucket answers 429
+``rate limit exceeded``. ``arrivals`` holds the time each request came in.
 
 NS1's endpoint is always https (ns1-python builds ``https://endpoint:port``),
 so the stand-in serves TLS with a self-signed certificate made at start;
@@ -43,6 +46,7 @@ import re
 import ssl
 import tempfile
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -292,14 +296,25 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # quiet; requests counted instead
         pass
 
+    def setup(self) -> None:
+        self.request.settimeout(30)
+        self.request.do_handshake()
+        super().setup()
+
     def _handle(self) -> None:
         url = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         with self.server.store.lock:
             self.server.requests.append((self.command, url.path))
+            self.server.arrivals.append(time.monotonic())
         if self.headers.get("X-NSONE-Key") != self.server.api_key:
             self._reply(HTTPStatus.UNAUTHORIZED, {"message": "Unauthorized"})
+            return
+        self._remaining = self.server.bucket.take() if self.server.bucket else 899
+        if self._remaining < 0:
+            self.server.limited += 1
+            self._reply(HTTPStatus.TOO_MANY_REQUESTS, {"message": "rate limit exceeded"})
             return
         try:
             body = json.loads(raw) if raw.strip() else {}
@@ -321,11 +336,34 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
-        for name, value in (("By", "customer"), ("Limit", "900"), ("Period", "300")):
-            self.send_header(f"X-RateLimit-{name}", value)
-        self.send_header("X-RateLimit-Remaining", "899")
+        bucket = self.server.bucket
+        limit, period = (bucket.limit, bucket.period) if bucket else (900, 300)
+        for name, value in (("By", "customer"), ("Limit", limit), ("Period", period)):
+            self.send_header(f"X-RateLimit-{name}", str(value))
+        self.send_header("X-RateLimit-Remaining", str(max(0, getattr(self, "_remaining", 899))))
         self.end_headers()
         self.wfile.write(data)
+
+
+class Bucket:
+    """NS1's token bucket: ``limit`` tokens, refilled at ``limit / period`` per second."""
+
+    def __init__(self, limit: int, period: int, tokens: int | None = None) -> None:
+        self.limit, self.period = limit, period
+        self.tokens = float(limit if tokens is None else tokens)
+        self.at = time.monotonic()
+        self.lock = threading.Lock()
+
+    def take(self) -> int:
+        """Take a token: the tokens left (-1: none was there, nothing taken)."""
+        with self.lock:
+            now = time.monotonic()
+            self.tokens = min(self.limit, self.tokens + (now - self.at) * self.limit / self.period)
+            self.at = now
+            if self.tokens < 1:
+                return -1
+            self.tokens -= 1
+            return int(self.tokens)
 
 
 class Server(ThreadingHTTPServer):
@@ -336,6 +374,9 @@ class Server(ThreadingHTTPServer):
         self.api_key = api_key
         self.store = Store()
         self.requests: list[tuple[str, str]] = []
+        self.arrivals: list[float] = []
+        self.bucket: Bucket | None = None
+        self.limited = 0  # 429s answered
 
 
 class Ns1StandIn:
@@ -349,7 +390,11 @@ class Ns1StandIn:
         cert, key = self_signed(Path(self._tmp.name), address)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(cert, key)
-        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        # the TLS handshake happens in each connection's own thread (Handler.setup), so a
+        # client that stalls or fails its handshake cannot hold up the accept loop
+        self.server.socket = context.wrap_socket(
+            self.server.socket, server_side=True, do_handshake_on_connect=False
+        )
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
@@ -369,10 +414,18 @@ class Ns1StandIn:
         return {"endpoint": self.address, "port": str(self.port), "ignore-ssl-errors": True}
 
     def reset(self) -> None:
-        """Forget every zone and record (a fresh NS1 account)."""
+        """Forget every zone and record (a fresh NS1 account, no rate limit)."""
         with self.store.lock:
             self.server.store = Store()
             self.server.requests.clear()
+            self.server.arrivals.clear()
+            self.server.bucket = None
+            self.server.limited = 0
+
+    def rate_limit(self, limit: int, period: int, tokens: int | None = None) -> None:
+        """Limit requests as NS1 does: a bucket of ``limit`` tokens per ``period`` s
+        (``tokens`` in it now: full by default)."""
+        self.server.bucket = Bucket(limit, period, tokens)
 
     def start(self) -> Ns1StandIn:
         self._thread.start()
