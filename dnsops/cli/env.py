@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from typing import Annotated
 
 import typer
 
-from dnsops.cli.common import EnvOption, Format, emit_json, environment, err, handle_errors, out
+from dnsops.cli.common import EnvOption, emit_json, environment, err, handle_errors, out
 
 app = typer.Typer(help="The environment model: providers, nameservers, parents.")
+
+
+class ShowFormat(StrEnum):
+    text = "text"
+    json = "json"
+
 
 ZonesOption = Annotated[
     list[str] | None,
@@ -22,14 +29,16 @@ ZonesOption = Annotated[
 def show(
     env: EnvOption = None,
     zone: ZonesOption = None,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="text or json.")] = Format.text,
+    fmt: Annotated[ShowFormat, typer.Option("--format", "-f", help="text or json.")] = (
+        ShowFormat.text
+    ),
 ) -> None:
-    """Print the environment as every command sees it: each provider's class and
-    capabilities, and per zone the nameservers each provider serves it from (asked of
-    the provider: API or DNS, or pinned in dnsops.yaml) and the delegation at the parent
-    (walked down from the root hints, or pinned). Exit 1 when something is missing."""
-    if fmt not in (Format.text, Format.json):
-        raise typer.BadParameter("env show prints text or json", param_hint="--format")
+    """Print what every command knows of the environment, and where each fact came from.
+
+    Each provider's class and capabilities; per zone, the nameservers each provider
+    serves it from (asked of the provider: API or DNS, or pinned in dnsops.yaml) and the
+    delegation at the parent (walked down from the root hints, or pinned). Exit 1 when
+    something is missing."""
     model = environment(env)
     names = model.pick(zone)
     with err.status("asking the providers and walking down from the root…") as status:
@@ -47,7 +56,7 @@ def show(
         if facts[z].delegation.problem
     ]
     doc["problems"] = problems
-    if fmt is Format.json:
+    if fmt is ShowFormat.json:
         emit_json(json.dumps(doc, indent=2))
     else:
         _text(doc)
