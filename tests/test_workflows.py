@@ -419,12 +419,6 @@ def test_run_scripts_pass_shellcheck() -> None:
         assert result.returncode == 0, f"{name}/{job_name}/{step.get('name')}\n{result.stdout}"
 
 
-@pytest.mark.xfail(
-    reason="config/production.yaml passes no session_token to Route53Provider: the OIDC "
-    "role's temporary credentials need `session_token: env/AWS_SESSION_TOKEN/` there "
-    "(empty default: static keys keep working); see docs/workflows.md",
-    strict=False,
-)
 def test_the_production_config_passes_the_oidc_session_token() -> None:
     config = yaml.safe_load((REPO / "config" / "production.yaml").read_text())
     assert config["providers"]["route53"].get("session_token") == "env/AWS_SESSION_TOKEN/"
