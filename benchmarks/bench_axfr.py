@@ -87,7 +87,7 @@ zone "{ZONE}" {{ type primary; file "{zfile}"; allow-transfer {{ key {KEY}; }}; 
         [named, "-g", "-c", str(home / "named.conf")], stdout=log, stderr=subprocess.STDOUT
     )
     deadline = time.monotonic() + 30
-    while b"running" not in (home / "named.log").read_bytes():
+    while b"all zones loaded" not in (home / "named.log").read_bytes():
         if proc.poll() is not None or time.monotonic() > deadline:
             raise SystemExit(f"named did not start:\n{(home / 'named.log').read_text()[-2000:]}")
         time.sleep(0.1)

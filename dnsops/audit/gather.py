@@ -34,8 +34,8 @@ from dnsops.audit.model import Capabilities, Key, ProviderViews, Served, View, Z
 from dnsops.audit.queries import Ask, Nameserver, ask
 from dnsops.audit.workers import Job, JobFailed
 from dnsops.octo import Target
-from dnsops.probe import xfr
 from dnsops.probe.model import Target as ProbeTarget
+from dnsops.probe.transfer import axfr
 from dnsops.probe.xfr import TsigKey
 
 if TYPE_CHECKING:  # the vantage modules cost 0.4 s to import: only for --vantage
@@ -292,7 +292,9 @@ def _transfer_all(
     progress: Progress, plane: DataPlane, names: list[str]
 ) -> dict[str, list[Served]]:
     """A zone transfer of every zone from every nameserver of the provider, concurrently
-    (the probe engine's AXFR: read on the bytes, every signed message TSIG-verified)."""
+    (the probe engine's AXFR: read on the bytes, every signed message TSIG-verified), as
+    many at once per nameserver as its limit lets (:mod:`dnsops.probe.transfer`, shared
+    with the populate worker reading the same BIND), refused ones tried again."""
     assert plane.transfer is not None
     key = plane.transfer
 
@@ -306,12 +308,13 @@ def _transfer_all(
 
 async def _transfer(progress: Progress, ns: Nameserver, zone: str, key: TsigKey) -> Served:
     target = ProbeTarget(ns.address, ns.port, ns.label)
-    got = await xfr.axfr(target, zone, key=key, timeout=XFR_TIMEOUT)
+    got = await axfr(target, zone, key=key, timeout=XFR_TIMEOUT)
+    tries = f", {got.attempts} attempts" if got.attempts > 1 else ""
     if got.rrsets is None:
-        progress(f"{ns.label}: zone transfer of {zone} failed")
+        progress(f"{ns.label}: zone transfer of {zone} failed{tries}")
         return Served(ns.label, "axfr", error=f"zone transfer failed: {got.error}")
     view = convert.transfer_view(got.rrsets)
-    progress(f"{ns.label}: AXFR {zone} {len(view)} rrsets ({got.latency or 0:.1f} s)")
+    progress(f"{ns.label}: AXFR {zone} {len(view)} rrsets ({got.latency or 0:.1f} s{tries})")
     return Served(ns.label, "axfr", records=view)
 
 
