@@ -93,8 +93,12 @@ class _Reloaded:
 
 
 class LabRunner:
-    def __init__(self, project: Project, model: Env | None = None) -> None:
+    def __init__(
+        self, project: Project, model: Env | None = None, bind_options: tuple[str, ...] = ()
+    ) -> None:
         self.project = project
+        # added to the BIND provider's options (render.specs): a test's lower quotas
+        self.bind_options = bind_options
         self.lab = project.lab
         self.env_name, self.env = project.lab_environment()
         # the lab environment's model (the caller's when it has one): zones loaded once
@@ -198,7 +202,12 @@ class LabRunner:
 
     def specs(self, create_secrets: bool = False) -> list[ServerSpec]:
         return specs(
-            self.lab, self.env, self.seeds(), self.secrets(create=create_secrets), self.state
+            self.lab,
+            self.env,
+            self.seeds(),
+            self.secrets(create=create_secrets),
+            self.state,
+            self.bind_options,
         )
 
     # -- preflight ----------------------------------------------------------
@@ -248,7 +257,9 @@ class LabRunner:
         self.preflight()
         say = progress or (lambda _msg: None)
         seeds = self.seeds()
-        all_specs = specs(self.lab, self.env, seeds, self.secrets(create=True), self.state)
+        all_specs = specs(
+            self.lab, self.env, seeds, self.secrets(create=True), self.state, self.bind_options
+        )
         chosen = _select(all_specs, only)
         procs = self._read(self._procs_file, {})
         reloaded: list[_Reloaded] = []
@@ -491,7 +502,9 @@ class LabRunner:
             return self.specs()
         except LabError:  # no secrets yet: render with placeholders, nothing is written
             placeholder = Secrets("-", "dnsops-lab", "-")
-            return specs(self.lab, self.env, self.seeds(), placeholder, self.state)
+            return specs(
+                self.lab, self.env, self.seeds(), placeholder, self.state, self.bind_options
+            )
 
     # -- processes ----------------------------------------------------------
 
