@@ -145,7 +145,7 @@ class _Server:
 
 
 class _Gate:
-    """The tasks of one event loop waiting for one server."""
+    """The tasks of one event loop waiting for one server, woken in order."""
 
     def __init__(self) -> None:
         self.waiters: deque[asyncio.Future[None]] = deque()
@@ -161,9 +161,11 @@ class _Gate:
 class Limits:
     """At most ``per_server`` zone transfers at once per server (address, port).
 
-    In this process a counter per server (with the adaptive cap), and FIFO wake-ups for
-    the tasks of one event loop; across processes, ``flock`` on slot files in
-    ``lock_dir`` (None: the default private directory; ``False``: this process only).
+    In this process a counter per server (with the adaptive cap); tasks waiting for it
+    sleep until a release wakes them (the releasing loop's own, or through
+    ``call_soon_threadsafe`` another thread's); blocking callers poll. Across
+    processes, ``flock`` on slot files in ``lock_dir`` (None: the default private
+    directory; ``False``: this process only).
     """
 
     def __init__(self, per_server: int = PER_SERVER, lock_dir: Path | bool | None = None):
@@ -172,9 +174,8 @@ class Limits:
         self.per_server = per_server
         self._lock_dir = lock_dir
         self._servers: dict[str, _Server] = {}
-        self._gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, _Gate]] = (
-            weakref.WeakKeyDictionary()
-        )
+        # server -> the waiting tasks of each event loop
+        self._gates: dict[str, weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Gate]] = {}
         self._lock = threading.Lock()
         self._held_fds: set[int] = set()
         _ALL.add(self)
@@ -185,6 +186,7 @@ class Limits:
             found = self._servers.get(key)
             if found is None:
                 found = self._servers[key] = _Server(key, self.per_server)
+                self._gates[key] = weakref.WeakKeyDictionary()
             return found
 
     def cap(self, target: Target) -> int:
@@ -198,7 +200,8 @@ class Limits:
         """A slot for one transfer from ``target`` (waits for it); yields the epoch."""
         server = self.server(target)
         loop = asyncio.get_running_loop()
-        gate = self._gates.setdefault(loop, {}).setdefault(server.key, _Gate())
+        with self._lock:
+            gate = self._gates[server.key].setdefault(loop, _Gate())
         epoch = await self._take(server, gate, loop)
         fd: int | None = None
         try:
@@ -207,24 +210,35 @@ class Limits:
         finally:
             self._release(fd)
             server.give()
-            gate.wake(max(1, server.cap - server.held))
+            self._wake(server)
 
     async def _take(self, server: _Server, gate: _Gate, loop: asyncio.AbstractEventLoop) -> int:
         while (epoch := server.take()) is None:
             fut: asyncio.Future[None] = loop.create_future()
             gate.waiters.append(fut)
             try:
-                # a wake-up may come from another loop's or thread's release: look again
-                await asyncio.wait_for(asyncio.shield(fut), 0.25)
-            except TimeoutError:
-                pass
+                await fut
             except asyncio.CancelledError:
-                if fut.done():
+                if fut.done() and not fut.cancelled():
                     gate.wake(1)  # pass on the wake-up this task will not use
                 raise
-            finally:
-                fut.cancel()
         return epoch
+
+    def _wake(self, server: _Server) -> None:
+        """Wake as many waiting tasks as may start now, in every loop of the process."""
+        n = max(1, server.cap - server.held)
+        try:
+            here: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            here = None
+        with self._lock:
+            gates = list(self._gates[server.key].items())
+        for loop, gate in gates:
+            if loop is here:
+                gate.wake(n)
+            elif not loop.is_closed():
+                with contextlib.suppress(RuntimeError):  # closed meanwhile
+                    loop.call_soon_threadsafe(gate.wake, n)
 
     async def _file_slot(self, server: _Server) -> int | None:
         pause = 0.005
@@ -254,6 +268,7 @@ class Limits:
         finally:
             self._release(fd)
             server.give()
+            self._wake(server)
 
     def _try_file_slot(self, server: _Server) -> int | None:
         """The descriptor of a free slot file, locked; None: no slot files here (the
@@ -303,7 +318,7 @@ class Limits:
                 os.close(fd)
         self._held_fds = set()
         self._servers = {}
-        self._gates = weakref.WeakKeyDictionary()
+        self._gates = {}
         self._lock = threading.Lock()
 
 
