@@ -123,7 +123,7 @@ def server() -> Iterator[QuotaServer]:
     srv.close()
 
 
-def many(target: Target, n: int, limits: Limits, retry: Retry = FAST) -> list[object]:
+def many(target: Target, n: int, limits: Limits, retry: Retry | None = FAST) -> list[object]:
     async def all_of() -> list[object]:
         jobs = [axfr(target, f"z{i}.test.", limits=limits, retry=retry) for i in range(n)]
         return list(await asyncio.gather(*jobs))
@@ -172,11 +172,13 @@ def test_a_refusal_that_is_the_answer_is_not_asked_again(tmp_path: Path) -> None
     srv = QuotaServer(rcode=dns.rcode.REFUSED)
     limits = Limits(per_server=2, lock_dir=tmp_path)
     try:
-        [anonymous] = many(srv.target, 1, limits, RETRY_SERVFAIL)
+        [anonymous] = many(srv.target, 1, limits, None)  # no key: RETRY_SERVFAIL
+        [explicit] = many(srv.target, 1, limits, RETRY_SERVFAIL)
         [once] = many(srv.target, 1, limits, NO_RETRY)
     finally:
         srv.close()
     assert anonymous.refused and anonymous.attempts == 1  # type: ignore[attr-defined]
+    assert explicit.refused and explicit.attempts == 1  # type: ignore[attr-defined]
     assert once.refused and once.attempts == 1  # type: ignore[attr-defined]
     assert limits.cap(srv.target) == 2  # the answer, not a busy server
 

@@ -456,13 +456,17 @@ async def axfr(
     *,
     key: TsigKey | None = None,
     timeout: float = 5.0,
-    retry: Retry = RETRY,
+    retry: Retry | None = None,
     limits: Limits | None = None,
 ) -> Transfer:
     """The zone's RRsets in canonical form (health, audit); a failure is a value.
 
     Signed with ``key`` when given; ``timeout`` bounds the connection and each message.
+    ``retry`` defaults to :data:`RETRY` with a key and to :data:`RETRY_SERVFAIL`
+    without one (a transfer without a key is mostly asked to see it refused).
     """
+    if retry is None:
+        retry = RETRY if key is not None else RETRY_SERVFAIL
     out = Transfer(target, zone)
     tries = Tries()
     try:
