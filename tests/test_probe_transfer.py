@@ -9,6 +9,7 @@ process shares its limits).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 import os
 import socket
@@ -94,13 +95,16 @@ class QuotaServer:
                     resp.answer += [soa, rr(zone, "NS", f"ns1.{zone}"), rr(zone, "A", "192.0.2.1")]
                     resp.answer.append(soa)
                 wire = resp.to_wire()
-                conn.sendall(struct.pack("!H", len(wire)) + wire)
             finally:
+                # counted out before the reply leaves: the client holds its slot until
+                # it has read the reply, so what is counted here ran inside that slot
                 with self.lock:
                     self.connected -= 1
                     if not over:
                         self.serving -= 1
                         self.served += 1
+            with contextlib.suppress(OSError):  # the client may have given up
+                conn.sendall(struct.pack("!H", len(wire)) + wire)
 
     def close(self) -> None:
         self.sock.close()
