@@ -146,6 +146,11 @@ class Target:
     """
 
     def __init__(self, provider: Any, processors: Processors, sources: list[Any]) -> None:
+        from dnsops.sync import axfr
+
+        # BIND (octodns-bind): its populate reads zones through dnsops's AXFR reader,
+        # with the same per-server limit and retries as health's and the audit's
+        axfr.install(provider)
         self.provider = provider
         self._processors = processors
         self._sources = sources

@@ -124,6 +124,21 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     return counts
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _transfer_slots(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The zone transfers' per-server slot files (dnsops.probe.transfer) in the session's
+    own directory, for this process and every command it starts."""
+    old = os.environ.get("DNSOPS_XFR_LOCK_DIR")
+    os.environ["DNSOPS_XFR_LOCK_DIR"] = str(tmp_path_factory.mktemp("xfr-slots"))
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("DNSOPS_XFR_LOCK_DIR", None)
+        else:
+            os.environ["DNSOPS_XFR_LOCK_DIR"] = old
+
+
 @pytest.fixture(autouse=True)
 def _keep_cwd(monkeypatch: pytest.MonkeyPatch) -> None:
     """Commands chdir to the project root; give every test its cwd back."""

@@ -134,6 +134,32 @@ def test_up_twice_is_idempotent(cli, lab_dir: Path, synced: Project) -> None:
     assert all(s["answers"] and s["running"] for s in doc["servers"])
 
 
+def test_lab_query_asks_every_server_through_the_probe_engine(
+    cli, lab_dir: Path, synced: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dnsops.probe import Engine
+
+    asked: list[str] = []
+    original = Engine.run
+
+    async def counted(self: Engine, queries, progress=None):  # type: ignore[no-untyped-def]
+        asked.extend(str(q.target) for q in queries)
+        return await original(self, queries, progress)
+
+    monkeypatch.setattr(Engine, "run", counted)
+    result = run(cli, lab_dir, "lab", "query", "api.example.test.", "A", "--format", "json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["agree"] is True
+    ttl, values = EXPECTED[("api.example.test.", "A")]
+    answers = {a["server"]: a for a in doc["answers"]}
+    assert len(answers) == 4 + 3 and len(asked) == 7  # one batch: 4 nameservers, 3 resolvers
+    for server, a in answers.items():
+        assert (a["rcode"], list(a["values"])) == ("NOERROR", values), server
+        assert 0 < a["ttl"] <= ttl
+    assert answers["pdns ns1.pdns.test."]["ttl"] == ttl
+
+
 def test_status_json_lists_every_server(cli, lab_dir: Path) -> None:
     result = run(cli, lab_dir, "lab", "status", "--format", "json")
     assert result.exit_code == 0, result.output

@@ -34,8 +34,8 @@ from dnsops.audit.model import Capabilities, Key, ProviderViews, Served, View, Z
 from dnsops.audit.queries import Ask, Nameserver, ask
 from dnsops.audit.workers import Job, JobFailed
 from dnsops.octo import Target
-from dnsops.probe import xfr
 from dnsops.probe.model import Target as ProbeTarget
+from dnsops.probe.transfer import axfr
 from dnsops.probe.xfr import TsigKey
 
 if TYPE_CHECKING:  # the vantage modules cost 0.4 s to import: only for --vantage
@@ -131,10 +131,10 @@ class Gatherer:
             deployed = {
                 (z, p): self._deployed(p, zones[z], sources[z]) for z in names for p in self.targets
             }
-            api = {p: self._api(apis[p]) for p in self.targets}
+            api = {p: self._api(apis[p], jobs) for p in self.targets}
             served = self._queries(planes, api, deployed, names)
             for p, job in transfers.items():
-                per_zone = job.result(self.progress)
+                per_zone = job.result(self.progress, jobs)
                 for z in names:
                     if z not in planes[p].errors:
                         served[(p, z)] = _transferred(per_zone, z, planes[p])
@@ -147,8 +147,8 @@ class Gatherer:
         views = [self._zone_views(z, zones[z], sources[z], deployed, api, served) for z in names]
         return zones, views
 
-    def _api(self, job: Job) -> dict[str, ApiView]:
-        result = job.result(self.progress)
+    def _api(self, job: Job, meanwhile: list[Job]) -> dict[str, ApiView]:
+        result = job.result(self.progress, meanwhile)
         if isinstance(result, JobFailed):
             return _FailedZones(result.error)
         for z, a in result.items():
@@ -300,26 +300,55 @@ def _transfer_all(
     progress: Progress, plane: DataPlane, names: list[str]
 ) -> dict[str, list[Served]]:
     """A zone transfer of every zone from every nameserver of the provider, concurrently
-    (the probe engine's AXFR: read on the bytes, every signed message TSIG-verified)."""
+    (the probe engine's AXFR: read on the bytes, every signed message TSIG-verified), as
+    many at once per nameserver as its limit lets (:mod:`dnsops.probe.transfer`, shared
+    with the populate worker reading the same BIND), refused ones tried again."""
     assert plane.transfer is not None
     key = plane.transfer
+    # a line per transfer is news for a few zones, a flood for a thousand (and the pipe
+    # to the parent holds ~64 KiB): beyond a few, at most a few lines a second
+    say = progress if len(names) <= 20 else _Throttled(progress, 0.5)
 
     async def all_of() -> list[Served]:
-        jobs = [_transfer(progress, ns, name, key) for name in names for ns in plane.of(name)]
+        jobs = [_transfer(say, ns, name, key) for name in names for ns in plane.of(name)]
         return list(await asyncio.gather(*jobs))
 
     done = iter(asyncio.run(all_of()))
     return {name: [next(done) for _ in plane.of(name)] for name in names}
 
 
-async def _transfer(progress: Progress, ns: Nameserver, zone: str, key: TsigKey) -> Served:
+class _Throttled:
+    """Progress lines at most every ``seconds`` (failures always), with a count."""
+
+    def __init__(self, say: Progress, seconds: float) -> None:
+        self.say = say
+        self.seconds = seconds
+        self.last = 0.0
+        self.count = 0
+
+    def __call__(self, line: str, always: bool = False) -> None:
+        self.count += 1
+        now = time.monotonic()
+        if always or now - self.last >= self.seconds:
+            self.last = now
+            self.say(f"{line} [{self.count} transfers done]")
+
+
+async def _transfer(
+    progress: Progress | _Throttled, ns: Nameserver, zone: str, key: TsigKey
+) -> Served:
     target = ProbeTarget(ns.address, ns.port, ns.label)
-    got = await xfr.axfr(target, zone, key=key, timeout=XFR_TIMEOUT)
+    got = await axfr(target, zone, key=key, timeout=XFR_TIMEOUT)
+    tries = f", {got.attempts} attempts" if got.attempts > 1 else ""
     if got.rrsets is None:
-        progress(f"{ns.label}: zone transfer of {zone} failed")
+        line = f"{ns.label}: zone transfer of {zone} failed{tries}"
+        if isinstance(progress, _Throttled):
+            progress(line, always=True)
+        else:
+            progress(line)
         return Served(ns.label, "axfr", error=f"zone transfer failed: {got.error}")
     view = convert.transfer_view(got.rrsets)
-    progress(f"{ns.label}: AXFR {zone} {len(view)} rrsets ({got.latency or 0:.1f} s)")
+    progress(f"{ns.label}: AXFR {zone} {len(view)} rrsets ({got.latency or 0:.1f} s{tries})")
     return Served(ns.label, "axfr", records=view)
 
 

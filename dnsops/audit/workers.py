@@ -16,7 +16,7 @@ import contextlib
 import gc
 import multiprocessing
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
@@ -74,9 +74,19 @@ class Job:
             self._proc.kill()
             self._proc.join()
 
-    def result(self, progress: Progress) -> Any:
+    def result(self, progress: Progress, meanwhile: Sequence[Job] = ()) -> Any:
+        """Wait for this job's value, reading the ``meanwhile`` jobs' pipes too.
+
+        A child blocks on a full pipe (its progress lines) until someone reads it; a
+        child blocked so while holding a zone-transfer slot of a server would stall every
+        other job waiting for that slot, this one included: so every live job is read.
+        """
+        others = [job for job in meanwhile if job is not self]
         while not self.pump(progress):
-            wait([self._conn])
+            live = [job for job in others if not job._done]
+            wait([self._conn, *(job._conn for job in live)])
+            for job in live:
+                job.pump(progress)
         return self._value
 
     def cancel(self) -> None:

@@ -2,8 +2,10 @@
 
 Two phases. Phase A (one event loop): the per-nameserver probes, anonymous zone
 transfers, the parent's delegation, and signed transfers where a TSIG key is
-known (lab BIND). Phase B (``probe.bulk``, every core): each desired RRset at
-every nameserver the transfers did not cover, and through every vantage.
+known (lab BIND), as many at once per nameserver as its transfer limit lets
+(:mod:`dnsops.probe.transfer`; a refused or failed transfer is tried again).
+Phase B (``probe.bulk``, every core): each desired RRset at every nameserver
+the transfers did not cover, and through every vantage.
 Nameservers that did not answer phase A's SOA are not asked 10k more questions.
 A nameserver's latency comes from phase A's few probes: phase B keeps
 ``concurrency`` queries in flight and would measure its own queueing.
@@ -34,6 +36,7 @@ from dnsops.health.model import (
 )
 from dnsops.health.observe import owner_key, owner_text, seen_in_transfer, seen_of, texts, type_text
 from dnsops.probe import Engine, Query, Result, Target, TsigKey, axfr, bulk
+from dnsops.probe.transfer import RETRY_SERVFAIL
 from dnsops.vantage import registry
 from dnsops.vantage.base import Origin, VantageRun
 from dnsops.vantage.base import Vantage as RemoteVantage
@@ -177,7 +180,8 @@ async def _transfers(zo: ZoneObs, so: ServerObs, keys: dict[str, TsigKey]) -> No
         so.method = "skipped"
         return
     target = so.ns.target
-    so.anonymous_axfr = await axfr(target, zo.layout.zone, timeout=5.0)
+    # must be refused: a REFUSED is the answer, a SERVFAIL (a busy server) is tried again
+    so.anonymous_axfr = await axfr(target, zo.layout.zone, timeout=5.0, retry=RETRY_SERVFAIL)
     key = keys.get(so.ns.provider)
     if key is None:
         return

@@ -1,18 +1,16 @@
-"""Ask one question of every lab nameserver and resolver: do they all agree?"""
+"""Ask one question of every lab nameserver and resolver: do they all agree?
+
+Every question goes through the probe engine (one batch, every server at once).
+"""
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
-import dns.asyncquery
-import dns.exception
-import dns.flags
-import dns.message
-import dns.rcode
 import dns.rdatatype
 
 from dnsops.config import Project
+from dnsops.probe import Engine, Query, Result, Target, probe
 
 
 @dataclass(frozen=True)
@@ -24,35 +22,33 @@ class Seen:
     values: tuple[str, ...]
 
 
-async def _ask(server: str, addr: str, port: int, name: str, rtype: str, rd: bool) -> Seen:
-    q = dns.message.make_query(name, rtype)
-    if not rd:
-        q.flags &= ~dns.flags.RD
-    try:
-        r = await dns.asyncquery.udp(q, addr, port=port, timeout=2.0)
-    except (dns.exception.DNSException, OSError):
-        return Seen(server, addr, None, None, ())
-    rdtype = dns.rdatatype.from_text(rtype)
-    rrsets = [rr for rr in r.answer if rr.rdtype == rdtype]
+def _seen(r: Result, rdtype: int) -> Seen:
+    target = r.query.target
+    msg = r.message if r.answered else None
+    if msg is None:
+        rcode = r.rcode_text if r.answered else None
+        return Seen(target.label, target.address, rcode, None, ())
+    # every RRset of the type in the answer (a resolver's answer may follow a CNAME)
+    rrsets = [rr for rr in msg.answer if rr.rdtype == rdtype]
     ttl = rrsets[0].ttl if rrsets else None
     values = tuple(sorted(v.to_text() for rr in rrsets for v in rr))
-    return Seen(server, addr, dns.rcode.to_text(r.rcode()), ttl, values)
+    return Seen(target.label, target.address, r.rcode_text, ttl, values)
 
 
 def query_everywhere(project: Project, name: str, rtype: str) -> list[Seen]:
     """Each lab provider nameserver (no recursion) and each lab resolver."""
     _, env = project.lab_environment()
-    jobs = [
-        _ask(f"{pname} {ns}", addr, 53, name, rtype, rd=False)
+    rdtype = dns.rdatatype.from_text(rtype)
+    queries = [
+        Query.make(Target(addr, 53, f"{pname} {ns}"), name, rdtype)
         for pname, prov in project.lab.providers.items()
         for ns, addr in prov.nameservers.items()
     ]
-    jobs += [
-        _ask(f"resolver {r.name} ({r.region})", r.address, r.port, name, rtype, rd=True)
+    queries += [
+        Query.make(
+            Target(r.address, r.port, f"resolver {r.name} ({r.region})"), name, rdtype, rd=True
+        )
         for r in env.resolvers
     ]
-
-    async def gather() -> list[Seen]:
-        return list(await asyncio.gather(*jobs))
-
-    return asyncio.run(gather())
+    results = probe(queries, engine=Engine(timeout=2.0, retries=1))
+    return [_seen(r, rdtype) for r in results]

@@ -12,7 +12,6 @@ command dnsops started (a recycled PID is never signalled).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -31,12 +30,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import dns.asyncquery
-import dns.exception
-import dns.flags
-import dns.message
 import dns.rcode
-import dns.rdatatype
 
 from dnsops.config import LabProvider, Project
 from dnsops.env import Env
@@ -52,6 +46,7 @@ from dnsops.lab.render import (
     specs,
     with_serial,
 )
+from dnsops.probe import Engine, Query, Result, Target, probe
 
 INSTALL = (
     "apt-get install -y pdns-server pdns-backend-sqlite3 bind9 bind9-utils unbound dnsutils "
@@ -98,8 +93,12 @@ class _Reloaded:
 
 
 class LabRunner:
-    def __init__(self, project: Project, model: Env | None = None) -> None:
+    def __init__(
+        self, project: Project, model: Env | None = None, bind_options: tuple[str, ...] = ()
+    ) -> None:
         self.project = project
+        # added to the BIND provider's options (render.specs): a test's lower quotas
+        self.bind_options = bind_options
         self.lab = project.lab
         self.env_name, self.env = project.lab_environment()
         # the lab environment's model (the caller's when it has one): zones loaded once
@@ -203,7 +202,12 @@ class LabRunner:
 
     def specs(self, create_secrets: bool = False) -> list[ServerSpec]:
         return specs(
-            self.lab, self.env, self.seeds(), self.secrets(create=create_secrets), self.state
+            self.lab,
+            self.env,
+            self.seeds(),
+            self.secrets(create=create_secrets),
+            self.state,
+            self.bind_options,
         )
 
     # -- preflight ----------------------------------------------------------
@@ -253,7 +257,9 @@ class LabRunner:
         self.preflight()
         say = progress or (lambda _msg: None)
         seeds = self.seeds()
-        all_specs = specs(self.lab, self.env, seeds, self.secrets(create=True), self.state)
+        all_specs = specs(
+            self.lab, self.env, seeds, self.secrets(create=True), self.state, self.bind_options
+        )
         chosen = _select(all_specs, only)
         procs = self._read(self._procs_file, {})
         reloaded: list[_Reloaded] = []
@@ -375,7 +381,7 @@ class LabRunner:
         deadline = time.monotonic() + timeout
         pending = list(waits)
         while pending:
-            done = asyncio.run(_reload_done(pending))
+            done = _reload_done(pending)
             pending = [w for w, ok in zip(pending, done, strict=True) if not ok]
             if pending and time.monotonic() > deadline:
                 w = pending[0]
@@ -437,7 +443,7 @@ class LabRunner:
         BIND would share the port silently with another lab's BIND (SO_REUSEPORT) and
         half the updates would reach the wrong server: say so instead.
         """
-        taken = asyncio.run(_answering(spec.addresses, spec.probe))
+        taken = _answering(spec.addresses, spec.probe)
         if taken:
             raise LabError(
                 f"{spec.name}: {', '.join(f'{a}:53' for a in taken)} already answers DNS, "
@@ -471,7 +477,7 @@ class LabRunner:
     def status(self, only: Iterable[str] | None = None) -> list[ServerStatus]:
         procs = self._read(self._procs_file, {})
         chosen = _select(self._known_specs(), only)
-        answers = asyncio.run(_probe_all(chosen, timeout=1.0))
+        answers = _probe_all(chosen, timeout=1.0)
         out = []
         for spec in chosen:
             info = procs.get(spec.name)
@@ -496,7 +502,9 @@ class LabRunner:
             return self.specs()
         except LabError:  # no secrets yet: render with placeholders, nothing is written
             placeholder = Secrets("-", "dnsops-lab", "-")
-            return specs(self.lab, self.env, self.seeds(), placeholder, self.state)
+            return specs(
+                self.lab, self.env, self.seeds(), placeholder, self.state, self.bind_options
+            )
 
     # -- processes ----------------------------------------------------------
 
@@ -615,7 +623,7 @@ class LabRunner:
         deadline = time.monotonic() + timeout
         pending = list(chosen)
         while pending:
-            answers = asyncio.run(_probe_all(pending, timeout=0.5))
+            answers = _probe_all(pending, timeout=0.5)
             for spec in list(pending):
                 if spec.name in answers:
                     pending.remove(spec)
@@ -653,25 +661,30 @@ class LabRunner:
         self._write(self._addrs_file, [])
 
 
-async def _reload_done(waits: list[_Reloaded]) -> list[bool]:
+def _reload_done(waits: list[_Reloaded]) -> list[bool]:
     """For each wait: does the server answer (or no longer answer) as expected?"""
-
-    async def one(w: _Reloaded) -> bool:
-        q = dns.message.make_query(w.zone, "SOA")
-        q.flags &= ~dns.flags.RD
-        try:
-            r = await dns.asyncquery.udp(q, w.address, timeout=0.5)
-        except (dns.exception.DNSException, OSError):
-            return False
-        soa = [rr for rr in r.answer if rr.rdtype == dns.rdatatype.SOA]
-        serves = r.rcode() == dns.rcode.NOERROR and bool(r.flags & dns.flags.AA) and bool(soa)
+    queries = [
+        Query.make(Target(w.address, 53, w.server), w.zone, "SOA", key=i)
+        for i, w in enumerate(waits)
+    ]
+    out = []
+    for w, r in zip(waits, _ask(queries, timeout=0.5), strict=True):
+        soa = r.rrset() if r.answered else None
+        serves = r.rcode == dns.rcode.NOERROR and r.aa and soa is not None
         if not w.present:
-            return not serves
-        if not serves:
-            return False
-        return w.serial is None or any(getattr(rd, "serial", None) == w.serial for rd in soa[0])
+            out.append(not serves)
+        elif soa is None or not serves:
+            out.append(False)
+        else:
+            out.append(
+                w.serial is None or any(getattr(rd, "serial", None) == w.serial for rd in soa)
+            )
+    return out
 
-    return list(await asyncio.gather(*(one(w) for w in waits)))
+
+def _ask(queries: list[Query], timeout: float) -> list[Result]:
+    """One attempt of each query through the probe engine (every server at once)."""
+    return probe(queries, engine=Engine(timeout=timeout, retries=0))
 
 
 class _PdnsApi:
@@ -731,34 +744,22 @@ class _PdnsApi:
         self._call("DELETE", f"zones/{urllib.parse.quote(name)}")
 
 
-async def _probe_all(chosen: list[ServerSpec], timeout: float) -> dict[str, str]:
+def _probe_all(chosen: list[ServerSpec], timeout: float) -> dict[str, str]:
     """name -> rcode text, for every server that answered on its first address."""
-
-    async def one(spec: ServerSpec) -> tuple[str, str | None]:
-        q = dns.message.make_query(spec.probe, "SOA")
-        try:
-            r = await dns.asyncquery.udp(q, spec.addresses[0], timeout=timeout)
-        except (dns.exception.DNSException, OSError):
-            return spec.name, None
-        return spec.name, dns.rcode.to_text(r.rcode())
-
-    results = await asyncio.gather(*(one(s) for s in chosen))
-    return {n: r for n, r in results if r is not None}
+    queries = [
+        Query.make(Target(s.addresses[0], 53, s.name), s.probe, "SOA", rd=True) for s in chosen
+    ]
+    return {
+        s.name: r.rcode_text
+        for s, r in zip(chosen, _ask(queries, timeout), strict=True)
+        if r.answered
+    }
 
 
-async def _answering(addresses: Iterable[str], probe: str) -> list[str]:
+def _answering(addresses: Iterable[str], name: str) -> list[str]:
     """The addresses where some server answers a DNS query at port 53."""
-
-    async def one(addr: str) -> str | None:
-        q = dns.message.make_query(probe, "SOA")
-        try:
-            await dns.asyncquery.udp(q, addr, timeout=0.3)
-        except (dns.exception.DNSException, OSError):
-            return None
-        return addr
-
-    found = await asyncio.gather(*(one(a) for a in addresses))
-    return [a for a in found if a is not None]
+    queries = [Query.make(Target(a, 53), name, "SOA", rd=True) for a in addresses]
+    return [r.query.target.address for r in _ask(queries, timeout=0.3) if r.answered]
 
 
 def _select(all_specs: list[ServerSpec], only: Iterable[str] | None) -> list[ServerSpec]:

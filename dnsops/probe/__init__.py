@@ -11,8 +11,10 @@ One engine for health, audit and drills::
 
 ``probe`` is synchronous and uses every core for large batches (``bulk``);
 inside a running event loop use ``await Engine(...).run(queries)``. ``axfr``
-reads a whole zone where the server allows it (TSIG). ``wire`` holds the pure
-helpers (templates, canonical rdata, reply checks) the engine is built on.
+reads a whole zone where the server allows it (TSIG): the one AXFR reader
+(``xfr``: the protocol, no I/O; ``transfer``: the drivers, per-server limits and
+retries). ``wire`` holds the pure helpers (templates, canonical rdata, reply
+checks) the engine is built on.
 """
 
 from __future__ import annotations
@@ -22,22 +24,31 @@ from collections.abc import Sequence
 from dnsops.probe import bulk, wire
 from dnsops.probe.engine import Engine, ProbeError, Progress, judge
 from dnsops.probe.model import Expected, Query, Result, Target
-from dnsops.probe.xfr import Transfer, TsigKey, axfr
+from dnsops.probe.transfer import Limits, Retry, axfr, transfer, transfer_sync
+from dnsops.probe.xfr import Inbound, RRsetSink, TextSink, Transfer, TransferFailed, TsigKey
 
 __all__ = [
     "Engine",
     "Expected",
+    "Inbound",
+    "Limits",
     "ProbeError",
     "Progress",
     "Query",
+    "RRsetSink",
     "Result",
+    "Retry",
     "Target",
+    "TextSink",
     "Transfer",
+    "TransferFailed",
     "TsigKey",
     "axfr",
     "bulk",
     "judge",
     "probe",
+    "transfer",
+    "transfer_sync",
     "wire",
 ]
 
