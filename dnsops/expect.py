@@ -229,10 +229,16 @@ def _provider(
     how: Mapping[Key, str],
     root_ns_left: bool,
 ) -> ProviderExpectation:
-    holds = zone.copy()
+    copy: Zone | None = None  # made on the first change: most zones are held as written
     refused: list[Refusal] = []
     answers: dict[Key, Answer] = {}
-    same = True
+
+    def changed() -> Zone:
+        nonlocal copy
+        if copy is None:
+            copy = zone.copy()
+        return copy
+
     for record in sorted(zone.records, key=lambda r: (r.fqdn, r._type)):
         if record.ignored or provider in record.excluded:
             continue  # octoDNS leaves it alone for this provider (Zone.changes skips it)
@@ -244,8 +250,7 @@ def _provider(
         found = problems(caps, record, root_ns)
         omit = [p for p in found if p.known and not p.fallback]
         if omit:
-            holds.remove_record(record)
-            same = False
+            changed().remove_record(record)
             refused.append(_refusal(provider, record, omit[0].detail))
             continue
         kind = how[(record.fqdn, record._type)]
@@ -255,8 +260,7 @@ def _provider(
             if caps.flag("SUPPORTS_DYNAMIC") is False:
                 record = record.copy()
                 record.dynamic = None
-                holds.add_record(record, replace=True)
-                same = False
+                changed().add_record(record, replace=True)
                 fallback = "dynamic record: its default values (no dynamic support)"
             elif kind == ANSWER:
                 kind = VARIES
@@ -267,13 +271,15 @@ def _provider(
         ):
             record = record.copy()
             record.values = [record.value]
-            holds.add_record(record, replace=True)
-            same = False
+            changed().add_record(record, replace=True)
             fallback = "multi-value PTR: its first value"
         answers[(record.fqdn, record._type)] = Answer(
             record.fqdn, record._type, kind, record, fallback
         )
-    return ProviderExpectation(zone.name, provider, holds, refused, answers, same)
+    same = copy is None
+    return ProviderExpectation(
+        zone.name, provider, zone if copy is None else copy, refused, answers, same
+    )
 
 
 def _refusal(provider: str, record: Record, reason: str) -> Refusal:
