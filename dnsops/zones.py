@@ -215,7 +215,7 @@ def load_zone(source: YamlProvider, name: str) -> tuple[Zone, list[str]]:
     problems: list[str] = []
     for rname, rdata in data.items():
         for item in rdata if isinstance(rdata, list) else [rdata]:
-            problem = _add_record(source, zone, str(rname), item, shown)
+            problem = _add_record(source, zone, str(rname), item, shown, path)
             if problem:
                 problems.append(problem)
     for reason in zone.validators.process_zone(zone):
@@ -227,10 +227,13 @@ def load_zone(source: YamlProvider, name: str) -> tuple[Zone, list[str]]:
     return zone, problems
 
 
-def _add_record(source: YamlProvider, zone: Zone, name: str, data: Any, shown: str) -> str | None:
+def _add_record(
+    source: YamlProvider, zone: Zone, name: str, data: Any, shown: str, path: Path
+) -> str | None:
     label = name or "(apex)"
     if not isinstance(data, dict):
-        where = location(data) or shown
+        line = _record_line(path, name)
+        where = location(data) or (f"{shown}:{line}" if line else shown)
         return f"{where}: {label}: a record is a mapping with 'type' and 'value(s)'"
     data = _as_source_would(source, data)
     try:
@@ -308,6 +311,27 @@ def _as_source_would(source: YamlProvider, data: Any) -> Any:
     if "ttl" not in data:
         data["ttl"] = source.default_ttl
     return data
+
+
+_TOP_KEY = re.compile(r"""^(?:'((?:[^']|'')*)'|"([^"\\]*)"|([^\s#'"?:\-][^#]*?))\s*:(?:\s|$)""")
+
+
+def _record_line(path: Path, name: str) -> int | None:
+    """The line of record ``name``'s key in a zone file, read again (error paths only:
+    a record that is not a mapping has no context of its own)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, ValueError):
+        return None
+    for n, line in enumerate(lines, start=1):
+        m = _TOP_KEY.match(line)
+        if m is None:
+            continue
+        quoted, double, plain = m.groups()
+        key = quoted.replace("''", "'") if quoted is not None else double or plain or ""
+        if key == name:
+            return n
+    return None
 
 
 def _order_problem(shown: str, exc: Exception) -> str:
