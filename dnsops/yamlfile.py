@@ -44,7 +44,7 @@ from typing import IO, Any
 import yaml
 from octodns.yaml import ContextLoader
 from yaml.constructor import ConstructorError, SafeConstructor
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.nodes import MappingNode, Node, ScalarNode
 
 from dnsops.errors import ConfigError, InputError
 
@@ -540,19 +540,19 @@ def _check_graph(root: Node, doc: YamlFile) -> None:
     memo: dict[int, tuple[int, int, int]] = {}  # id -> (height, expanded nodes, chars)
     on_path: set[int] = set()
     distinct_nodes = distinct_chars = 0
-    stack: list[tuple[Node, int, bool]] = [(root, 1, False)]
+    # (node, depth, its children once entered: the node is finished when popped again)
+    stack: list[tuple[Node, int, list[Node] | None]] = [(root, 1, None)]
     while stack:
-        node, depth, finished = stack.pop()
+        node, depth, entered = stack.pop()
         nid = id(node)
-        if finished:
+        if entered is not None:
             on_path.discard(nid)
-            height, nodes, chars = 0, 1, 0
-            for child in _children(node):
-                h, n, c = memo[id(child)]
-                height = max(height, h)
-                nodes = min(cap, nodes + n)
-                chars = min(cap, chars + c)
-            height += 1
+            height, nodes, chars = 1, 1, 0
+            if entered:
+                heights, sizes, lengths = zip(*[memo[id(c)] for c in entered], strict=True)
+                height += max(heights)
+                nodes = min(cap, nodes + sum(sizes))
+                chars = min(cap, sum(lengths))
             memo[nid] = (height, nodes, chars)
             line = node.start_mark.line + 1
             if depth - 1 + height > limit:
@@ -568,24 +568,31 @@ def _check_graph(root: Node, doc: YamlFile) -> None:
             distinct_nodes += 1
             distinct_chars += len(node.value)
             continue
+        children = _children(node)
         if node.__class__ is MappingNode:
             pairs = node.value
             if len({k.value for k, _ in pairs if k.__class__ is ScalarNode}) != len(pairs):
                 _duplicates(pairs, doc)
         on_path.add(nid)
         distinct_nodes += 1
-        stack.append((node, depth, True))
-        for child in reversed(_children(node)):
+        stack.append((node, depth, children))
+        for child in reversed(children):
             cid = id(child)
+            if child.__class__ is ScalarNode:  # a leaf: measured here, not stacked
+                if cid not in memo:
+                    memo[cid] = (0, 1, len(child.value))
+                    distinct_nodes += 1
+                    distinct_chars += len(child.value)
+                if child.tag == _INCLUDE:
+                    doc.include_depth[cid] = max(doc.include_depth.get(cid, 0), depth)
+                continue
             if cid in on_path:
                 raise InputError(
                     doc.shown,
                     child.start_mark.line + 1,
                     "recursive alias: the anchor contains an alias of itself",
                 )
-            if child.__class__ is ScalarNode and child.tag == _INCLUDE:
-                doc.include_depth[cid] = max(doc.include_depth.get(cid, 0), depth)
-            stack.append((child, depth + 1, False))
+            stack.append((child, depth + 1, None))
     _, nodes, chars = memo[id(root)]
     _spend(doc, root.start_mark.line + 1, nodes - distinct_nodes, chars - distinct_chars, True)
 
@@ -593,9 +600,7 @@ def _check_graph(root: Node, doc: YamlFile) -> None:
 def _children(node: Node) -> list[Node]:
     if node.__class__ is MappingNode:
         return [n for pair in node.value for n in pair]
-    if node.__class__ is SequenceNode:
-        return list(node.value)
-    return []
+    return list(node.value)
 
 
 def _spend(doc: YamlFile, line: int, nodes: int, chars: int, final: bool) -> None:
@@ -605,15 +610,15 @@ def _spend(doc: YamlFile, line: int, nodes: int, chars: int, final: bool) -> Non
         raise InputError(
             doc.shown,
             line,
-            f"aliases here expand to more than {MAX_ALIAS_NODES:,} nodes "
-            f"(at least {nodes:,}): refused, as a YAML alias bomb",
+            f"aliases here expand to more than {MAX_ALIAS_NODES:,} nodes: "
+            "refused, as a YAML alias bomb",
         )
     if budget.alias_chars + chars > MAX_ALIAS_CHARS:
         raise InputError(
             doc.shown,
             line,
-            f"aliases here expand to more than {MAX_ALIAS_CHARS:,} characters "
-            f"(at least {chars:,}): refused, as a YAML alias bomb",
+            f"aliases here expand to more than {MAX_ALIAS_CHARS:,} characters: "
+            "refused, as a YAML alias bomb",
         )
     if final:
         budget.alias_nodes += nodes

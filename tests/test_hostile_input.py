@@ -71,16 +71,15 @@ ZONE_CASES = [
     ("duplicate-nested.yaml", f"{ZONE}:17: duplicate key 'class' (first at line 14): {DUP}"),
     (
         "alias-bomb-txt.yaml",
-        f"{ZONE}:20: aliases here expand to more than 100,000 nodes (at least 111,084): {BOMB}",
+        f"{ZONE}:20: aliases here expand to more than 100,000 nodes: {BOMB}",
     ),
     (
         "alias-bomb-metadata.yaml",
-        f"{ZONE}:19: aliases here expand to more than 100,000 nodes (at least 111,080): {BOMB}",
+        f"{ZONE}:19: aliases here expand to more than 100,000 nodes: {BOMB}",
     ),
     (
         "alias-bomb-characters.yaml",
-        f"{ZONE}:15: aliases here expand to more than 1,000,000 characters "
-        f"(at least 1,499,901): {BOMB}",
+        f"{ZONE}:15: aliases here expand to more than 1,000,000 characters: {BOMB}",
     ),
     ("recursive-alias.yaml", f"{ZONE}:14: recursive alias: the anchor contains an alias of itself"),
     ("long-number.yaml", f"{ZONE}:12: invalid YAML: integer of 5000 characters is too long"),
@@ -235,7 +234,7 @@ def test_alias_bomb_in_octodns_config(cli: CliRunner, project_dir: Path) -> None
     start = time.monotonic()
     assert check(cli, project_dir, "validate") == [
         f"{project_dir / 'config' / 'lab.yaml'}:{line + 6}: aliases here expand to more than "
-        f"100,000 nodes (at least 111,033): {BOMB}"
+        f"100,000 nodes: {BOMB}"
     ]
     assert time.monotonic() - start < 10
 
