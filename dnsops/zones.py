@@ -336,10 +336,11 @@ def _record_line(path: Path, name: str) -> int | None:
 
 def _order_problem(shown: str, exc: Exception) -> str:
     text = str(exc).strip()
-    m = re.search(r" at .*, line (\d+), column \d+$", text)
+    m = re.search(r" at (.*), line (\d+), column \d+$", text)
     if m:
         text = text[: m.start()]
-        return f"{shown}:{m.group(1)}: {text} (octoDNS enforce_order: sort the keys)"
+        file = _relative(m.group(1))  # the zone file, or a file it includes
+        return f"{file}:{m.group(2)}: {text} (octoDNS enforce_order: sort the keys)"
     return f"{shown}: {text}"
 
 

@@ -105,6 +105,11 @@ ZONE_CASES = [
         f"{ZONE}:14: !include 'nowhere.yaml': zones/nowhere.yaml: YAML file not found",
     ),
     (
+        "include-unsorted.yaml",
+        "zones/unsorted.yaml:2: keys out of order: expected key got value "
+        "(octoDNS enforce_order: sort the keys)",
+    ),
+    (
         "include-outside.yaml",
         f"{ZONE}:14: !include '../dnsops.yaml' is outside zones: includes stay in that directory",
     ),
@@ -113,7 +118,7 @@ ZONE_CASES = [
 
 def with_zone(project: Path, fixture: str) -> Path:
     shutil.copy(HOSTILE / "zones" / fixture, project / ZONE)
-    for name in ("cycle-a.yaml", "cycle-b.yaml", "addresses.yaml"):  # one dot: no zones
+    for name in ("cycle-a.yaml", "cycle-b.yaml", "addresses.yaml", "unsorted.yaml"):  # not zones
         shutil.copy(HOSTILE / "zones" / name, project / "zones" / name)
     (project / "zones" / "values").mkdir(exist_ok=True)
     return project
