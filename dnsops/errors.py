@@ -22,6 +22,33 @@ class ConfigError(DnsopsError):
     """dnsops.yaml, an octoDNS config or a policy/drill file is wrong."""
 
 
+class InputError(ConfigError):
+    """A file dnsops reads can't be loaded safely: unreadable, not UTF-8, not YAML/JSON,
+    nested too deep, an alias bomb, a duplicate key, a bad ``!include``.
+
+    The message is ``file:line: what is wrong`` (``file:line:column`` for bytes that are
+    not UTF-8; just ``file: ...`` when no line applies, e.g. a missing file).
+    """
+
+    def __init__(
+        self,
+        file: str,
+        line: int | None,
+        problem: str,
+        *,
+        column: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        where = file if line is None else f"{file}:{line}"
+        if line is not None and column is not None:
+            where += f":{column}"
+        super().__init__(f"{where}: {problem}", hint=hint)
+        self.file = file
+        self.line = line
+        self.column = column
+        self.problem = problem
+
+
 class ZoneError(DnsopsError):
     """A zone file does not load (YAML error) or holds invalid records."""
 

@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import IO
 
 from dnsops.config import Project
-from dnsops.errors import LockError
+from dnsops.errors import InputError, LockError
+from dnsops.yamlfile import decode, json_line, parse_json, read_bytes
 
 
 @dataclass(frozen=True)
@@ -76,9 +77,17 @@ def environment_lock(
         host, command and start time), or a lock of another host is left over.
     """
     path = lock_path(project, environment)
-    path.parent.mkdir(parents=True, exist_ok=True)
     me = Holder.me(command or " ".join(["dnsops", *sys.argv[1:]]))
-    fh = path.open("a+", encoding="utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fh = path.open("a+", encoding="utf-8")
+    except IsADirectoryError:
+        raise LockError(
+            f"{path}: is a directory, expected the lock file",
+            hint=f"if no dnsops run uses it, remove the directory {path}",
+        ) from None
+    except OSError as exc:
+        raise LockError(f"{path}: cannot open the lock file: {exc.strerror}") from None
     try:
         _acquire(fh, path, environment, me, on_stale)
         try:
@@ -98,7 +107,10 @@ def _acquire(
     try:
         fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        holder = read_holder(path)
+        try:
+            holder = read_holder(path)
+        except LockError:
+            holder = None
         who = holder.describe() if holder else "another process (holder not recorded yet)"
         raise LockError(
             f"environment {environment!r} is locked by {who}",
@@ -123,20 +135,38 @@ def _acquire(
 
 
 def read_holder(path: Path) -> Holder | None:
-    """The holder recorded in a lock file; None when it is free (empty or unreadable)."""
+    """The holder recorded in a lock file; None when it is free (missing or empty).
+
+    :raises LockError: the file is not a lock file dnsops wrote (unreadable, not UTF-8,
+        not JSON, or without a holder): named with its line, never taken over.
+    """
+    shown = str(path)
+    hint = f"if no dnsops run is going on, delete {path}"
     try:
-        text = path.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        return None
-    if not text:
+        text = decode(read_bytes(path, shown, "lock"), shown)
+    except InputError as exc:
+        if not os.path.lexists(path):
+            return None
+        raise LockError(exc.message, hint=hint) from None
+    if not text.strip():
         return None
     try:
-        data = json.loads(text)
-        return Holder(
-            pid=int(data["pid"]),
-            host=str(data["host"]),
-            command=str(data["command"]),
-            started=float(data["started"]),
-        )
-    except (ValueError, KeyError, TypeError):
-        return Holder(pid=0, host=socket.gethostname(), command="unreadable lock file", started=0)
+        data = parse_json(text, shown)
+    except InputError as exc:
+        raise LockError(exc.message, hint=hint) from None
+    fields: dict[str, type | tuple[type, ...]] = {
+        "pid": int,
+        "host": str,
+        "command": str,
+        "started": (int, float),
+    }
+    if not isinstance(data, dict):
+        raise LockError(f"{shown}:1: not a dnsops lock file (a JSON object)", hint=hint)
+    for name, kind in fields.items():
+        value = data.get(name)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            line = json_line(text, (name,)) or 1
+            raise LockError(f"{shown}:{line}: not a dnsops lock file: no valid {name!r}", hint=hint)
+    return Holder(
+        pid=data["pid"], host=data["host"], command=data["command"], started=float(data["started"])
+    )

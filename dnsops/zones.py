@@ -8,7 +8,6 @@ dnsops collects every problem of every zone, each with ``file:line``.
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 from dataclasses import dataclass
@@ -18,13 +17,22 @@ from typing import IO, Any
 import yaml
 from octodns.provider.yaml import YamlProvider
 from octodns.record import Record
-from octodns.yaml import ContextLoader, safe_load
+from octodns.yaml import ContextLoader
 from octodns.yaml import _loaders as _octodns_loaders
 from octodns.zone import Zone
 
 from dnsops.config import Environment, Project
-from dnsops.errors import ConfigError, ZoneError
-from dnsops.yamlfile import describe_yaml_error, load_yaml
+from dnsops.errors import ConfigError, InputError, ZoneError
+from dnsops.yamlfile import (
+    MAX_DEPTH,
+    YamlFile,
+    describe_yaml_error,
+    load_yaml,
+    parse_yaml,
+    read_bytes,
+    shown_path,
+)
+from dnsops.yamlfile import _c_loader as _c_loader  # re-exported (tests)
 
 _CONTEXT = re.compile(r"^(?P<file>.*), line (?P<line>\d+), column \d+$")
 
@@ -50,15 +58,7 @@ def location(obj: Any) -> Location | None:
 
 
 def _relative(file: str) -> str:
-    return _relative_to(file, os.getcwd())
-
-
-@functools.lru_cache(maxsize=256)
-def _relative_to(file: str, cwd: str) -> str:
-    try:
-        return str(Path(file).resolve().relative_to(cwd))
-    except ValueError:
-        return file
+    return shown_path(file)
 
 
 def dnsops_meta(record: Record) -> dict[str, Any]:
@@ -112,10 +112,38 @@ def yaml_source(
 
 
 def zone_names(source: YamlProvider) -> list[str]:
+    """The zones of the source (octoDNS's ``list_zones``).
+
+    :raises ConfigError: the directory is missing or unreadable, or holds a ``*.yaml``
+        that is not a regular file (octoDNS would pass over it: the zone left out).
+    """
+    directory = str(source.directory)
+    shown = _relative(directory)
     try:
-        return sorted(source.list_zones())
+        names = sorted(source.list_zones())
+        entries = list(os.scandir(directory))
     except FileNotFoundError:
-        raise ConfigError(f"zones directory {source.directory!r} does not exist") from None
+        raise ConfigError(f"zones directory {directory!r} does not exist") from None
+    except NotADirectoryError:
+        raise ConfigError(f"{shown}: is a file, expected the zones directory") from None
+    except PermissionError:
+        raise ConfigError(f"{shown}: cannot read the zones directory: permission denied") from None
+    except OSError as exc:
+        raise ConfigError(f"{shown}: cannot read the zones directory: {exc.strerror}") from None
+    if getattr(source, "disable_zonefile", False):
+        return names
+    split = getattr(source, "split_extension", None)
+    odd = []
+    for entry in sorted(entries, key=lambda e: e.name):
+        if not entry.name.endswith(".yaml") or entry.name.count(".") < 2:
+            continue
+        if entry.is_file() or (split and entry.name.endswith(split) and entry.is_dir()):
+            continue
+        kind = "a directory" if entry.is_dir() else "not a regular file (or a broken link)"
+        odd.append(f"{_relative(entry.path)}: is {kind}, expected a zone file")
+    if odd:
+        raise ConfigError("\n".join(odd), hint="octoDNS would leave these zones out silently")
+    return names
 
 
 def load_zones(project: Project, env: Environment, only: str | None = None) -> dict[str, Zone]:
@@ -169,12 +197,15 @@ def load_zone(source: YamlProvider, name: str) -> tuple[Zone, list[str]]:
     path = Path(source.directory) / f"{name[:-1]}.yaml"
     shown = zone_file(source, name)
     try:
-        with path.open(encoding="utf-8") as fh:
-            data = parse_zone_file(fh, source.enforce_order, source.order_mode)
+        data = read_zone_file(
+            path, shown, source.directory, source.enforce_order, source.order_mode
+        )
+    except InputError as exc:
+        return zone, [exc.message]
     except yaml.MarkedYAMLError as exc:
         if exc.problem_mark is None and exc.context_mark is None:
             return zone, [_order_problem(shown, exc)]  # octoDNS's key-order check: no mark
-        return zone, [describe_yaml_error(shown, exc)]
+        return zone, [describe_yaml_error(shown, exc, str(path))]
     except yaml.YAMLError as exc:
         return zone, [f"{shown}: invalid YAML: {exc}"]
     if data is None:
@@ -184,7 +215,7 @@ def load_zone(source: YamlProvider, name: str) -> tuple[Zone, list[str]]:
     problems: list[str] = []
     for rname, rdata in data.items():
         for item in rdata if isinstance(rdata, list) else [rdata]:
-            problem = _add_record(source, zone, str(rname), item, shown)
+            problem = _add_record(source, zone, str(rname), item, shown, path)
             if problem:
                 problems.append(problem)
     for reason in zone.validators.process_zone(zone):
@@ -196,10 +227,13 @@ def load_zone(source: YamlProvider, name: str) -> tuple[Zone, list[str]]:
     return zone, problems
 
 
-def _add_record(source: YamlProvider, zone: Zone, name: str, data: Any, shown: str) -> str | None:
+def _add_record(
+    source: YamlProvider, zone: Zone, name: str, data: Any, shown: str, path: Path
+) -> str | None:
     label = name or "(apex)"
     if not isinstance(data, dict):
-        where = location(data) or shown
+        line = _record_line(path, name)
+        where = location(data) or (f"{shown}:{line}" if line else shown)
         return f"{where}: {label}: a record is a mapping with 'type' and 'value(s)'"
     data = _as_source_would(source, data)
     try:
@@ -213,58 +247,55 @@ def _add_record(source: YamlProvider, zone: Zone, name: str, data: Any, shown: s
     return None
 
 
+def read_zone_file(
+    path: Path,
+    shown: str,
+    root: str | Path,
+    enforce_order: bool = True,
+    order_mode: str = "natural",
+) -> Any:
+    """A zone file parsed exactly as octoDNS's ``safe_load`` does, but safely.
+
+    The loader is octoDNS's own (ContextLoader or its sort-enforcing subclasses: the
+    same constructors, ContextDict contexts, key-order checks and ``!include``, here
+    confined to ``root``, the zones directory), on libyaml's C parser when present;
+    the checks of :mod:`dnsops.yamlfile` (UTF-8, depth, aliases, duplicate keys) run
+    on the composed nodes before anything is built.
+
+    :raises InputError: unreadable, not UTF-8, too deep, an alias bomb, a duplicate
+        key, a bad ``!include``, an unknown ``order_mode``.
+    :raises yaml.YAMLError: a syntax error (worded as octoDNS words it), keys out of order.
+    """
+    base = _zone_loader(enforce_order, order_mode, shown)
+    data = read_bytes(path, shown, "zone")
+    doc = YamlFile(str(path), shown, os.path.realpath(root), (os.path.realpath(path),), MAX_DEPTH)
+    return parse_yaml(data, doc, base)
+
+
 def parse_zone_file(
     stream: IO[str], enforce_order: bool = True, order_mode: str = "natural"
 ) -> Any:
-    """Parse a zone file exactly as octoDNS's ``safe_load`` does, with libyaml when present.
-
-    The loader is octoDNS's own (ContextLoader or its sort-enforcing subclasses: the
-    same constructors, ContextDict contexts, key-order checks and ``!include``); only
-    the scanner/parser underneath is libyaml's C one, about 4x faster on large zones.
-    Without libyaml this is ``octodns.yaml.safe_load``.
-    """
-    base: Any = ContextLoader
-    if enforce_order:
-        base = _octodns_loaders.get(order_mode)
-        if base is None:  # let octoDNS raise its InvalidOrder
-            return safe_load(stream, enforce_order=enforce_order, order_mode=order_mode)
-    fast = _c_loader(base)
-    if fast is None or not stream.seekable():
-        return safe_load(stream, enforce_order=enforce_order, order_mode=order_mode)
-    try:
-        return yaml.load(stream, Loader=fast)  # a SafeConstructor loader: safe
-    except yaml.constructor.ConstructorError:
-        raise  # octoDNS's own constructors (key order, !include): the same either way
-    except yaml.YAMLError:
-        # a syntax error: parse again in pure Python, so the message is exactly
-        # octoDNS's (libyaml words syntax errors differently); rare, so cheap
-        stream.seek(0)
-        return safe_load(stream, enforce_order=enforce_order, order_mode=order_mode)
+    """:func:`read_zone_file` on an open zone file (includes confined to its directory)."""
+    name = str(getattr(stream, "name", "<zone>"))
+    base = _zone_loader(enforce_order, order_mode, name)
+    doc = YamlFile(
+        name, name, os.path.dirname(os.path.realpath(name)), (os.path.realpath(name),), MAX_DEPTH
+    )
+    return parse_yaml(stream.read().encode("utf-8", "surrogateescape"), doc, base)
 
 
-@functools.cache
-def _c_loader(base: Any) -> Any:
-    """``base`` (an octoDNS loader class) on libyaml's parser, or None without libyaml."""
-    try:
-        from yaml._yaml import CParser
-        from yaml.constructor import SafeConstructor
-        from yaml.resolver import Resolver
-    except ImportError:  # PyYAML built without libyaml
-        return None
-
-    class CLoader(CParser, base):  # type: ignore[misc]
-        def __init__(self, stream: IO[str]) -> None:
-            CParser.__init__(self, stream)
-            SafeConstructor.__init__(self)
-            Resolver.__init__(self)
-            self._stream_name = getattr(stream, "name", "<file>")
-
-        def get_mark(self) -> yaml.Mark:
-            # only the name is used (by octoDNS's !include, to resolve relative paths)
-            return yaml.Mark(self._stream_name, 0, 0, 0, "", 0)
-
-    CLoader.__name__ = CLoader.__qualname__ = f"C{base.__name__}"
-    return CLoader
+def _zone_loader(enforce_order: bool, order_mode: str, shown: str) -> Any:
+    if not enforce_order:
+        return ContextLoader
+    base = _octodns_loaders.get(order_mode)
+    if base is None:
+        raise InputError(
+            shown,
+            None,
+            f"the YAML source's order_mode {order_mode!r} is not one of "
+            f"{', '.join(sorted(_octodns_loaders))}",
+        )
+    return base
 
 
 def _as_source_would(source: YamlProvider, data: Any) -> Any:
@@ -282,12 +313,34 @@ def _as_source_would(source: YamlProvider, data: Any) -> Any:
     return data
 
 
+_TOP_KEY = re.compile(r"""^(?:'((?:[^']|'')*)'|"([^"\\]*)"|([^\s#'"?:\-][^#]*?))\s*:(?:\s|$)""")
+
+
+def _record_line(path: Path, name: str) -> int | None:
+    """The line of record ``name``'s key in a zone file, read again (error paths only:
+    a record that is not a mapping has no context of its own)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, ValueError):
+        return None
+    for n, line in enumerate(lines, start=1):
+        m = _TOP_KEY.match(line)
+        if m is None:
+            continue
+        quoted, double, plain = m.groups()
+        key = quoted.replace("''", "'") if quoted is not None else double or plain or ""
+        if key == name:
+            return n
+    return None
+
+
 def _order_problem(shown: str, exc: Exception) -> str:
     text = str(exc).strip()
-    m = re.search(r" at .*, line (\d+), column \d+$", text)
+    m = re.search(r" at (.*), line (\d+), column \d+$", text)
     if m:
         text = text[: m.start()]
-        return f"{shown}:{m.group(1)}: {text} (octoDNS enforce_order: sort the keys)"
+        file = _relative(m.group(1))  # the zone file, or a file it includes
+        return f"{file}:{m.group(2)}: {text} (octoDNS enforce_order: sort the keys)"
     return f"{shown}: {text}"
 
 

@@ -13,7 +13,8 @@ from typing import Any
 
 from dnsops.audit.core import counts
 from dnsops.audit.model import Audit, Drift
-from dnsops.errors import ConfigError
+from dnsops.errors import ConfigError, InputError
+from dnsops.yamlfile import decode, parse_json, read_bytes
 
 LOG_NAME = "audit.jsonl"
 
@@ -53,18 +54,21 @@ def read(path: Path, environment: str | None = None) -> list[dict[str, Any]]:
 
     :raises ConfigError: a line is not a JSON object (file and line named).
     """
+    shown = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return []
+        text = decode(read_bytes(path, shown, "audit log"), shown)
+    except InputError as exc:
+        if not path.exists() and not path.is_symlink():
+            return []
+        raise ConfigError(exc.message) from None
     runs = []
     for n, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():
             continue
         try:
-            run = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{path}:{n}: not a JSON line: {exc.msg}") from None
+            run = parse_json(raw, shown, first_line=n)
+        except InputError as exc:
+            raise ConfigError(f"{path}:{n}: not a JSON line: {exc.problem}") from None
         if not isinstance(run, dict) or "time" not in run or "drift" not in run:
             raise ConfigError(f"{path}:{n}: not an audit log entry")
         if environment is None or run.get("environment") == environment:

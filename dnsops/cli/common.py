@@ -21,8 +21,9 @@ if TYPE_CHECKING:
     from dnsops.env import Env
 
 # stdout carries the result (one JSON document with --format json); humans get stderr.
-out = Console(soft_wrap=True, highlight=False)
-err = Console(stderr=True, soft_wrap=True, highlight=False)
+# No emoji codes: "zones/x.yaml:100: ..." must not print as "zones/x.yaml💯 ...".
+out = Console(soft_wrap=True, highlight=False, emoji=False)
+err = Console(stderr=True, soft_wrap=True, highlight=False, emoji=False)
 
 P = ParamSpec("P")
 R = TypeVar("R")

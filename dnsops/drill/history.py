@@ -10,7 +10,9 @@ from typing import Any
 
 from dnsops.config import Project
 from dnsops.drill.model import Scenario
+from dnsops.errors import InputError
 from dnsops.render.drill import html, markdown
+from dnsops.yamlfile import load_json
 
 
 def history_dir(project: Project) -> Path:
@@ -37,7 +39,7 @@ def past_runs(project: Project) -> list[dict[str, Any]]:
     runs = []
     for path in sorted(history_dir(project).glob("*.json")):
         try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
+            doc = load_json(path, what="drill report")
             runs.append(
                 {
                     "scenario": doc["scenario"]["name"],
@@ -47,7 +49,7 @@ def past_runs(project: Project) -> list[dict[str, Any]]:
                     "report": str(path),
                 }
             )
-        except (OSError, ValueError, KeyError, TypeError):
+        except (InputError, KeyError, TypeError):
             continue
     return runs
 

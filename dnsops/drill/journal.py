@@ -24,11 +24,59 @@ from pathlib import Path
 from typing import Any
 
 from dnsops.config import Project
-from dnsops.errors import DnsopsError
+from dnsops.errors import DnsopsError, InputError
+from dnsops.yamlfile import decode, json_line, parse_json, read_bytes
 
 
 class JournalError(DnsopsError):
     """An unfinished drill journal is in the way, or it cannot be read."""
+
+
+# each action kind the executor journals, and the field naming what it acted on
+ACTIONS = {
+    "stop-server": "server",
+    "drop-traffic": "table",
+    "change-record": "zone",
+    "restore-record": "zone",
+}
+STATES = ("intended", "done", "undone")
+_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "run_id": str,
+    "scenario": str,
+    "environment": str,
+    "pid": int,
+    "status": str,
+    "started": (int, float),
+    "actions": list,
+}
+
+
+def _problem(data: Any) -> tuple[tuple[str | int, ...], str] | None:
+    """Where and why ``data`` is not a journal dnsops wrote (None: it is one)."""
+
+    def bad(value: Any, kind: type | tuple[type, ...]) -> bool:
+        return not isinstance(value, kind) or isinstance(value, bool)
+
+    if not isinstance(data, dict):
+        return (), "not a JSON object"
+    for name, kind in _FIELDS.items():
+        if bad(data.get(name), kind):
+            return (name,), "missing or of the wrong type"
+    for i, action in enumerate(data["actions"]):
+        if not isinstance(action, dict):
+            return ("actions", i), "not a JSON object"
+        if bad(action.get("seq"), int):
+            return ("actions", i, "seq"), "missing or not an integer"
+        act = action.get("kind")
+        if act not in ACTIONS:
+            known = ", ".join(sorted(ACTIONS))
+            return ("actions", i, "kind"), f"unknown action kind {act!r} (known: {known})"
+        if action.get("state") not in STATES:
+            return ("actions", i, "state"), f"unknown state {action.get('state')!r}"
+        target = ACTIONS[act]
+        if bad(action.get(target), str):
+            return ("actions", i, target), f"a {act} action names its {target}"
+    return None
 
 
 def journal_dir(project: Project) -> Path:
@@ -91,20 +139,31 @@ class Journal:
 
     @classmethod
     def load(cls, project: Project) -> Journal | None:
+        """The unfinished journal, or None.
+
+        :raises JournalError: it can't be read, is not UTF-8 or JSON (or is hostile: see
+            :mod:`dnsops.yamlfile`), or is not a journal dnsops wrote (an action of an
+            unknown kind...): named with file and line, before anything acts on it.
+        """
         path = journal_path(project)
+        shown = str(path)
+        hint = "inspect it; the lab and providers may need `dnsops sync --doit`"
         try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return None
-        try:
-            data = json.loads(text)
-            if not isinstance(data, dict) or not isinstance(data.get("actions"), list):
-                raise ValueError("not a drill journal")
-        except ValueError as exc:
+            text = decode(read_bytes(path, shown, "drill journal"), shown)
+            data = parse_json(text, shown)
+        except InputError as exc:
+            if not os.path.lexists(path):
+                return None
+            raise JournalError(exc.message, hint=hint) from None
+        problem = _problem(data)
+        if problem is not None:
+            loc, what = problem
+            line = next((n for i in range(len(loc), -1, -1) if (n := json_line(text, loc[:i]))), 1)
+            where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
             raise JournalError(
-                f"{path}: unreadable drill journal ({exc})",
-                hint="inspect it; the lab and providers may need `dnsops sync --doit`",
-            ) from None
+                f"{shown}:{line}: not a drill journal dnsops wrote: {where or 'top level'}: {what}",
+                hint=hint,
+            )
         return cls(path, data)
 
     # -- fields ---------------------------------------------------------------

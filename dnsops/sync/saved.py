@@ -9,14 +9,14 @@ that differs, and where (the zones, or which provider).
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 from pydantic import ValidationError
 
-from dnsops.errors import DnsopsError
+from dnsops.errors import DnsopsError, InputError
 from dnsops.sync.model import PLAN_FORMAT, PlanSet, RecordState, Snapshot
+from dnsops.yamlfile import decode, json_line, parse_json, read_bytes
 
 
 class SavedPlanError(DnsopsError):
@@ -32,27 +32,33 @@ def save(doc: PlanSet, path: Path) -> None:
 
 
 def load(path: Path) -> PlanSet:
-    """:raises SavedPlanError: the file is missing, not JSON, or not a dnsops plan."""
+    """:raises SavedPlanError: the file is missing, unreadable, not JSON (or hostile: see
+    :mod:`dnsops.yamlfile`), or not a dnsops plan."""
+    shown = str(path)
+    hint = "save one with `dnsops plan --out FILE`"
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SavedPlanError(f"{path}: cannot read the plan: {exc.strerror}") from None
+        raw = read_bytes(path, shown, "plan")
+    except InputError as exc:
+        raise SavedPlanError(f"{shown}: cannot read the plan: {exc.problem}", hint=hint) from None
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SavedPlanError(f"{path}:{exc.lineno}: not JSON: {exc.msg}") from None
+        text = decode(raw, shown)
+        data = parse_json(text, shown)
+    except InputError as exc:
+        raise SavedPlanError(exc.message, hint=hint) from None
     if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:
         raise SavedPlanError(
-            f'{path}: not a dnsops plan (expected "format": "{PLAN_FORMAT}")',
-            hint="save one with `dnsops plan --out FILE`",
+            f'{path}: not a dnsops plan (expected "format": "{PLAN_FORMAT}")', hint=hint
         )
     try:
         return PlanSet.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
+        loc = tuple(first["loc"])
+        where = ".".join(str(p) for p in loc)
+        line = (json_line(text, loc) or json_line(text, loc[:-1])) if loc else None
         raise SavedPlanError(
-            f"{path}: damaged plan: {where}: {first['msg']} ({exc.error_count()} problem(s))"
+            f"{path}{f':{line}' if line else ''}: damaged plan: {where}: {first['msg']} "
+            f"({exc.error_count()} problem(s))"
         ) from None
 
 
