@@ -1,18 +1,104 @@
-"""dnsops: DNS-as-code and dual-provider failover orchestration."""
+"""dnsops: DNS-as-code and dual-provider failover orchestration.
+
+The commands are loaded lazily: ``dnsops --help`` lists them from the table below
+without importing a single command module (and through them octoDNS, pydantic, the
+RIPE Atlas client, requests, cryptography, boto3), and ``dnsops lint …`` imports lint's
+module only. ``tests/test_cli_startup.py`` checks that each summary here is the first
+line of the command's own help, and which modules a plain ``--help`` loads.
+"""
 
 from __future__ import annotations
 
+import importlib
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, NamedTuple
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 from dnsops import __version__
-from dnsops.cli import audit, drill, env, health, lab, lint, sync, validate, vantage
-from dnsops.cli.common import State
+
+
+class Lazy(NamedTuple):
+    """Where a command lives, and its one-line summary for the command list."""
+
+    module: str
+    attribute: str
+    summary: str
+
+
+COMMANDS: dict[str, Lazy] = {
+    "validate": Lazy(
+        "dnsops.cli.validate", "validate", "Load the octoDNS config and every zone through octoDNS."
+    ),
+    "lint": Lazy(
+        "dnsops.cli.lint",
+        "lint",
+        "Check the zones against the policies and both providers' limits.",
+    ),
+    "plan": Lazy("dnsops.cli.sync", "plan", "Show what a sync would change on each provider."),
+    "sync": Lazy("dnsops.cli.sync", "sync", "Plan and, with --doit, apply to both providers."),
+    "apply": Lazy("dnsops.cli.sync", "apply", "Apply exactly a saved plan."),
+    "health": Lazy(
+        "dnsops.cli.health", "health", "Check every nameserver of both providers, every region."
+    ),
+    "audit": Lazy("dnsops.cli.audit", "audit", "Prove both providers hold and serve the source."),
+    "lab": Lazy("dnsops.cli.lab", "app", "The local lab: root, parent, two providers, resolvers."),
+    "drill": Lazy("dnsops.cli.drill", "app", "Failover rehearsals, measured and rolled back."),
+    "vantage": Lazy("dnsops.cli.vantage", "app", "Vantage points and what they see."),
+    "env": Lazy("dnsops.cli.env", "app", "The environment model: providers, nameservers, parents."),
+}
+
+
+# The click types are typer's own (typer >= 0.24 vendors click as typer._click), so
+# they are only named through typer's classes here.
+
+
+def load(name: str) -> Any:
+    """The click command behind ``dnsops NAME`` (importing its module now)."""
+    lazy = COMMANDS[name]
+    target = getattr(importlib.import_module(lazy.module), lazy.attribute)
+    if isinstance(target, typer.Typer):
+        group = typer.main.get_group(target)
+        group.name = name
+        return group
+    single = typer.Typer(rich_markup_mode=None, add_completion=False)
+    single.command(name)(target)
+    return typer.main.get_command(single)
+
+
+class LazyGroup(TyperGroup):
+    """A typer group whose commands are imported when one is run (or its help asked)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._listing = False
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in COMMANDS:
+            return None
+        if self._listing:  # the command list of `dnsops --help`: the summary is enough
+            summary = COMMANDS[cmd_name].summary
+            return TyperCommand(cmd_name, help=summary, short_help=summary)
+        if cmd_name not in self.commands:
+            self.commands[cmd_name] = load(cmd_name)
+        return self.commands[cmd_name]
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
 
 app = typer.Typer(
+    cls=LazyGroup,
+    rich_markup_mode=None,
     name="dnsops",
     help="DNS-as-code for two providers: validate, lint, plan/sync, health, audit, drills.",
     no_args_is_help=True,
@@ -42,24 +128,13 @@ def main_callback(
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
 ) -> None:
+    from dnsops.cli.common import State
+
     State.reset(config)
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.ERROR,
         format="%(levelname)s %(name)s: %(message)s",
     )
-
-
-app.add_typer(lab.app, name="lab")
-app.add_typer(drill.app, name="drill")
-app.add_typer(vantage.app, name="vantage")
-app.add_typer(env.app, name="env")
-app.command("validate")(validate.validate)
-app.command("lint")(lint.lint)
-app.command("plan")(sync.plan)
-app.command("sync")(sync.sync)
-app.command("apply")(sync.apply)
-app.command("health")(health.health)
-app.command("audit")(audit.audit)
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ from dnsops.drill.model import find_scenario, load_scenarios
 from dnsops.drill.report import build
 
 app = typer.Typer(
+    rich_markup_mode=None,
     help="Failover rehearsals: provider outages and record failovers, measured, rolled back.",
     no_args_is_help=True,
 )

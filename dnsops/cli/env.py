@@ -10,7 +10,9 @@ import typer
 
 from dnsops.cli.common import EnvOption, emit_json, environment, err, handle_errors, out
 
-app = typer.Typer(help="The environment model: providers, nameservers, parents.")
+app = typer.Typer(
+    rich_markup_mode=None, help="The environment model: providers, nameservers, parents."
+)
 
 
 class ShowFormat(StrEnum):

@@ -13,6 +13,7 @@ from dnsops.cli.common import Format, emit_json, err, handle_errors, out, projec
 from dnsops.lab.runner import LabRunner
 
 app = typer.Typer(
+    rich_markup_mode=None,
     help="The local lab: a root, a parent, PowerDNS + BIND as two providers, unbound resolvers.",
     no_args_is_help=True,
 )

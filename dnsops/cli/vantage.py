@@ -32,6 +32,7 @@ from dnsops.vantage import plan, registry
 from dnsops.vantage.atlas import AtlasVantage
 
 app = typer.Typer(
+    rich_markup_mode=None,
     help="Vantage points: resolvers, SSH probe hosts and RIPE Atlas, and what they see.",
     no_args_is_help=True,
 )
