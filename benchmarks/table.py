@@ -16,6 +16,9 @@ class Row:
     ``lower_is_better`` says which way the target points: a time ratio must stay
     at or below ``target``, a throughput ratio at or above it. ``limit`` (when
     set) is compared with ``value`` instead of the ratio (the drill's TTL + 1 s).
+    ``ratio`` is the wall-time (or throughput) ratio; ``cpu_ratio`` the CPU seconds'
+    ratio where both sides are processes; ``load`` the 1-minute load average when the
+    row's group started (other work on the machine moves wall times).
     """
 
     figure: str
@@ -26,11 +29,14 @@ class Row:
     met: bool | None
     note: str = ""
     data: dict[str, Any] = field(default_factory=dict)
+    cpu_ratio: float | None = None
+    load: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         doc = asdict(self)
-        if self.ratio is not None and not math.isfinite(self.ratio):
-            doc["ratio"] = None
+        for key in ("ratio", "cpu_ratio"):
+            if doc[key] is not None and not math.isfinite(doc[key]):
+                doc[key] = None
         return doc
 
 
@@ -73,6 +79,10 @@ def _fmt(value: float, unit: str, digits: int) -> str:
     return f"{value:.{digits}f} {unit}".rstrip()
 
 
+def _num(ratio: float | None) -> str:
+    return "-" if ratio is None or not math.isfinite(ratio) else f"{ratio:.2f}"
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -81,15 +91,15 @@ def markdown(rows: list[Row], title: str = "dnsops benchmarks") -> str:
     lines = [
         f"### {title}",
         "",
-        "| figure | dnsops | anchor | ratio | target | met? |",
-        "|---|---|---|---|---|---|",
+        "| figure | dnsops | anchor | ratio | CPU ratio | target | load | met? |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        ratio = "-" if r.ratio is None or not math.isfinite(r.ratio) else f"{r.ratio:.2f}"
         met = "n/a" if r.met is None else ("yes" if r.met else "**NO**")
+        load = "-" if r.load is None else f"{r.load:.1f}"
         lines.append(
-            f"| {_cell(r.figure)} | {_cell(r.dnsops)} | {_cell(r.anchor)} | {ratio} "
-            f"| {_cell(r.target)} | {met} |"
+            f"| {_cell(r.figure)} | {_cell(r.dnsops)} | {_cell(r.anchor)} | {_num(r.ratio)} "
+            f"| {_num(r.cpu_ratio)} | {_cell(r.target)} | {load} | {met} |"
         )
     notes = [f"- {r.figure}: {r.note}" for r in rows if r.note]
     if notes:

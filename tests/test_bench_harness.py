@@ -81,13 +81,14 @@ def test_markdown_table() -> None:
         missing_row("health", "≤ 0.3", "`dnsops health` is not part of this dnsops yet"),
         Row("audit", "3.00 s", "2.00 s", 1.5, "≤ 1", False),
     ]
+    rows[0].cpu_ratio, rows[0].load = 0.625, 1.25
     assert markdown(rows, title="t") == (
         "### t\n\n"
-        "| figure | dnsops | anchor | ratio | target | met? |\n"
-        "|---|---|---|---|---|---|\n"
-        "| plan \\| 10k | 5.00 s (90 MiB) | 10.00 s (80 MiB) | 0.50 | ≤ 0.7 | yes |\n"
-        f"| health | {NOT_AVAILABLE} | - | - | ≤ 0.3 | n/a |\n"
-        "| audit | 3.00 s | 2.00 s | 1.50 | ≤ 1 | **NO** |\n"
+        "| figure | dnsops | anchor | ratio | CPU ratio | target | load | met? |\n"
+        "|---|---|---|---|---|---|---|---|\n"
+        "| plan \\| 10k | 5.00 s (90 MiB) | 10.00 s (80 MiB) | 0.50 | 0.62 | ≤ 0.7 | 1.2 | yes |\n"
+        f"| health | {NOT_AVAILABLE} | - | - | - | ≤ 0.3 | - | n/a |\n"
+        "| audit | 3.00 s | 2.00 s | 1.50 | - | ≤ 1 | - | **NO** |\n"
         "\n"
         "- plan | 10k: cpu\n"
         "- health: `dnsops health` is not part of this dnsops yet\n"
@@ -205,12 +206,13 @@ def test_one_whole_run_on_tiny_zones(tmp_path: Path) -> None:
     assert got.stdout.strip() == doc["markdown"].strip()
     rows = {r["figure"]: r for r in doc["rows"]}
     expected = [
-        "dnsops lint vs octodns-validate, 60 records (wall)",
-        "dnsops plan vs octodns-sync (plan only), both providers, 40 records, no changes (wall)",
-        "dnsops audit vs one octodns-sync plan, 40 records (wall)",
+        "start-up: dnsops --help vs octodns-validate --help",
+        "dnsops lint vs octodns-validate, 60 records",
+        "dnsops plan vs octodns-sync (plan only), both providers, 40 records, no changes",
+        "dnsops audit vs one octodns-sync plan, 40 records",
         "wire check q/s: probe engine vs octodns-report query phase (40 records x 4 nameservers)",
         "wire check q/s: probe engine vs dnsperf (40 records x 4 nameservers)",
-        "dnsops health vs octodns-report, whole commands (40 records x 4 nameservers) (wall)",
+        "dnsops health vs octodns-report, whole commands (40 records x 4 nameservers)",
         "dnsops plan vs octodns-sync, 30 records (wall; for scale)",
         "drill api-failover, record-failover api.example.test. A: convergence at iad "
         "(slowest stream)",
@@ -228,12 +230,16 @@ def test_one_whole_run_on_tiny_zones(tmp_path: Path) -> None:
         assert row["dnsops"] != NOT_AVAILABLE, figure
         assert row["ratio"] is not None and row["ratio"] > 0, figure
         assert isinstance(row["met"], bool) or row["target"] == "-", figure
-    wire = rows[expected[3]]["data"]
+        assert row["load"] is not None or row["figure"].startswith("drill "), figure
+        if row["figure"].startswith(("start-up", "dnsops ")):
+            assert row["cpu_ratio"] is not None and row["cpu_ratio"] > 0, figure
+    wire = rows[expected[4]]["data"]
     assert [p["queries"] for p in wire["probe"]] == [40 * 4]
     assert wire["probe"][0]["matched"] == wire["probe"][0]["checked"]
     assert [r["queries"] for r in wire["octodns-report"]] == [40 * 4]
     assert doc["setup"]["records"] == {"bench.test.": 40, "bench1k.test.": 30}
     assert [g["group"] for g in doc["load"]] == [
+        "start-up",
         "lint",
         "plan + audit",
         "wire checks",
