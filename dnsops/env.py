@@ -36,10 +36,13 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import dataclasses
+import difflib
+import fnmatch
 import functools
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import dns.rdatatype
@@ -52,6 +55,7 @@ if TYPE_CHECKING:
     from octodns.provider.yaml import YamlProvider
     from octodns.zone import Zone
 
+    from dnsops.changes import Changed
     from dnsops.expect import ZoneExpectation
     from dnsops.lint.capabilities import ProviderCaps
     from dnsops.octo import Target
@@ -141,6 +145,9 @@ class _Reported:
     exists: bool = True
 
 
+ROOT_NS_FILTERS = ("IgnoreRootNsFilter",)  # octoDNS processors that drop the apex NS
+
+
 class Env:
     """One environment of a project, as every capability sees it."""
 
@@ -205,10 +212,18 @@ class Env:
         return {c.name: c for c in caps}
 
     def root_ns_ignored(self, zone: str) -> bool:
-        """The zone's octoDNS processors leave the apex NS to the providers."""
-        from dnsops.lint.driver import root_ns_ignored
+        """The zone's octoDNS processors leave the apex NS to the providers.
 
-        return root_ns_ignored(self.octodns, zone)
+        Read from the config, not by instantiating anything: the manager's global
+        processors plus the zone's own (its exact entry, else the ``'*'`` entry).
+        """
+        zones = self.octodns.get("zones") or {}
+        zone_config = zones.get(zone) or zones.get("*") or {}
+        manager = self.octodns.get("manager") or {}
+        names = [*(manager.get("processors") or []), *(zone_config.get("processors") or [])]
+        declared = self.octodns.get("processors") or {}
+        classes = [str((declared.get(n) or {}).get("class", "")) for n in names]
+        return any(c.rsplit(".", 1)[-1] in ROOT_NS_FILTERS for c in classes)
 
     def manages_root_ns(self, zone: str, provider: str | None = None) -> bool:
         """Whether octoDNS pushes the zone file's apex NS (to ``provider``, or to any)."""
@@ -280,20 +295,53 @@ class Env:
         return zone_names(self.source)
 
     def pick(self, only: str | Sequence[str] | None) -> list[str]:
-        """The zone names a command works on (all, or the ones asked for)."""
+        """The zone names a command works on: all, or those asked for, in the source's
+        order. Each of ``only`` is a zone name (the final dot optional) or a glob
+        (``'*.example.com.'``, ``'z0[0-4]*'``).
+
+        :raises ConfigError: a name is no zone of the source, or a glob matches none.
+        """
         if only is None:
             return list(self.zone_names)
         wanted = [only] if isinstance(only, str) else list(only)
-        out = []
+        chosen: set[str] = set()
         for name in wanted:
+            if any(c in name for c in "*?["):
+                matched = fnmatch.filter(self.zone_names, name)
+                if not matched and not name.endswith("."):
+                    matched = fnmatch.filter(self.zone_names, name + ".")
+                if not matched:
+                    raise ConfigError(
+                        f"--zone {name!r} matches no zone in {self.source.directory} "
+                        f"({len(self.zone_names)} zones)"
+                    )
+                chosen.update(matched)
+                continue
             fq = name if name.endswith(".") else name + "."
             if fq not in self.zone_names:
-                raise ConfigError(
-                    f"no zone {fq!r} in {self.source.directory} "
-                    f"(have: {', '.join(self.zone_names)})"
+                near = difflib.get_close_matches(fq, self.zone_names, n=3)
+                have = self.zone_names[:10]
+                more = f" and {len(self.zone_names) - 10} more" if len(self.zone_names) > 10 else ""
+                hint = (
+                    f"did you mean {', '.join(near)}?" if near else f"have: {', '.join(have)}{more}"
                 )
-            out.append(fq)
-        return out
+                raise ConfigError(f"no zone {fq!r} in {self.source.directory} ({hint})")
+            chosen.add(fq)
+        return [n for n in self.zone_names if n in chosen]
+
+    def changed_since(self, ref: str) -> Changed:
+        """The zones whose files changed since git ``ref`` (every zone when dnsops.yaml,
+        the octoDNS config or a policy changed). See ``dnsops.changes``."""
+        from dnsops.changes import select
+
+        whole = [
+            self.project.path,
+            self.project.octodns_config(self.config),
+            self.project.policies_dir,
+        ]
+        return select(
+            self.project.root, ref, Path(str(self.source.directory)), self.zone_names, whole
+        )
 
     def loaded(
         self,

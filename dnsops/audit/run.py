@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from octodns.zone import Zone
@@ -21,7 +22,7 @@ if TYPE_CHECKING:  # the vantage modules cost 0.4 s to import: only for --vantag
 
 def audit(
     env: Env,
-    zone: str | None = None,
+    zone: str | Sequence[str] | None = None,
     progress: Progress = _quiet,
     vantage: str | None = None,
 ) -> Audit:

@@ -52,8 +52,38 @@ RetriesOption = Annotated[
     int, typer.Option("--retries", min=0, help="Further tries after a timeout.")
 ]
 ZoneOption = Annotated[
-    str | None, typer.Option("--zone", "-z", help="Only this zone (e.g. example.test.).")
+    list[str] | None,
+    typer.Option(
+        "--zone",
+        "-z",
+        help="Only this zone (example.test.) or these (a glob: 'z0*.test.'); repeatable.",
+    ),
 ]
+ChangedSinceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--changed-since",
+        metavar="REF",
+        help="Only the zones whose files changed since this git ref (its merge base with "
+        "HEAD; uncommitted edits count); every zone when dnsops.yaml, the octoDNS config or "
+        "a policy changed.",
+    ),
+]
+
+
+def zones_of(model: Env, zone: list[str] | None, changed_since: str | None) -> list[str] | None:
+    """The zones a command works on: --zone's, narrowed by --changed-since (said on
+    stderr). None: every zone."""
+    if changed_since is None:
+        return zone or None
+    changed = model.changed_since(changed_since)
+    err.print(f"[dim]{changed.describe()}[/]")
+    if changed.everything is not None:
+        return zone or None
+    if not zone:
+        return changed.zones
+    asked = set(model.pick(zone))
+    return [z for z in changed.zones if z in asked]
 
 
 class State:

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from dnsops.cli.common import (
+    ChangedSinceOption,
     EnvOption,
     Format,
     ZoneOption,
@@ -16,6 +17,7 @@ from dnsops.cli.common import (
     err,
     handle_errors,
     out,
+    zones_of,
 )
 from dnsops.lint import driver
 from dnsops.render import findings as render
@@ -42,6 +44,7 @@ def lint(
     zone: ZoneOption = None,
     fmt: FormatOption = Format.text,
     online: OnlineOption = False,
+    changed_since: ChangedSinceOption = None,
 ) -> None:
     """Check the zones against intent: TTL bands by record class, forbid/require rules,
     what both providers can serve, apex NS of both providers; with --online, dangling
@@ -53,10 +56,10 @@ def lint(
 
     Exit 1 when any error-level finding remains, else 0.
     """
+    model = environment(env)
+    only = zones_of(model, zone, changed_since)
     with err.status("linting…") as status:
-        report = driver.run(
-            environment(env), zone, online_checks=online, progress=lambda m: status.update(m)
-        )
+        report = driver.run(model, only, online_checks=online, progress=status.update)
     _show(report, fmt)
     if report.failed:
         raise typer.Exit(1)

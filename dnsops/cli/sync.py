@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from dnsops.cli.common import (
+    ChangedSinceOption,
     EnvOption,
     Format,
     ZoneOption,
@@ -19,13 +20,14 @@ from dnsops.cli.common import (
     fail,
     handle_errors,
     out,
+    zones_of,
 )
 from dnsops.config import Project
 from dnsops.env import Env
 from dnsops.errors import DnsopsError
 from dnsops.lock import Holder, environment_lock
 from dnsops.render import plan as render
-from dnsops.sync import core, gate, run, saved
+from dnsops.sync import core, run, saved
 from dnsops.sync.model import PlanSet
 
 FormatOption = Annotated[
@@ -78,7 +80,9 @@ def _show(doc: PlanSet, fmt: Format) -> None:
 
 
 def _plan(target: run.Target, for_apply: bool = True) -> core.Planned:
-    with err.status(f"planning {len(target.zones)} zone(s) on {', '.join(target.providers)}…"):
+    with err.status(
+        f"planning {len(target.zones)} zone(s) on {', '.join(target.model.providers)}…"
+    ):
         return target.plan(progress=_say, for_apply=for_apply)
 
 
@@ -97,10 +101,12 @@ def plan(
             "--detailed-exitcode", help="Exit 0 when nothing would change, 2 when something would."
         ),
     ] = False,
+    changed_since: ChangedSinceOption = None,
 ) -> None:
     """Show what a sync would change on each provider (planned concurrently)."""
     _check_format(fmt)
-    target = run.load(environment(env), zone)
+    model = environment(env)
+    target = run.load(model, zones_of(model, zone, changed_since))
     planned = _plan(target, for_apply=False)  # shown and saved, never applied from here
     if fmt is Format.json:
         emit_json(render.to_json(planned.doc, saved=str(out_file) if out_file else None))
@@ -164,6 +170,8 @@ def apply(
 
 
 def _lint(model: Env, zone: Sequence[str]) -> None:
+    from dnsops.sync import gate  # the policies' models: only sync and apply lint
+
     with err.status("linting…") as status:
         findings = gate.check(model, zone, progress=status.update)
     err.print(f"[dim]lint: no error-level finding ({len(findings)} finding(s) below error)[/]")

@@ -70,24 +70,6 @@ def context(env: Env, managed: set[str]) -> LintContext:
     )
 
 
-ROOT_NS_FILTERS = ("IgnoreRootNsFilter",)
-
-
-def root_ns_ignored(config: dict[str, Any], zone: str) -> bool:
-    """Whether the octoDNS config's processors for ``zone`` drop the apex NS.
-
-    Read from the config, not by instantiating anything: the manager's global
-    processors plus the zone's own (its exact entry, else the ``'*'`` entry).
-    """
-    zones = config.get("zones") or {}
-    zone_config = zones.get(zone) or zones.get("*") or {}
-    manager = config.get("manager") or {}
-    names = [*(manager.get("processors") or []), *(zone_config.get("processors") or [])]
-    declared = config.get("processors") or {}
-    classes = [str((declared.get(n) or {}).get("class", "")) for n in names]
-    return any(c.rsplit(".", 1)[-1] in ROOT_NS_FILTERS for c in classes)
-
-
 def run(
     env: Env,
     zone: str | Sequence[str] | None = None,

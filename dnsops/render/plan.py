@@ -68,6 +68,8 @@ def text(doc: PlanSet) -> list[str]:
             lines.append(f"  [bold red]needs --force:[/] {escape(zp.unsafe)}")
     lines.append("")
     lines += [f"[bold]{escape(s.line())}[/]" for s in doc.summaries()]
+    if not doc.providers and not doc.failed:
+        lines.append("no zone to plan: no provider was asked")
     for w in doc.withheld:
         style = "dim" if w.acknowledged else "yellow"
         lines.append(f"[{style}]not held: {escape(w.line())}[/]")

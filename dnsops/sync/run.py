@@ -8,7 +8,7 @@ callback, results come back as models for the renderers.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,7 +58,10 @@ class Target:
     ) -> core.Planned:
         """Both providers' plans (``for_apply=False``: to show or save, not to apply);
         ``only``: one provider's."""
-        providers = self.providers if only is None else {only: self.providers[only]}
+        if not self.zones:
+            providers: dict[str, Any] = {}
+        else:
+            providers = self.providers if only is None else {only: self.providers[only]}
         return plan(self.model, self.zones, providers, progress=progress, for_apply=for_apply)
 
 
@@ -78,7 +81,8 @@ def plan(
         zones,
         providers,
         environment=model.name,
-        redact=model.redact,
+        # no provider asked (no zone): no secret read, none to hide
+        redact=model.redact if providers else str,
         progress=progress,
         for_apply=for_apply,
         desired=lambda p, zone: expected[zone.name].providers[p].holds,
@@ -99,13 +103,14 @@ def plan(
     )
 
 
-def load(env: Env, zone: str | None = None) -> Target:
+def load(env: Env, zone: str | Sequence[str] | None = None) -> Target:
     """The environment's zones (validated) and its two octoDNS providers.
 
     :raises ZoneError, ConfigError: the zones or the octoDNS config are invalid.
     """
     zones = env.zones(zone)
-    env.targets  # noqa: B018 (instantiate the providers now: a config error stops here)
+    if zones:  # no zone (--changed-since found none): nothing to ask, no credential needed
+        env.targets  # noqa: B018 (instantiate the providers now: a config error stops here)
     return Target(env, zones)
 
 

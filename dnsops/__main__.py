@@ -1,0 +1,5 @@
+"""`python -m dnsops`: the same as the `dnsops` command."""
+
+from dnsops.cli.app import main
+
+main()
