@@ -90,11 +90,29 @@ def _preparsed(parsed: dict[str, Any] | None) -> Iterator[None]:
     import octodns.manager as module
 
     original = module.safe_load
-    module.safe_load = lambda _fh, **_kw: copy.deepcopy(parsed)
+    module.safe_load = lambda _fh, **_kw: _layers(parsed, 4)
     try:
         yield
     finally:
         module.safe_load = original
+
+
+def _layers(value: Any, depth: int) -> Any:
+    """A copy of the config's top ``depth`` levels of dicts and lists (deeper values shared).
+
+    octoDNS's Manager pops keys out of each provider's, processor's, validator's, plan
+    output's, secret handler's and zone's own mapping (``class``, ``glob``...), three
+    levels down, and replaces ``zones``; nothing deeper is changed. A deep copy of a
+    1,000-zone config cost more than parsing it.
+    """
+    if depth <= 0 or not isinstance(value, dict | list):
+        return value
+    # keeps octoDNS's ContextDict (and its line context); a mapping keeping its items
+    # elsewhere (octoDNS's IdnaDict) is no dict and would be shared: never passed here
+    out = copy.copy(value)
+    for key in value.keys() if isinstance(value, dict) else range(len(value)):
+        out[key] = _layers(value[key], depth - 1)
+    return out
 
 
 def targets(project: Project, env: Environment, mgr: Manager | None = None) -> dict[str, Any]:

@@ -9,6 +9,7 @@ test (tests/test_sync_lab.py) shows BIND converging on it.
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 from typing import Any
 
 import dns.message
@@ -186,3 +187,36 @@ def test_dnsops_reads_it_as_octodns_bind(lab_project: Project) -> None:
     assert host.endswith(".2.1") and port == 53
     fresh = provider()
     assert axfr.install(fresh) and "zone_records" in vars(fresh)
+
+
+def test_octodns_builds_from_a_copy_of_the_parse(tmp_path: Path) -> None:
+    """The Manager pops keys out of its config; the environment model's parse (read by
+    every other part of the command) stays as it was, line context included."""
+    import copy
+
+    from dnsops.octo import _layers
+
+    parsed = {"providers": {"p": {"class": "x.Y", "opts": {"a": [1]}}}, "zones": {"*": {}}}
+    before = copy.deepcopy(parsed)
+    mine = _layers(parsed, 4)
+    mine["providers"]["p"].pop("class")
+    mine["zones"].pop("*")
+    mine["providers"]["p"]["opts"]["b"] = 2
+    assert parsed["providers"]["p"]["class"] == "x.Y" and "*" in parsed["zones"]
+    assert parsed["providers"]["p"]["opts"] == before["providers"]["p"]["opts"]
+
+
+def test_the_environment_model_keeps_its_parse_after_the_manager(
+    project_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import copy
+
+    from dnsops.config import load_project
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "NS1_API_KEY"):
+        monkeypatch.setenv(name, "dummy-not-a-secret")  # nothing is contacted
+    env = Env(load_project(project_dir / "dnsops.yaml"), "production")
+    before = copy.deepcopy(env.octodns)
+    env.manager  # noqa: B018
+    assert env.octodns == before
+    assert env.octodns["providers"]["route53"].context  # octoDNS's line context kept
