@@ -25,7 +25,7 @@ def test_an_unknown_zone_is_named(cli: Any, project_dir: Path) -> None:
     result = run(cli, project_dir, "audit", "--zone", "nope.test")
     assert result.exit_code == 1
     assert "no zone 'nope.test.'" in result.output
-    assert "(have: example.test.)" in " ".join(result.output.split())
+    assert "(did you mean example.test.?)" in " ".join(result.output.split())
 
 
 def test_an_invalid_source_is_reported_not_audited(cli: Any, project_dir: Path) -> None:
@@ -43,8 +43,8 @@ def test_an_invalid_source_is_reported_not_audited(cli: Any, project_dir: Path) 
 
 
 def test_bad_flags_are_usage_errors(cli: Any, project_dir: Path) -> None:
-    assert run(cli, project_dir, "audit", "--format", "xml").exit_code == 2
-    assert run(cli, project_dir, "audit", "--bogus").exit_code == 2
+    assert run(cli, project_dir, "audit", "--format", "xml").exit_code == 64
+    assert run(cli, project_dir, "audit", "--bogus").exit_code == 64
 
 
 def test_history_of_an_empty_log(cli: Any, project_dir: Path, tmp_path: Path) -> None:

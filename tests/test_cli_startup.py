@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from typer.core import TyperCommand, TyperGroup
 from typer.testing import CliRunner
 
 from dnsops.cli import app as cli_app
+from tests.conftest import run
 
 HEAVY = ("ripe.atlas.cousteau", "ripe.atlas.sagan", "requests", "cryptography", "boto3")
 # what `dnsops --help` must not import either: each costs tens of milliseconds
@@ -91,5 +93,52 @@ def test_every_command_in_the_table_loads(name: str) -> None:
 
 def test_an_unknown_command_is_a_usage_error() -> None:
     result = CliRunner().invoke(cli_app.app, ["nope"])
-    assert result.exit_code == 2
+    assert result.exit_code == 64
     assert "No such command 'nope'" in result.output
+
+
+def test_a_usage_error_is_not_the_changes_code(cli: CliRunner, project_dir: Path) -> None:
+    """`plan --detailed-exitcode` exits 2 for "changes": a typo must not read as that."""
+    result = run(cli, project_dir, "plan", "--bogus", "--detailed-exitcode")
+    assert result.exit_code == 64
+    assert "No such option: --bogus" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "offered"),
+    [
+        (["validate"], "'text', 'json'"),
+        (["plan"], "'text', 'json', 'markdown'"),
+        (["lab", "status"], "'text', 'json'"),
+        (["drill", "status"], "'text', 'json'"),
+        (["env", "show"], "'text', 'json'"),
+    ],
+)
+def test_each_command_offers_only_its_formats(
+    cli: CliRunner, project_dir: Path, args: list[str], offered: str
+) -> None:
+    result = run(cli, project_dir, *args, "--format", "github")
+    assert result.exit_code == 64
+    assert f"'github' is not one of {offered}" in result.output
+
+
+def test_quiet_keeps_the_result_and_the_errors(cli: CliRunner, project_dir: Path) -> None:
+    loud = run(cli, project_dir, "lint")
+    quiet = cli.invoke(
+        cli_app.app, ["--config", str(project_dir / "dnsops.yaml"), "--quiet", "lint"]
+    )
+    assert loud.exit_code == quiet.exit_code == 0
+    assert "no error-level finding" in loud.stderr or "finding" in loud.stderr
+    assert quiet.stderr == ""
+    assert quiet.stdout == loud.stdout
+    broken = cli.invoke(
+        cli_app.app, ["--config", str(project_dir / "nope.yaml"), "--quiet", "lint"]
+    )
+    assert broken.exit_code == 1
+    assert broken.stderr.startswith("error: ")
+
+
+def test_completion_is_offered() -> None:
+    result = CliRunner().invoke(cli_app.app, ["--show-completion", "bash"])
+    assert result.exit_code == 0
+    assert "_DNSOPS_COMPLETE" in result.output

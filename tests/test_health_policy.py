@@ -82,9 +82,9 @@ def test_list_checks(cli, project_dir: Path) -> None:
 
 
 def test_bad_flags_are_usage_errors(cli, project_dir: Path) -> None:
-    assert run(cli, project_dir, "health", "--concurrency", "0").exit_code == 2
-    assert run(cli, project_dir, "health", "--qps", "0").exit_code == 2
-    assert run(cli, project_dir, "health", "--format", "xml").exit_code == 2
+    assert run(cli, project_dir, "health", "--concurrency", "0").exit_code == 64
+    assert run(cli, project_dir, "health", "--qps", "0").exit_code == 64
+    assert run(cli, project_dir, "health", "--format", "xml").exit_code == 64
 
 
 def expected(zone: Zone, root_ns_left: bool = False) -> ZoneExpectation:

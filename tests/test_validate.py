@@ -105,5 +105,5 @@ def test_validate_unknown_environment(cli: CliRunner, project_dir: Path) -> None
 
 def test_validate_bad_flag_is_a_usage_error(cli: CliRunner, project_dir: Path) -> None:
     result = run(cli, project_dir, "validate", "--formatt", "json")
-    assert result.exit_code == 2
+    assert result.exit_code == 64
     assert "No such option" in result.output

@@ -19,6 +19,12 @@ from typer.core import TyperCommand, TyperGroup
 
 from dnsops import __version__
 
+USAGE = 64  # a usage error (an unknown option, a bad value): EX_USAGE of sysexits.h
+# click's UsageError (typer's own copy of click, whichever it is) exits 2 by default, the
+# code `plan --detailed-exitcode` gives "changes": a typo must not read as "changes".
+_usage_error: Any = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+_usage_error.exit_code = USAGE
+
 
 class Lazy(NamedTuple):
     """Where a command lives, and its one-line summary for the command list."""
@@ -102,7 +108,6 @@ app = typer.Typer(
     name="dnsops",
     help="DNS-as-code for two providers: validate, lint, plan/sync, health, audit, drills.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -123,6 +128,14 @@ def main_callback(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Log octoDNS and dnsops at debug level.")
     ] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet",
+            "-q",
+            help="Print only the result and errors: no progress, notes or warnings.",
+        ),
+    ] = False,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
@@ -130,7 +143,7 @@ def main_callback(
 ) -> None:
     from dnsops.cli.common import State
 
-    State.reset(config)
+    State.reset(config, quiet=quiet)
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.ERROR,
         format="%(levelname)s %(name)s: %(message)s",

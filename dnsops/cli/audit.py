@@ -90,11 +90,11 @@ def _progress(message: str) -> None:
 
 
 def _show(result: Audit, fmt: Format) -> None:
-    if fmt is Format.json:
+    if fmt == Format.json:
         emit_json(render.to_json(result))
-    elif fmt is Format.markdown:
+    elif fmt == Format.markdown:
         out.print(render.markdown(result), markup=False, highlight=False)
-    elif fmt is Format.github:
+    elif fmt == Format.github:
         out.print(render_findings.github(result.findings), end="", markup=False)
         err.print(render.verdict(result))
     else:
@@ -110,9 +110,9 @@ def _show(result: Audit, fmt: Format) -> None:
 def _history(path: Path, env: str | None, fmt: Format) -> None:
     runs = log.read(path, env)
     title = f"dnsops audit history ({path})"
-    if fmt is Format.json:
+    if fmt == Format.json:
         emit_json(json.dumps({"log": str(path), "runs": runs}, indent=2))
-    elif fmt is Format.markdown:
+    elif fmt == Format.markdown:
         out.print(render.history_markdown(runs, title), markup=False)
     elif not runs:
         err.print(f"no audit has run yet ({path} is empty)")

@@ -24,16 +24,34 @@ if TYPE_CHECKING:
 # No emoji codes: "zones/x.yaml:100: ..." must not print as "zones/x.yaml💯 ...".
 out = Console(soft_wrap=True, highlight=False, emoji=False)
 err = Console(stderr=True, soft_wrap=True, highlight=False, emoji=False)
+# errors: never silenced (--quiet silences ``err``: progress, notes, warnings)
+errors = Console(stderr=True, soft_wrap=True, highlight=False, emoji=False)
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
 class Format(StrEnum):
+    """Every output format; a command offers only those it has (the enums below).
+    Members of these enums compare equal across enums (``fmt == Format.json``)."""
+
     text = "text"
     json = "json"
     markdown = "markdown"
     github = "github"
+
+
+class TextJson(StrEnum):
+    text = "text"
+    json = "json"
+
+
+class Report(StrEnum):
+    """A plan: text, markdown (the PR comment) or json."""
+
+    text = "text"
+    json = "json"
+    markdown = "markdown"
 
 
 EnvOption = Annotated[
@@ -111,8 +129,9 @@ class State:
         return cls._envs[key]
 
     @classmethod
-    def reset(cls, config_path: Path) -> None:
+    def reset(cls, config_path: Path, quiet: bool = False) -> None:
         cls.config_path = config_path
+        err.quiet = quiet
         cls._project = None
         cls._envs = {}
 
@@ -153,15 +172,15 @@ def _left_out() -> None:
     excluded = [why for env in State._envs.values() for why in env.excluded.values()]
     if excluded:
         for why in excluded:
-            err.print(f"[bold red]error:[/] {_escape(why)}")
+            errors.print(f"[bold red]error:[/] {_escape(why)}")
         noun = "zone was" if len(excluded) == 1 else "zones were"
         fail(f"{len(excluded)} {noun} left out; every other zone was done")
 
 
 def fail(message: str, *, hint: str | None = None, code: int = 1) -> NoReturn:
-    err.print(f"[bold red]error:[/] {_escape(message)}")
+    errors.print(f"[bold red]error:[/] {_escape(message)}")
     if hint:
-        err.print(f"[dim]hint: {_escape(hint)}[/]")
+        errors.print(f"[dim]hint: {_escape(hint)}[/]")
     raise typer.Exit(code=code)
 
 

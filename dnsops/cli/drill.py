@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from dnsops.cli.common import Format, emit_json, err, fail, handle_errors, out, project
+from dnsops.cli.common import TextJson, emit_json, err, errors, fail, handle_errors, out, project
 from dnsops.drill.executor import Executor, Hooks, rollback_unfinished
 from dnsops.drill.history import cadence_status, past_runs, write_reports
 from dnsops.drill.journal import Journal
@@ -22,7 +22,7 @@ app = typer.Typer(
     help="Failover rehearsals: provider outages and record failovers, measured, rolled back.",
     no_args_is_help=True,
 )
-FormatOption = Annotated[Format, typer.Option("--format", "-f", help="text or json.")]
+FormatOption = Annotated[TextJson, typer.Option("--format", "-f", help="text or json.")]
 
 
 class RichHooks(Hooks):
@@ -67,7 +67,7 @@ class RichHooks(Hooks):
 
 @app.command("list")
 @handle_errors
-def list_(fmt: FormatOption = Format.text) -> None:
+def list_(fmt: FormatOption = TextJson.text) -> None:
     """The scenarios in drills/ (validated: errors name file and line)."""
     proj = project()
     scenarios = load_scenarios(proj)
@@ -83,7 +83,7 @@ def list_(fmt: FormatOption = Format.text) -> None:
         }
         for sc in scenarios
     ]
-    if fmt is Format.json:
+    if fmt == TextJson.json:
         emit_json(json.dumps({"scenarios": rows}, indent=2))
         return
     t = Table(title="drill scenarios", title_justify="left")
@@ -109,7 +109,7 @@ def run(
         bool, typer.Option("--doit", help="Required to drill a non-lab environment.")
     ] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-    fmt: FormatOption = Format.text,
+    fmt: FormatOption = TextJson.text,
 ) -> None:
     """Run a drill: preflight, steps under guardrails, rollback, verification, report.
 
@@ -121,7 +121,7 @@ def run(
     executor = Executor(proj, scenario, hooks)
     if dry_run:
         steps = executor.describe()
-        if fmt is Format.json:
+        if fmt == TextJson.json:
             emit_json(json.dumps({"scenario": name, "dry_run": True, "steps": steps}, indent=2))
             return
         out.print(f"[bold]{name}[/] ({executor.env_name}): {scenario.hypothesis.strip()}")
@@ -145,7 +145,7 @@ def run(
     doc = build(result)
     paths = write_reports(proj, doc)
     doc["reports"] = {k: str(p) for k, p in paths.items()}
-    if fmt is Format.json:
+    if fmt == TextJson.json:
         emit_json(json.dumps(doc, indent=2))
     else:
         _summary(doc)
@@ -190,7 +190,7 @@ def rollback(
     force: Annotated[
         bool, typer.Option("--force", help="Even if the drill's process seems to still run.")
     ] = False,
-    fmt: FormatOption = Format.text,
+    fmt: FormatOption = TextJson.text,
 ) -> None:
     """Undo everything an unfinished drill journal records, then verify git state. Exit 1 if not."""
     proj = project()
@@ -199,7 +199,7 @@ def rollback(
     if journal is not None:
         err.print(f"rolling back {described}")
     result = rollback_unfinished(proj, RichHooks(), force=force)
-    if fmt is Format.json:
+    if fmt == TextJson.json:
         emit_json(json.dumps({"journal": described, **result.to_json()}, indent=2))
     elif journal is None:
         out.print("nothing to roll back: no unfinished drill journal")
@@ -215,13 +215,13 @@ def rollback(
 
 @app.command()
 @handle_errors
-def status(fmt: FormatOption = Format.text) -> None:
+def status(fmt: FormatOption = TextJson.text) -> None:
     """Each scenario's last run, verdict and next due date. Exit 1 if one is overdue."""
     proj = project()
     rows = cadence_status(load_scenarios(proj), past_runs(proj), datetime.now(UTC))
     journal = Journal.load(proj)
     unfinished = journal.describe() if journal else None
-    if fmt is Format.json:
+    if fmt == TextJson.json:
         emit_json(
             json.dumps(
                 {"unfinished_journal": unfinished, "scenarios": [r.to_json() for r in rows]},
@@ -243,6 +243,6 @@ def status(fmt: FormatOption = Format.text) -> None:
             )
         out.print(t)
         if unfinished:
-            err.print(f"[red]unfinished drill journal:[/] {unfinished}")
+            errors.print(f"[red]unfinished drill journal:[/] {unfinished}")
     if any(r.overdue for r in rows) or unfinished:
         raise typer.Exit(1)

@@ -130,11 +130,11 @@ def health(
             model, zones, options, progress, say=lambda text: err.print(text)
         )
     rep = make_report(env_name, observed, pol, seconds, sent)
-    if fmt is Format.json:
+    if fmt == Format.json:
         emit_json(render.to_json(rep))
-    elif fmt is Format.markdown:
+    elif fmt == Format.markdown:
         print(render.markdown(rep))
-    elif fmt is Format.github:
+    elif fmt == Format.github:
         print(render_findings.github(rep.findings), end="")
         err.print(render.summary(rep))
     else:
@@ -158,7 +158,7 @@ def _progress() -> Progress:
 
 
 def _list_checks(fmt: Format) -> None:
-    if fmt is Format.json:
+    if fmt == Format.json:
         doc = [
             {
                 "id": c.id,

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from dnsops.cli.common import Format, emit_json, err, handle_errors, out, project
+from dnsops.cli.common import TextJson, emit_json, err, handle_errors, out, project
 from dnsops.lab.runner import LabRunner
 
 app = typer.Typer(
@@ -24,12 +24,12 @@ Servers = Annotated[
         help="Only these servers (root, parent, pdns, bind, resolver-NAME). Default: all."
     ),
 ]
-FormatOption = Annotated[Format, typer.Option("--format", "-f", help="text or json.")]
+FormatOption = Annotated[TextJson, typer.Option("--format", "-f", help="text or json.")]
 
 
 @app.command()
 @handle_errors
-def up(servers: Servers = None, fmt: FormatOption = Format.text) -> None:
+def up(servers: Servers = None, fmt: FormatOption = TextJson.text) -> None:
     """Start the lab (idempotent) and wait until every server answers.
 
     On a running lab, zones added or removed since are served or dropped (BIND
@@ -69,7 +69,7 @@ def down(
 
 @app.command()
 @handle_errors
-def status(fmt: FormatOption = Format.text) -> None:
+def status(fmt: FormatOption = TextJson.text) -> None:
     """Each server, its addresses, PID and whether it answers. Exit 1 if any is down."""
     runner = LabRunner(project())
     try:
@@ -86,14 +86,14 @@ def status(fmt: FormatOption = Format.text) -> None:
 def query(
     name: Annotated[str, typer.Argument(help="The name to ask for, e.g. api.example.test.")],
     rtype: Annotated[str, typer.Argument(help="Record type.")] = "A",
-    fmt: FormatOption = Format.text,
+    fmt: FormatOption = TextJson.text,
 ) -> None:
     """Ask every provider nameserver and every resolver; exit 1 unless all agree."""
     from dnsops.lab.query import query_everywhere
 
     seen = query_everywhere(project(), name, rtype.upper())
     agree = len({(s.rcode, s.values) for s in seen}) == 1 and seen[0].rcode is not None
-    if fmt is Format.json:
+    if fmt == TextJson.json:
         emit_json(
             json.dumps(
                 {
@@ -129,8 +129,8 @@ def _warn(runner: LabRunner) -> None:
         err.print(f"[yellow]warning:[/] {escape(problem)}")
 
 
-def _show(statuses: list, fmt: Format, problems: list[str]) -> None:  # type: ignore[type-arg]
-    if fmt is Format.json:
+def _show(statuses: list, fmt: TextJson, problems: list[str]) -> None:  # type: ignore[type-arg]
+    if fmt == TextJson.json:
         doc = {"servers": [s.to_json() for s in statuses], "problems": problems}
         emit_json(json.dumps(doc, indent=2))
         return

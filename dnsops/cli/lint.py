@@ -67,16 +67,16 @@ def lint(
 
 def _show(report: driver.LintReport, fmt: Format) -> None:
     title = f"dnsops lint ({report.environment})"
-    if fmt is Format.json:
+    if fmt == Format.json:
         emit_json(json.dumps(report.to_json(), indent=2, default=str))
         return
-    if fmt is Format.markdown:
+    if fmt == Format.markdown:
         typer.echo(
             render.markdown_by_zone(report.findings, title, report.suppressed, report.summary()),
             nl=False,
         )
         return
-    if fmt is Format.github:
+    if fmt == Format.github:
         text = render.github(report.findings) + render.github_suppressed(report.suppressed)
         typer.echo(text, nl=False)
         err.print(report.summary())

@@ -12,11 +12,12 @@ import typer
 from dnsops.cli.common import (
     ChangedSinceOption,
     EnvOption,
-    Format,
+    Report,
     ZoneOption,
     emit_json,
     environment,
     err,
+    errors,
     fail,
     handle_errors,
     out,
@@ -31,7 +32,7 @@ from dnsops.sync import core, run, saved
 from dnsops.sync.model import PlanSet
 
 FormatOption = Annotated[
-    Format, typer.Option("--format", "-f", help="text, markdown (a PR comment) or json.")
+    Report, typer.Option("--format", "-f", help="text, markdown (a PR comment) or json.")
 ]
 ForceOption = Annotated[
     bool,
@@ -67,15 +68,10 @@ def _locked(proj: Project, environment: str) -> Iterator[Holder]:
         yield me
 
 
-def _check_format(fmt: Format) -> None:
-    if fmt is Format.github:
-        raise typer.BadParameter("plans come as text, markdown or json", param_hint="--format")
-
-
-def _show(doc: PlanSet, fmt: Format) -> None:
-    if fmt is Format.markdown:
+def _show(doc: PlanSet, fmt: Report) -> None:
+    if fmt == Report.markdown:
         print(render.markdown(doc), end="")
-    elif fmt is not Format.json:
+    elif fmt != Report.json:
         out.print("\n".join(render.text(doc)))  # one print: thousands of lines stay fast
 
 
@@ -90,7 +86,7 @@ def _plan(target: run.Target, for_apply: bool = True) -> core.Planned:
 def plan(
     env: EnvOption = None,
     zone: ZoneOption = None,
-    fmt: FormatOption = Format.text,
+    fmt: FormatOption = Report.text,
     out_file: Annotated[
         Path | None,
         typer.Option("--out", "-o", help="Save the plan here, for `dnsops apply FILE`."),
@@ -104,17 +100,18 @@ def plan(
     changed_since: ChangedSinceOption = None,
 ) -> None:
     """Show what a sync would change on each provider (planned concurrently)."""
-    _check_format(fmt)
     model = environment(env)
     target = run.load(model, zones_of(model, zone, changed_since))
     planned = _plan(target, for_apply=False)  # shown and saved, never applied from here
-    if fmt is Format.json:
+    if fmt == Report.json:
         emit_json(render.to_json(planned.doc, saved=str(out_file) if out_file else None))
     else:
         _show(planned.doc, fmt)
     if planned.failed:
         if out_file is not None:
-            err.print(f"[red]plan not saved to {out_file}: not every provider could be planned[/]")
+            errors.print(
+                f"[red]plan not saved to {out_file}: not every provider could be planned[/]"
+            )
         raise typer.Exit(1)
     if out_file is not None:
         saved.save(planned.doc, out_file)
@@ -131,11 +128,10 @@ def sync(
         bool, typer.Option("--doit", help="Apply the plan (default: only plan).")
     ] = False,
     force: ForceOption = False,
-    fmt: FormatOption = Format.text,
+    fmt: FormatOption = Report.text,
     verify_timeout: VerifyOption = 30.0,
 ) -> None:
     """Plan and, with --doit, apply to both providers, then verify on their nameservers."""
-    _check_format(fmt)
     model = environment(env)
     lock = _locked(model.project, model.name) if doit else contextlib.nullcontext()
     with lock:
@@ -152,11 +148,10 @@ def sync(
 def apply(
     plan_file: Annotated[Path, typer.Argument(metavar="FILE", help="A plan saved by --out.")],
     force: ForceOption = False,
-    fmt: FormatOption = Format.text,
+    fmt: FormatOption = Report.text,
     verify_timeout: VerifyOption = 30.0,
 ) -> None:
     """Apply exactly a saved plan; refuse if the zones or a provider moved since."""
-    _check_format(fmt)
     wanted = saved.load(plan_file)
     model = environment(wanted.environment)
     with _locked(model.project, model.name):
@@ -177,8 +172,8 @@ def _lint(model: Env, zone: Sequence[str]) -> None:
     err.print(f"[dim]lint: no error-level finding ({len(findings)} finding(s) below error)[/]")
 
 
-def _finish_plan_only(planned: core.Planned, fmt: Format) -> None:
-    if fmt is Format.json:
+def _finish_plan_only(planned: core.Planned, fmt: Report) -> None:
+    if fmt == Report.json:
         emit_json(render.to_json(planned.doc, applied=False))
     else:
         _show(planned.doc, fmt)
@@ -189,9 +184,9 @@ def _finish_plan_only(planned: core.Planned, fmt: Format) -> None:
 
 
 def _execute(
-    target: run.Target, planned: core.Planned, fmt: Format, force: bool, verify_timeout: float
+    target: run.Target, planned: core.Planned, fmt: Report, force: bool, verify_timeout: float
 ) -> None:
-    if fmt is not Format.json:
+    if fmt != Report.json:
         _show(planned.doc, fmt)
     if not planned.has_changes and not planned.failed:
         err.print("nothing to do: both providers match the zones")
@@ -201,10 +196,10 @@ def _execute(
                 target, planned, force=force, verify_timeout=verify_timeout, progress=_say
             )
     except DnsopsError as exc:
-        if fmt is Format.json:
+        if fmt == Report.json:
             emit_json(render.to_json(planned.doc, error=exc.message))
         raise
-    if fmt is Format.json:
+    if fmt == Report.json:
         emit_json(render.to_json(planned.doc, result))
     else:
         out.print("\n".join(render.result_text(result)))

@@ -7,7 +7,14 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from dnsops.cli.common import EnvOption, Format, emit_json, environment, err, handle_errors
+from dnsops.cli.common import (
+    EnvOption,
+    TextJson,
+    emit_json,
+    environment,
+    err,
+    handle_errors,
+)
 from dnsops.env import Env
 from dnsops.errors import ZoneError
 from dnsops.expect import refusal_lines
@@ -16,7 +23,7 @@ from dnsops.expect import refusal_lines
 @handle_errors
 def validate(
     env: EnvOption = None,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="text or json.")] = Format.text,
+    fmt: Annotated[TextJson, typer.Option("--format", "-f", help="text or json.")] = TextJson.text,
 ) -> None:
     """Load the octoDNS config and every zone through octoDNS; exit 1 if anything is invalid."""
     model = environment(env)
@@ -25,13 +32,13 @@ def validate(
     try:
         zones = model.zones()
     except ZoneError as exc:
-        if fmt is Format.json:
+        if fmt == TextJson.json:
             emit_json(_doc(env_name, False, {}, exc.problems, []))
             raise typer.Exit(1) from None
         raise
     counts = {name: len(zone.records) for name, zone in zones.items()}
     notices = _notices(model, sorted(zones))
-    if fmt is Format.json:
+    if fmt == TextJson.json:
         emit_json(_doc(env_name, True, counts, [], notices))
         return
     for name, n in counts.items():

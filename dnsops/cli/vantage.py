@@ -62,7 +62,7 @@ def list_(env: EnvOption = None, fmt: FormatOption = Format.text) -> None:
         }
         for v in vantages
     ]
-    if fmt is Format.json:
+    if fmt == Format.json:
         emit_json(json.dumps({"env": env_name, "vantages": rows}, indent=2))
         return
     t = Table(title=f"vantages of {env_name}", title_justify="left")
@@ -142,11 +142,11 @@ def check(
             bar.update(tasks[name], completed=done, total=total)
 
         rep = checker.check(env_name, work, records, progress)
-    if fmt is Format.json:
+    if fmt == Format.json:
         emit_json(render.to_json(rep))
-    elif fmt is Format.markdown:
+    elif fmt == Format.markdown:
         print(render.markdown(rep))
-    elif fmt is Format.github:
+    elif fmt == Format.github:
         print(render_findings.github(rep.findings), end="")
     else:
         for part in render.text(rep):
@@ -162,7 +162,7 @@ def _estimates(work: dict[Any, Any], fmt: Format) -> None:
             cost = v.estimate(queries)
             docs.append({"vantage": v.name, **cost.to_json(), "within_budget": cost.within_budget})
             err.print(f"{v.name}: {cost.describe()}")
-    if fmt is Format.json:
+    if fmt == Format.json:
         emit_json(json.dumps({"estimates": docs}, indent=2))
     elif not docs:
         err.print("no RIPE Atlas vantage among those chosen: nothing costs credits")
