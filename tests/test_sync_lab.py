@@ -198,6 +198,27 @@ def test_sync_json_reports_each_provider(cli: Any, project: Path) -> None:
         assert (v["verified"], v["total"], v["pending"]) == (1, 1, [])
 
 
+def test_provider_limits_plan_and_sync_to_one_provider(cli: Any, project: Path) -> None:
+    edit(project, API_OLD, API_NEW)
+    code, doc = plan_json(cli, project, "--provider", "bind", "--detailed-exitcode")
+    assert code == 2
+    assert [p["provider"] for p in doc["plans"]] == ["bind"]
+    synced = cli_run(cli, project, "sync", "--doit", "--provider", "bind")
+    assert synced.exit_code == 0, synced.output
+    assert "verified on bind: 1/1" in synced.output
+    assert "pdns" not in synced.stdout
+    for addr in nameservers(project, "bind").values():
+        assert served(addr, "api.example.test.", "A") == (60, ["192.0.2.20", "192.0.2.99"])
+    for addr in nameservers(project, "pdns").values():  # left as it was
+        assert served(addr, "api.example.test.", "A") == (60, ["192.0.2.20", "192.0.2.21"])
+    code, doc = plan_json(cli, project, "--detailed-exitcode")
+    assert code == 2
+    assert [p["provider"] for p in doc["plans"] if p["changes"]] == ["pdns"]
+    wrong = cli_run(cli, project, "plan", "--provider", "route53")
+    assert wrong.exit_code == 1
+    assert "--provider 'route53': environment lab has pdns, bind" in wrong.output
+
+
 def test_sync_without_doit_changes_nothing(cli: Any, project: Path) -> None:
     edit(project, API_OLD, API_NEW)
     result = cli_run(cli, project, "sync")

@@ -77,6 +77,14 @@ ZoneOption = Annotated[
         help="Only this zone (example.test.) or these (a glob: 'z0*.test.'); repeatable.",
     ),
 ]
+ProviderOption = Annotated[
+    str | None,
+    typer.Option(
+        "--provider",
+        "-p",
+        help="Only this provider of the environment (its name in the octoDNS config).",
+    ),
+]
 ChangedSinceOption = Annotated[
     str | None,
     typer.Option(

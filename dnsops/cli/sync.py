@@ -12,6 +12,7 @@ import typer
 from dnsops.cli.common import (
     ChangedSinceOption,
     EnvOption,
+    ProviderOption,
     Report,
     ZoneOption,
     emit_json,
@@ -98,10 +99,11 @@ def plan(
         ),
     ] = False,
     changed_since: ChangedSinceOption = None,
+    provider: ProviderOption = None,
 ) -> None:
     """Show what a sync would change on each provider (planned concurrently)."""
     model = environment(env)
-    target = run.load(model, zones_of(model, zone, changed_since))
+    target = run.load(model, zones_of(model, zone, changed_since), provider)
     planned = _plan(target, for_apply=False)  # shown and saved, never applied from here
     if fmt == Report.json:
         emit_json(render.to_json(planned.doc, saved=str(out_file) if out_file else None))
@@ -130,12 +132,13 @@ def sync(
     force: ForceOption = False,
     fmt: FormatOption = Report.text,
     verify_timeout: VerifyOption = 30.0,
+    provider: ProviderOption = None,
 ) -> None:
     """Plan and, with --doit, apply to both providers, then verify on their nameservers."""
     model = environment(env)
     lock = _locked(model.project, model.name) if doit else contextlib.nullcontext()
     with lock:
-        target = run.load(model, zone)
+        target = run.load(model, zone, provider)
         _lint(model, sorted(target.zones))
         planned = _plan(target, for_apply=doit)
         if not doit:

@@ -15,6 +15,7 @@ from typing import Any
 from octodns.zone import Zone
 
 from dnsops.env import Env
+from dnsops.errors import ConfigError
 from dnsops.expect import ANSWER, OCCLUDED, ZoneExpectation, enclosing_cut
 from dnsops.sync import core, saved
 from dnsops.sync.model import (
@@ -40,14 +41,21 @@ class Target:
 
     model: Env
     zones: dict[str, Zone]
+    only: str | None = None  # --provider: this one of the environment's providers
 
     @property
     def env_name(self) -> str:
         return self.model.name
 
     @property
+    def names(self) -> list[str]:
+        """The providers this run works on (both, or the one of --provider)."""
+        return [self.only] if self.only else list(self.model.providers)
+
+    @property
     def providers(self) -> dict[str, Any]:
-        return self.model.targets
+        targets = self.model.targets
+        return {self.only: targets[self.only]} if self.only else targets
 
     @property
     def redact(self) -> Callable[[str], str]:
@@ -103,15 +111,21 @@ def plan(
     )
 
 
-def load(env: Env, zone: str | Sequence[str] | None = None) -> Target:
-    """The environment's zones (validated) and its two octoDNS providers.
+def load(env: Env, zone: str | Sequence[str] | None = None, provider: str | None = None) -> Target:
+    """The environment's zones (validated) and its two octoDNS providers (or the one
+    named by ``provider``).
 
-    :raises ZoneError, ConfigError: the zones or the octoDNS config are invalid.
+    :raises ZoneError, ConfigError: the zones or the octoDNS config are invalid, or the
+        environment has no such provider.
     """
+    if provider is not None and provider not in env.providers:
+        raise ConfigError(
+            f"--provider {provider!r}: environment {env.name} has {', '.join(env.providers)}"
+        )
     zones = env.zones(zone)
     if zones:  # no zone (--changed-since found none): nothing to ask, no credential needed
         env.targets  # noqa: B018 (instantiate the providers now: a config error stops here)
-    return Target(env, zones)
+    return Target(env, zones, only=provider)
 
 
 def check_saved(target: Target, plan_file: PlanSet, fresh: core.Planned) -> None:
