@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DNSOPS := $(VENV)/bin/dnsops
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-DEBS := pdns-server pdns-backend-sqlite3 bind9 bind9-utils unbound dnsutils dnsperf iproute2 nftables chromium openssh-server openssh-client time shellcheck
+DEBS := pdns-server pdns-backend-sqlite3 bind9 bind9-utils unbound dnsutils dnsperf iproute2 nftables chromium openssh-server openssh-client time shellcheck prometheus
 PYTHON ?= python3
 
 .PHONY: setup debs venv demo test lint fuzz bench bench-lint bench-health bench-audit bench-scale clean lab-up lab-down

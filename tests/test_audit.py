@@ -20,6 +20,7 @@ import requests
 
 from dnsops.config import Project
 from dnsops.lab.runner import LabRunner
+from tests import promtool
 from tests.conftest import run
 from tests.test_lab import sync_lab
 
@@ -243,6 +244,7 @@ def test_log_history_and_prometheus_metrics(
         m.startswith('dnsops_audit_last_run_timestamp_seconds{environment="lab"} ') for m in metrics
     )
     assert "# TYPE dnsops_audit_drift gauge" in metrics
+    promtool.check(prom)
 
     lines = log.read_text().splitlines()
     assert len(lines) == 2

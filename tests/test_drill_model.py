@@ -153,3 +153,51 @@ def test_drill_workflow_is_quarterly_serialised_and_uploads_reports() -> None:
     assert upload["with"]["path"] == "drills/history/"
     with_secrets = [s for s in steps if "secrets." in str(s)]
     assert [s["name"] for s in with_secrets] == ["Run the drills"]
+
+
+def _report(scenario: str, run_id: str, started: str, verdict: str, maxes: list[float | None]):
+    return {
+        "format": "dnsops-drill-report/1",
+        "run_id": run_id,
+        "scenario": {"name": scenario},
+        "verdict": verdict,
+        "started_at": started,
+        "steps": [
+            {"title": "failover", "convergence": [{"vantage": "iad", "max": m} for m in maxes]},
+            {"title": "wait"},
+        ],
+    }
+
+
+def test_drill_metrics_per_scenario(cli, project_dir: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from tests import promtool
+
+    history = project_dir / "drills" / "history"
+    recent = (datetime.now(UTC) - timedelta(days=1)).replace(microsecond=0)
+    stamp = recent.isoformat().replace("+00:00", "Z")
+    reports = [
+        _report("api-failover", "r1", "2026-01-01T00:00:00Z", "pass", [2.5]),
+        _report("api-failover", "r2", stamp, "pass", [1.25, 3.5]),
+        _report("pdns-outage", "r3", stamp, "fail", [None, 2.0]),
+    ]
+    for doc in reports:
+        (history / f"{doc['run_id']}.json").write_text(json.dumps(doc))
+    prom = project_dir / "drills.prom"
+    result = run(cli, project_dir, "drill", "status", "--prom-file", str(prom))
+    assert result.exit_code == 1  # bind-outage never ran, pdns-outage failed: overdue
+    lines = prom.read_text().splitlines()
+    api = 'environment="lab",scenario="api-failover"'
+    pdns = 'environment="lab",scenario="pdns-outage"'
+    bind = 'environment="lab",scenario="bind-outage"'
+    assert f"dnsops_drill_last_run_timestamp_seconds{{{api}}} {int(recent.timestamp())}" in lines
+    assert f"dnsops_drill_last_run_passed{{{api}}} 1" in lines
+    assert f"dnsops_drill_last_run_passed{{{pdns}}} 0" in lines
+    assert f"dnsops_drill_convergence_seconds{{{api}}} 3.5" in lines
+    assert f"dnsops_drill_convergence_seconds{{{pdns}}} +Inf" in lines
+    assert f"dnsops_drill_overdue{{{api}}} 0" in lines
+    assert f"dnsops_drill_overdue{{{pdns}}} 1" in lines
+    assert f"dnsops_drill_overdue{{{bind}}} 1" in lines
+    assert not any(line.startswith("dnsops_drill_last_run_passed{" + bind) for line in lines)
+    promtool.check(prom)

@@ -22,6 +22,7 @@ import pytest
 from dnsops.config import Project
 from dnsops.health.checks import CATALOGUE
 from dnsops.lab.runner import LabRunner
+from tests import promtool
 from tests.conftest import TEST_NET, make_project, run
 from tests.test_lab import sync_lab
 
@@ -105,15 +106,18 @@ def test_text_markdown_and_prometheus(cli, lab_dir: Path, synced: Project, tmp_p
         assert piece in text.stdout, piece
     lines = prom.read_text().splitlines()
     labels = (
-        'env="lab",zone="example.test.",provider="pdns",nameserver="ns1.pdns.test.",'
+        'environment="lab",zone="example.test.",provider="pdns",nameserver="ns1.pdns.test.",'
         f'address="{TEST_NET}.1.1"'
     )
     assert f"dnsops_health_nameserver_up{{{labels}}} 1" in lines
     assert f"dnsops_health_nameserver_mismatches{{{labels}}} 0" in lines
-    vantage = 'env="lab",zone="example.test.",vantage="lhr",kind="resolver",region="eu-west"'
+    vantage = (
+        'environment="lab",zone="example.test.",vantage="lhr",kind="resolver",region="eu-west"'
+    )
     assert f"dnsops_health_vantage_success_ratio{{{vantage}}} 1" in lines
-    assert 'dnsops_health_ok{env="lab"} 1' in lines
-    assert "# TYPE dnsops_health_nameserver_latency_seconds gauge" in lines
+    assert 'dnsops_health_ok{environment="lab"} 1' in lines
+    assert "# TYPE dnsops_health_nameserver_latency_median_seconds gauge" in lines
+    promtool.check(prom)
     md = run(cli, lab_dir, "health", "--format", "markdown")
     assert md.exit_code == 0
     assert "| pdns | example.test. | ns1.pdns.test. |" in md.stdout

@@ -20,6 +20,7 @@ from dnsops.health.policy import HealthPolicy, load_policy, policy_for
 from dnsops.lint.capabilities import ProviderCaps
 from dnsops.render import health as render
 from dnsops.render.prometheus import render as prom
+from tests import promtool
 from tests.conftest import run
 
 
@@ -213,21 +214,26 @@ def sample_report() -> HealthReport:
     )
 
 
-def test_prometheus_metrics_of_a_report() -> None:
+def test_prometheus_metrics_of_a_report(tmp_path: Path) -> None:
     text = prom(render.metrics(sample_report(), now=1700000000))
+    (tmp_path / "health.prom").write_text(text)
+    promtool.check(tmp_path / "health.prom")
     lines = text.splitlines()
     ns = (
-        'env="lab",zone="example.test.",provider="pdns",nameserver="ns1.pdns.test.",'
+        'environment="lab",zone="example.test.",provider="pdns",nameserver="ns1.pdns.test.",'
         'address="192.0.2.1"'
     )
     assert f"dnsops_health_nameserver_up{{{ns}}} 0" in lines
     bind = ns.replace("pdns", "bind").replace("192.0.2.1", "192.0.2.2")
-    assert f'dnsops_health_nameserver_latency_seconds{{quantile="0.5",{bind}}} 0.0015' in lines
-    iad = 'env="lab",zone="example.test.",vantage="iad",kind="resolver",region="us-east"'
-    assert f"dnsops_health_vantage_success_ratio{{{iad}}} 0.9230769230769231" in lines
-    assert 'dnsops_health_findings{env="lab",severity="critical"} 1' in lines
-    assert 'dnsops_health_ok{env="lab"} 0' in lines
-    assert 'dnsops_health_last_run_timestamp_seconds{env="lab"} 1700000000' in lines
+    assert f"dnsops_health_nameserver_latency_median_seconds{{{bind}}} 0.0015" in lines
+    assert f"dnsops_health_nameserver_latency_p95_seconds{{{bind}}} 0.0025" in lines
+    assert "quantile=" not in text
+    iad = 'environment="lab",zone="example.test.",vantage="iad",kind="resolver",region="us-east"'
+    assert f"dnsops_health_vantage_success_ratio{{{iad}}} 0.923077" in lines
+    assert 'dnsops_health_findings{environment="lab",severity="critical"} 1' in lines
+    assert 'dnsops_health_ok{environment="lab"} 0' in lines
+    assert 'dnsops_health_last_run_timestamp_seconds{environment="lab"} 1700000000' in lines
+    assert 'env="' not in text
 
 
 def test_json_and_markdown_of_a_report() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -11,11 +12,13 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from dnsops.cli.common import TextJson, emit_json, err, errors, fail, handle_errors, out, project
+from dnsops.config import Project
 from dnsops.drill.executor import Executor, Hooks, rollback_unfinished
-from dnsops.drill.history import cadence_status, past_runs, write_reports
+from dnsops.drill.history import cadence_status, metrics, past_runs, write_reports
 from dnsops.drill.journal import Journal
 from dnsops.drill.model import find_scenario, load_scenarios
 from dnsops.drill.report import build
+from dnsops.render.prometheus import write_textfile
 
 app = typer.Typer(
     rich_markup_mode=None,
@@ -23,6 +26,16 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 FormatOption = Annotated[TextJson, typer.Option("--format", "-f", help="text or json.")]
+PromOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--prom-file",
+        metavar="FILE",
+        dir_okay=False,
+        help="Also write Prometheus textfile metrics here: each scenario's last run, "
+        "verdict, convergence and whether it is overdue.",
+    ),
+]
 
 
 class RichHooks(Hooks):
@@ -110,6 +123,7 @@ def run(
     ] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     fmt: FormatOption = TextJson.text,
+    prom_file: PromOption = None,
 ) -> None:
     """Run a drill: preflight, steps under guardrails, rollback, verification, report.
 
@@ -145,6 +159,8 @@ def run(
     doc = build(result)
     paths = write_reports(proj, doc)
     doc["reports"] = {k: str(p) for k, p in paths.items()}
+    if prom_file is not None:
+        _write_metrics(proj, prom_file)
     if fmt == TextJson.json:
         emit_json(json.dumps(doc, indent=2))
     else:
@@ -152,6 +168,13 @@ def run(
     err.print(f"report: {paths['html']} (also .md, .json)")
     if doc["verdict"] != "pass":
         raise typer.Exit(1)
+
+
+def _write_metrics(proj: Project, path: Path) -> None:
+    runs = past_runs(proj)
+    write_textfile(
+        path, metrics(cadence_status(load_scenarios(proj), runs, datetime.now(UTC)), runs)
+    )
 
 
 def _summary(doc: dict[str, Any]) -> None:
@@ -215,10 +238,13 @@ def rollback(
 
 @app.command()
 @handle_errors
-def status(fmt: FormatOption = TextJson.text) -> None:
+def status(fmt: FormatOption = TextJson.text, prom_file: PromOption = None) -> None:
     """Each scenario's last run, verdict and next due date. Exit 1 if one is overdue."""
     proj = project()
-    rows = cadence_status(load_scenarios(proj), past_runs(proj), datetime.now(UTC))
+    runs = past_runs(proj)
+    rows = cadence_status(load_scenarios(proj), runs, datetime.now(UTC))
+    if prom_file is not None:
+        write_textfile(prom_file, metrics(rows, runs))
     journal = Journal.load(proj)
     unfinished = journal.describe() if journal else None
     if fmt == TextJson.json:

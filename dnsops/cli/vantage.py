@@ -63,7 +63,7 @@ def list_(env: EnvOption = None, fmt: FormatOption = Format.text) -> None:
         for v in vantages
     ]
     if fmt == Format.json:
-        emit_json(json.dumps({"env": env_name, "vantages": rows}, indent=2))
+        emit_json(json.dumps({"environment": env_name, "vantages": rows}, indent=2))
         return
     t = Table(title=f"vantages of {env_name}", title_justify="left")
     for col in ("name", "kind", "region", "asks", "where"):

@@ -12,6 +12,7 @@ from dnsops.config import Project
 from dnsops.drill.model import Scenario
 from dnsops.errors import InputError
 from dnsops.render.drill import html, markdown
+from dnsops.render.prometheus import Metric
 from dnsops.yamlfile import load_json
 
 
@@ -47,11 +48,49 @@ def past_runs(project: Project) -> list[dict[str, Any]]:
                     "verdict": doc["verdict"],
                     "started_at": doc["started_at"],
                     "report": str(path),
+                    "convergence": slowest_convergence(doc),
                 }
             )
         except (InputError, KeyError, TypeError):
             continue
     return runs
+
+
+def slowest_convergence(doc: dict[str, Any]) -> float | None:
+    """The slowest stream's convergence in a drill report (seconds); +inf when a stream
+    never converged; None when the drill measured none."""
+    found: list[float] = []
+    for step in doc.get("steps") or []:
+        for conv in step.get("convergence") or []:
+            value = conv.get("max")
+            found.append(float("inf") if value is None else float(value))
+    return max(found) if found else None
+
+
+def metrics(rows: list[Cadence], runs: list[dict[str, Any]]) -> list[Metric]:
+    """Prometheus textfile metrics per scenario: its last run, verdict, convergence and
+    whether it is overdue."""
+    last = Metric("dnsops_drill_last_run_timestamp_seconds", "when the scenario last ran")
+    passed = Metric("dnsops_drill_last_run_passed", "1 if the last run's hypothesis held")
+    good = Metric("dnsops_drill_last_pass_timestamp_seconds", "when the scenario last passed")
+    conv = Metric(
+        "dnsops_drill_convergence_seconds",
+        "the last run's slowest stream convergence (+Inf: a stream never converged)",
+    )
+    overdue = Metric("dnsops_drill_overdue", "1 if no passing run is within the cadence")
+    by_report = {r["report"]: r for r in runs}
+    for row in rows:
+        labels = {"environment": row.environment or "", "scenario": row.scenario}
+        overdue.add(1 if row.overdue else 0, **labels)
+        if row.last_run is not None:
+            last.add(round(_parse(row.last_run).timestamp(), 3), **labels)
+            passed.add(1 if row.last_verdict == "pass" else 0, **labels)
+        if row.last_pass is not None:
+            good.add(round(_parse(row.last_pass).timestamp(), 3), **labels)
+        measured = by_report.get(row.report or "", {}).get("convergence")
+        if measured is not None:
+            conv.add(measured, **labels)
+    return [last, passed, good, conv, overdue]
 
 
 def _parse(ts: str) -> datetime:

@@ -202,7 +202,7 @@ def metrics(result: Audit) -> list[Metric]:
             "dnsops_audit_last_run_timestamp_seconds", "When the last audit ran (Unix time)."
         ).add(round(result.started, 3), environment=env),
         Metric("dnsops_audit_duration_seconds", "How long the last audit took.").add(
-            result.duration, environment=env
+            round(result.duration, 3), environment=env
         ),
     ]
 

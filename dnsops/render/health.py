@@ -195,7 +195,7 @@ def markdown(report: HealthReport) -> str:
 
 def to_json(report: HealthReport) -> str:
     doc: dict[str, Any] = {
-        "env": report.env,
+        "environment": report.env,
         "zones": report.zones,
         "ok": not failing(report.findings),
         "seconds": report.seconds,
@@ -214,14 +214,20 @@ def metrics(report: HealthReport, now: float | None = None) -> list[Metric]:
     env = report.env
     up = Metric("dnsops_health_nameserver_up", "1 if the nameserver answered over UDP")
     tcp = Metric("dnsops_health_nameserver_tcp_up", "1 if the nameserver answered over TCP")
-    lat = Metric("dnsops_health_nameserver_latency_seconds", "query latency at the nameserver")
+    lat = Metric(
+        "dnsops_health_nameserver_latency_median_seconds", "median query latency at the nameserver"
+    )
+    lat95 = Metric(
+        "dnsops_health_nameserver_latency_p95_seconds",
+        "95th percentile of the query latency at the nameserver",
+    )
     mism = Metric(
         "dnsops_health_nameserver_mismatches", "desired RRsets the nameserver serves differently"
     )
     checked = Metric("dnsops_health_nameserver_rrsets_checked", "desired RRsets compared")
     for r in report.nameservers:
         labels = {
-            "env": env,
+            "environment": env,
             "zone": r.zone,
             "provider": r.provider,
             "nameserver": r.name,
@@ -229,36 +235,42 @@ def metrics(report: HealthReport, now: float | None = None) -> list[Metric]:
         }
         up.add(1 if r.udp else 0, **labels)
         tcp.add(1 if r.tcp else 0, **labels)
-        for q, value in (("0.5", r.latency_ms), ("0.95", r.p95_ms)):
+        for metric, value in ((lat, r.latency_ms), (lat95, r.p95_ms)):
             if value is not None:
-                lat.add(value / 1000, quantile=q, **labels)
+                metric.add(round(value / 1000, 6), **labels)
         mism.add(r.mismatches, **labels)
         checked.add(r.checked, **labels)
     success = Metric("dnsops_health_vantage_success_ratio", "share of records resolved as desired")
-    vlat = Metric("dnsops_health_vantage_latency_seconds", "lookup latency through the resolver")
+    vlat = Metric(
+        "dnsops_health_vantage_latency_median_seconds", "median lookup latency through the vantage"
+    )
+    vlat95 = Metric(
+        "dnsops_health_vantage_latency_p95_seconds",
+        "95th percentile of the lookup latency through the vantage",
+    )
     for v in report.vantages:
         labels = {
-            "env": env,
+            "environment": env,
             "zone": v.zone,
             "vantage": v.name,
             "kind": v.kind,
             "region": v.region,
         }
-        success.add(v.success, **labels)
-        for q, value in (("0.5", v.latency_ms), ("0.95", v.p95_ms)):
+        success.add(round(v.success, 6), **labels)
+        for metric, value in ((vlat, v.latency_ms), (vlat95, v.p95_ms)):
             if value is not None:
-                vlat.add(value / 1000, quantile=q, **labels)
+                metric.add(round(value / 1000, 6), **labels)
     fails = Metric("dnsops_health_check_failures", "failed outcomes per check")
     for c in report.checks:
-        fails.add(c.failed, env=env, check=c.id, severity=c.severity)
+        fails.add(c.failed, environment=env, check=c.id, severity=c.severity)
     counts = Counter(str(f.severity) for f in report.findings)
     found = Metric("dnsops_health_findings", "findings per severity")
     for sev in Severity:
-        found.add(counts.get(str(sev), 0), env=env, severity=str(sev))
+        found.add(counts.get(str(sev), 0), environment=env, severity=str(sev))
     ok = Metric("dnsops_health_ok", "1 if no finding of severity error or worse")
-    ok.add(0 if failing(report.findings) else 1, env=env)
+    ok.add(0 if failing(report.findings) else 1, environment=env)
     last = Metric("dnsops_health_last_run_timestamp_seconds", "when this report was made")
-    last.add(round(now if now is not None else time.time(), 3), env=env)
+    last.add(round(now if now is not None else time.time(), 3), environment=env)
     took = Metric("dnsops_health_duration_seconds", "how long the health run took")
-    took.add(report.seconds, env=env)
-    return [up, tcp, lat, mism, checked, success, vlat, fails, found, ok, last, took]
+    took.add(round(report.seconds, 3), environment=env)
+    return [up, tcp, lat, lat95, mism, checked, success, vlat, vlat95, fails, found, ok, last, took]

@@ -35,7 +35,9 @@ def _number(value: float) -> str:
         return "NaN"
     if math.isinf(value):
         return "+Inf" if value > 0 else "-Inf"
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
+    # six decimals: microseconds for durations, no float noise (0.30000000000000004)
+    value = round(float(value), 6)
+    return str(int(value)) if value.is_integer() else repr(value)
 
 
 def render(metrics: Iterable[Metric]) -> str:

@@ -59,7 +59,7 @@ class CheckReport:
                 ]
             vantages.append(doc)
         return {
-            "env": self.env,
+            "environment": self.env,
             "records": len(self.records),
             "queries": self.queries,
             "seconds": round(self.seconds, 3),
