@@ -7,6 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from dnsops.cli.app import app
 from tests.conftest import run
 from tests.lintkit import write_zone
 
@@ -317,3 +318,27 @@ def test_yaml_error_in_zone(cli: CliRunner, project_dir: Path) -> None:
     assert result.exit_code == 1
     assert result.stdout.startswith("::error file=zones/lint.test.yaml,line=3,")
     assert "Traceback" not in result.output
+
+
+def test_sixty_findings_at_80_columns_piped(cli: CliRunner, project_dir: Path) -> None:
+    """Each finding reads as a short paragraph: no table squeezed to "…" or to a word
+    per line, at most three lines a finding (a rule's hint shown once)."""
+    zone = project_dir / "zones" / "many.test.yaml"
+    zone.write_text(
+        "".join(f"h{i:02d}:\n  ttl: 7\n  type: A\n  value: 192.0.2.{i + 1}\n" for i in range(30))
+    )
+    args = ["--config", str(project_dir / "dnsops.yaml"), "lint", "--zone", "many.test."]
+    doc = json.loads(cli.invoke(app, [*args, "--format", "json"]).stdout)
+    assert len(doc["findings"]) >= 60
+    result = cli.invoke(app, args, env={"COLUMNS": "80"})
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert len(lines) <= 3 * len(doc["findings"])
+    assert "…" not in result.stdout
+    first = lines.index("warning  zones/many.test.yaml:2  ttl-band  h00.many.test. A")
+    assert lines[first + 1] == (
+        "    stable record has TTL 7s, outside its band 300-14400s (target 3600s)"
+    )
+    assert lines[first + 2].startswith("    hint: set ttl: 3600")
+    later = lines.index("warning  zones/many.test.yaml:6  ttl-band  h01.many.test. A")
+    assert not lines[later + 2].startswith("    hint:")  # the same hint, not repeated

@@ -143,7 +143,7 @@ def main_callback(
 ) -> None:
     from dnsops.cli.common import State
 
-    State.reset(config, quiet=quiet)
+    State.reset(config, quiet=quiet, verbose=verbose)
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.ERROR,
         format="%(levelname)s %(name)s: %(message)s",

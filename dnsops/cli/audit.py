@@ -102,7 +102,7 @@ def _show(result: Audit, fmt: Format) -> None:
         for line in render.acknowledged_lines(result):
             out.print(f"[dim]{escape(line)}[/]")
         if result.findings:
-            out.print(render.findings_table(result))
+            out.print("\n".join(render.findings_lines(result)))
         style = "green" if result.consistent else "red"
         out.print(f"[{style}]{render.verdict(result)}[/]")
 

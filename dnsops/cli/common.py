@@ -114,6 +114,7 @@ def zones_of(model: Env, zone: list[str] | None, changed_since: str | None) -> l
 
 class State:
     config_path: Path = Path("dnsops.yaml")
+    verbose: bool = False  # dnsops -v: debug logs, and the longer text outputs
     _project: Project | None = None
     _envs: dict[str, Env] = {}  # noqa: RUF012 (reset per command)
 
@@ -137,8 +138,9 @@ class State:
         return cls._envs[key]
 
     @classmethod
-    def reset(cls, config_path: Path, quiet: bool = False) -> None:
+    def reset(cls, config_path: Path, quiet: bool = False, verbose: bool = False) -> None:
         cls.config_path = config_path
+        cls.verbose = verbose
         err.quiet = quiet
         cls._project = None
         cls._envs = {}

@@ -21,6 +21,7 @@ from dnsops.cli.common import (
     EnvOption,
     Format,
     RetriesOption,
+    State,
     TimeoutOption,
     ZoneOption,
     emit_json,
@@ -138,7 +139,7 @@ def health(
         print(render_findings.github(rep.findings), end="")
         err.print(render.summary(rep))
     else:
-        out.print(render.text(rep))
+        out.print(render.text(rep, verbose=State.verbose))
     if prom_file is not None:
         write_textfile(prom_file, render.metrics(rep))
         err.print(f"[dim]metrics written to {prom_file}[/]")

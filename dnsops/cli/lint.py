@@ -81,9 +81,10 @@ def _show(report: driver.LintReport, fmt: Format) -> None:
         typer.echo(text, nl=False)
         err.print(report.summary())
         return
-    for t in render.zone_tables(report.findings, title):
-        out.print(t)
-    if report.suppressed:
-        out.print(render.suppressed_table(report.suppressed, "suppressed (with their reasons)"))
+    width = out.width if out.is_terminal else None
+    lines = render.paragraphs(report.findings, title, width)
+    lines += render.suppressed_lines(report.suppressed, "suppressed (with their reasons)")
+    if lines:
+        out.print("\n".join(lines))
     style = "red" if report.failed else "green"
     err.print(f"[{style}]{report.summary()}[/]")

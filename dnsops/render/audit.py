@@ -95,8 +95,9 @@ def acknowledged_lines(result: Audit) -> list[str]:
     ]
 
 
-def findings_table(result: Audit) -> Table:
-    return render_findings.table(result.findings, title="drift")
+def findings_lines(result: Audit) -> list[str]:
+    """The drift as paragraphs (rich markup): one heading per zone, two lines per item."""
+    return render_findings.paragraphs(result.findings, "drift")
 
 
 def markdown(result: Audit) -> str:

@@ -98,12 +98,58 @@ def by_zone(findings: Iterable[Finding]) -> dict[str, list[Finding]]:
     return dict(sorted(groups.items()))
 
 
-def zone_tables(findings: Iterable[Finding], title: str) -> list[Table]:
-    """One rich table per zone: ``title — zone``."""
-    return [
-        table(group, f"{title} — {zone}" if zone else title)
-        for zone, group in by_zone(findings).items()
+def paragraphs(findings: Iterable[Finding], title: str, width: int | None = None) -> list[str]:
+    """Findings as short paragraphs, readable at 80 columns and in a CI log (rich markup).
+
+    Per zone a heading, then per finding a line ``severity  where  id  subject`` and its
+    message indented below; a rule's hint is shown the first time it reads that way,
+    not under every finding. ``width``: wrap at it (a terminal's width); None: one line
+    each, whatever its length (piped output stays grep-able)."""
+    from textwrap import wrap
+
+    from rich.markup import escape
+
+    def lines(text: str, indent: str) -> list[str]:
+        if width is None:
+            return [indent + escape(text)]
+        return [
+            escape(x)
+            for x in wrap(
+                text,
+                width,
+                initial_indent=indent,
+                subsequent_indent=indent,
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+        ] or [indent]
+
+    out: list[str] = []
+    shown: set[tuple[str, str]] = set()
+    for zone, group in by_zone(findings).items():
+        out.append(f"[bold]{escape(f'{title} — {zone}' if zone else title)}[/]")
+        for f in group:
+            head = "  ".join(x for x in (f.where or "", f.id, f.subject) if x)
+            first = lines(head, "")
+            first[0] = f"[{STYLE[f.severity]}]{f.severity}[/]  " + first[0]
+            out += first
+            out += lines(f.message, "    ")
+            if f.hint and (f.id, f.hint) not in shown:
+                shown.add((f.id, f.hint))
+                out += [f"[dim]{x}[/]" for x in lines("hint: " + f.hint, "    ")]
+        out.append("")
+    return out
+
+
+def suppressed_lines(findings: Iterable[Finding], title: str = "suppressed") -> list[str]:
+    """Suppressed findings, one line each with the reason given (rich markup)."""
+    from rich.markup import escape
+
+    rows = [
+        "  ".join(x for x in (f.where or "", f.id, f.subject, f"— {f.suppressed or ''}") if x)
+        for f in findings
     ]
+    return [f"[bold]{escape(title)}[/]", *(f"[dim]{escape(r)}[/]" for r in rows)] if rows else []
 
 
 def suppressed_table(findings: Iterable[Finding], title: str = "suppressed") -> Table:

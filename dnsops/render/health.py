@@ -108,7 +108,9 @@ def checks_table(report: HealthReport) -> Table:
     return t
 
 
-def text(report: HealthReport) -> RenderableType:
+def text(report: HealthReport, verbose: bool = False) -> RenderableType:
+    """The tables and the findings; the checks table only with ``verbose`` (dnsops -v)
+    or when a check failed."""
     parts: list[RenderableType] = []
     for zone in report.zones:
         rows = [r for r in report.nameservers if r.zone == zone]
@@ -118,13 +120,14 @@ def text(report: HealthReport) -> RenderableType:
         vrows = [r for r in report.vantages if r.zone == zone]
         if vrows:
             parts.append(vantage_table(f"{zone} through each vantage point", vrows))
-    parts.append(checks_table(report))
+    if verbose or any(c.failed for c in report.checks):
+        parts.append(checks_table(report))
     shown = report.findings[:MAX_TEXT_FINDINGS]
     if shown:
         title = f"findings ({len(report.findings)})"
         if len(shown) < len(report.findings):
             title += f", the first {len(shown)} (all of them with --format json)"
-        parts.append(render_findings.table(shown, title))
+        parts.append(Text.from_markup("\n".join(render_findings.paragraphs(shown, title))))
     parts.append(Text(summary(report), style="bold red" if failing(report.findings) else "bold"))
     return Group(*parts)
 

@@ -54,7 +54,7 @@ def text(rep: CheckReport) -> list[Any]:
             if rows:
                 out.append(summary_table(rows, f"RIPE Atlas answers by {by}", by))
     if rep.findings:
-        out.append(render_findings.table(rep.findings, "findings"))
+        out.append("\n".join(render_findings.paragraphs(rep.findings, "findings")))
     else:
         out.append("[green]every vantage answered with the desired records[/]")
     return out
