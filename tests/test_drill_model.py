@@ -201,3 +201,22 @@ def test_drill_metrics_per_scenario(cli, project_dir: Path) -> None:
     assert f"dnsops_drill_overdue{{{bind}}} 1" in lines
     assert not any(line.startswith("dnsops_drill_last_run_passed{" + bind) for line in lines)
     promtool.check(prom)
+
+
+def test_drill_env_filters_and_guards(cli, project_dir: Path) -> None:
+    listed = run(cli, project_dir, "drill", "list", "--env", "lab", "--format", "json")
+    assert [s["name"] for s in json.loads(listed.stdout)["scenarios"]] == [
+        "api-failover",
+        "bind-outage",
+        "pdns-outage",
+    ]
+    none = run(cli, project_dir, "drill", "list", "--env", "production", "--format", "json")
+    assert json.loads(none.stdout)["scenarios"] == []
+    unknown = run(cli, project_dir, "drill", "status", "--env", "staging")
+    assert unknown.exit_code == 1
+    assert "no environment 'staging' (known: lab, production)" in unknown.output
+    wrong = run(cli, project_dir, "drill", "run", "api-failover", "--env", "production")
+    assert wrong.exit_code == 1
+    assert "drill 'api-failover' is a scenario of environment 'lab', not 'production'" in (
+        wrong.output
+    )

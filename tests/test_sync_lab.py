@@ -233,7 +233,10 @@ def test_saved_plan_is_applied_when_nothing_moved(cli: Any, project: Path, tmp_p
     saved = tmp_path / "plan.json"
     planned = cli_run(cli, project, "plan", "--out", str(saved))
     assert planned.exit_code == 0 and saved.exists()
-    applied = cli_run(cli, project, "apply", str(saved))
+    other = cli_run(cli, project, "apply", str(saved), "--env", "production")
+    assert other.exit_code == 1
+    assert "is a plan of environment 'lab', not 'production'" in other.output
+    applied = cli_run(cli, project, "apply", str(saved), "--env", "lab")
     assert applied.exit_code == 0, applied.output
     assert "the saved plan still matches the zones and both providers" in applied.output
     assert "verified on pdns: 1/1" in applied.output

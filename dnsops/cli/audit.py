@@ -35,6 +35,7 @@ PromOption = Annotated[
     Path | None,
     typer.Option(
         "--prom-file",
+        metavar="FILE",
         help="Also write Prometheus textfile metrics here (drift per zone/provider/class).",
         dir_okay=False,
     ),

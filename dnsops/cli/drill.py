@@ -8,15 +8,26 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from dnsops.cli.common import TextJson, emit_json, err, errors, fail, handle_errors, out, project
+from dnsops.cli.common import (
+    EnvOption,
+    TextJson,
+    emit_json,
+    err,
+    errors,
+    fail,
+    handle_errors,
+    out,
+    project,
+)
 from dnsops.config import Project
 from dnsops.drill.executor import Executor, Hooks, rollback_unfinished
 from dnsops.drill.history import cadence_status, metrics, past_runs, write_reports
 from dnsops.drill.journal import Journal
-from dnsops.drill.model import find_scenario, load_scenarios
+from dnsops.drill.model import Scenario, find_scenario, load_scenarios
 from dnsops.drill.report import build
 from dnsops.render.prometheus import write_textfile
 
@@ -80,10 +91,10 @@ class RichHooks(Hooks):
 
 @app.command("list")
 @handle_errors
-def list_(fmt: FormatOption = TextJson.text) -> None:
+def list_(env: EnvOption = None, fmt: FormatOption = TextJson.text) -> None:
     """The scenarios in drills/ (validated: errors name file and line)."""
     proj = project()
-    scenarios = load_scenarios(proj)
+    scenarios = _of(proj, load_scenarios(proj), env)
     rows: list[dict[str, Any]] = [
         {
             "name": sc.name,
@@ -99,16 +110,16 @@ def list_(fmt: FormatOption = TextJson.text) -> None:
     if fmt == TextJson.json:
         emit_json(json.dumps({"scenarios": rows}, indent=2))
         return
-    t = Table(title="drill scenarios", title_justify="left")
-    for col in ("name", "environment", "steps", "cadence"):
-        t.add_column(col)
-    t.add_column("hypothesis", overflow="ellipsis", no_wrap=True, max_width=60)
-    for r in rows:
-        t.add_row(
-            r["name"], r["environment"], ", ".join(r["steps"]), f"{r['cadence_days']:g} d",
-            r["hypothesis"],
-        )  # fmt: skip
-    out.print(t)
+    if not rows:
+        err.print("no drill scenario" + (f" of environment {env}" if env else ""))
+    lines = []
+    for r in rows:  # a paragraph each: readable at 80 columns and piped
+        lines.append(
+            f"[bold]{escape(r['name'])}[/]  {escape(r['environment'])}, every "
+            f"{r['cadence_days']:g} d: {escape(', '.join(r['steps']))}"
+        )
+        lines.append(f"    {escape(' '.join(r['hypothesis'].split()))}")
+    out.print("\n".join(lines))
 
 
 @app.command()
@@ -124,13 +135,20 @@ def run(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     fmt: FormatOption = TextJson.text,
     prom_file: PromOption = None,
+    env: EnvOption = None,
 ) -> None:
     """Run a drill: preflight, steps under guardrails, rollback, verification, report.
 
     Exit 0 when the hypothesis held, 1 when it did not (or the drill could not start).
+    With --env, refuse a scenario of another environment.
     """
     proj = project()
     scenario = find_scenario(proj, name)
+    if env is not None and _env_of(proj, scenario) != env:
+        fail(
+            f"drill {name!r} is a scenario of environment {_env_of(proj, scenario)!r}, not {env!r}",
+            hint="drop --env, or pick a scenario of that environment (`dnsops drill list --env`)",
+        )
     hooks = RichHooks()
     executor = Executor(proj, scenario, hooks)
     if dry_run:
@@ -168,6 +186,18 @@ def run(
     err.print(f"report: {paths['html']} (also .md, .json)")
     if doc["verdict"] != "pass":
         raise typer.Exit(1)
+
+
+def _env_of(proj: Project, scenario: Scenario) -> str:
+    return scenario.environment or proj.config.default_environment
+
+
+def _of(proj: Project, scenarios: list[Scenario], env: str | None) -> list[Scenario]:
+    """The scenarios of environment ``env`` (all when None; an unknown name is an error)."""
+    if env is None:
+        return scenarios
+    proj.environment(env)  # raises ConfigError naming the known environments
+    return [sc for sc in scenarios if _env_of(proj, sc) == env]
 
 
 def _write_metrics(proj: Project, path: Path) -> None:
@@ -238,11 +268,13 @@ def rollback(
 
 @app.command()
 @handle_errors
-def status(fmt: FormatOption = TextJson.text, prom_file: PromOption = None) -> None:
+def status(
+    env: EnvOption = None, fmt: FormatOption = TextJson.text, prom_file: PromOption = None
+) -> None:
     """Each scenario's last run, verdict and next due date. Exit 1 if one is overdue."""
     proj = project()
     runs = past_runs(proj)
-    rows = cadence_status(load_scenarios(proj), runs, datetime.now(UTC))
+    rows = cadence_status(_of(proj, load_scenarios(proj), env), runs, datetime.now(UTC))
     if prom_file is not None:
         write_textfile(prom_file, metrics(rows, runs))
     journal = Journal.load(proj)

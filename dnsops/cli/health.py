@@ -54,6 +54,8 @@ def health(
         Path | None,
         typer.Option(
             "--prom-file",
+            metavar="FILE",
+            dir_okay=False,
             help="Also write Prometheus textfile-collector metrics to this file (atomically).",
         ),
     ] = None,

@@ -153,9 +153,18 @@ def apply(
     force: ForceOption = False,
     fmt: FormatOption = Report.text,
     verify_timeout: VerifyOption = 30.0,
+    env: EnvOption = None,
 ) -> None:
-    """Apply exactly a saved plan; refuse if the zones or a provider moved since."""
+    """Apply exactly a saved plan; refuse if the zones or a provider moved since.
+
+    The plan names its environment; with --env (or DNSOPS_ENV), a plan of another
+    environment is refused."""
     wanted = saved.load(plan_file)
+    if env is not None and env != wanted.environment:
+        fail(
+            f"{plan_file} is a plan of environment {wanted.environment!r}, not {env!r}",
+            hint="apply it without --env, or compute a plan for that environment",
+        )
     model = environment(wanted.environment)
     with _locked(model.project, model.name):
         target = run.load(model)
