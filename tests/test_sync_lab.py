@@ -253,7 +253,7 @@ def test_saved_plan_refused_after_out_of_band_change_on_bind(
     assert cli_run(cli, project, "plan", "--out", str(saved)).exit_code == 0
     bind_update(project, "www", 3600, "CNAME", "api.example.test.")
     refused = cli_run(cli, project, "apply", str(saved))
-    assert refused.exit_code == 1
+    assert refused.exit_code == 3  # stale: plan again (a pipeline tells it from a failure)
     assert (
         "the saved plan no longer matches what it was computed from:\n"
         "  bind: www.example.test. CNAME changed on bind since the plan: "
@@ -271,7 +271,7 @@ def test_saved_plan_refused_after_the_zone_changed(cli: Any, project: Path, tmp_
     assert cli_run(cli, project, "plan", "--out", str(saved)).exit_code == 0
     edit(project, "  value: 192.0.2.30\n", "  value: 192.0.2.31\n")
     refused = cli_run(cli, project, "apply", str(saved))
-    assert refused.exit_code == 1
+    assert refused.exit_code == 3
     assert (
         "zones: sip.example.test. A changed in git since the plan: 3600 192.0.2.30 -> "
         "3600 192.0.2.31" in refused.output

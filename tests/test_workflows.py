@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -106,10 +107,14 @@ def test_plan_workflow_lints_plans_and_comments_once() -> None:
     wf = load("dns-plan.yml")
     assert wf["on"]["pull_request"]["paths"] == WATCHED
     text = runs(wf, "plan")
-    assert "dnsops lint --format github" in text
-    assert "dnsops plan --env production --format markdown --detailed-exitcode > plan.md" in text
+    assert "dnsops lint --env production --format github" in text
+    assert (
+        "dnsops plan --env production --format markdown --detailed-exitcode --out plan.json "
+        "> plan.md" in text
+    )
     upload = next(s for s in steps(wf, "plan") if s.get("id") == "upload")
-    assert upload["with"]["path"] == "plan.md"
+    assert upload["with"]["name"] == "dns-plan-${{ github.event.pull_request.head.sha }}"
+    assert upload["with"]["path"].split() == ["plan.md", "plan.json"]
     assert jobs(wf)["plan"]["outputs"]["planned"] == "${{ steps.upload.outcome == 'success' }}"
     comment = jobs(wf)["comment"]
     assert comment["needs"] == "plan"
@@ -122,12 +127,120 @@ def test_plan_workflow_lints_plans_and_comments_once() -> None:
     assert "updateComment" in body and "createComment" in body
 
 
-def test_sync_workflow_syncs_production_in_one_concurrency_group() -> None:
+def test_sync_workflow_applies_the_reviewed_plan_in_one_concurrency_group() -> None:
     wf = load("dns-sync.yml")
     assert wf["on"]["push"] == {"branches": ["main"], "paths": WATCHED}
     assert wf["concurrency"] == {"group": "dns-sync-production", "cancel-in-progress": False}
-    assert jobs(wf)["sync"]["environment"] == "production"
-    assert "dnsops sync --env production --doit" in runs(wf)
+    job = jobs(wf)["sync"]
+    assert job["environment"] == "production"
+    assert job["permissions"] == {
+        "contents": "read",
+        "id-token": "write",
+        "actions": "read",
+        "pull-requests": "read",
+    }
+    by_name = {s.get("name"): s for s in steps(wf)}
+    find = by_name["Find the reviewed plan"]["with"]["script"]
+    assert "listPullRequestsAssociatedWithCommit" in find and "merge_commit_sha" in find
+    assert "workflow_id: 'dns-plan.yml', head_sha: head, status: 'success'" in find
+    assert "`dns-plan-${head}`" in find  # the name dns-plan uploads it under
+    download = by_name["Download the reviewed plan"]
+    assert download["with"] == {
+        "name": "${{ steps.reviewed.outputs.artifact }}",
+        "run-id": "${{ steps.reviewed.outputs.run-id }}",
+        "github-token": "${{ github.token }}",
+    }
+    script = by_name["Sync production"]["run"]
+    assert "dnsops apply plan.json --env production" in script
+    assert "dnsops sync --env production --doit" in script
+
+
+def _sync_script_with(tmp_path: Path, apply_code: int, plan: bool) -> tuple[int, list[str]]:
+    """The sync step's script, run with a stand-in `dnsops` that records its arguments."""
+    script = {s.get("name"): s for s in steps(load("dns-sync.yml"))}["Sync production"]["run"]
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "dnsops"
+    fake.write_text(
+        f'#!/bin/sh\necho "$*" >> "$CALLS"\ncase "$1" in apply) exit {apply_code};; esac\nexit 0\n'
+    )
+    fake.chmod(0o755)
+    if plan:
+        (tmp_path / "plan.json").write_text("{}")
+    calls = tmp_path / "calls"
+    got = subprocess.run(
+        ["bash", "-e", "-c", script],
+        cwd=tmp_path,
+        env={"PATH": f"{bin_dir}:/usr/bin:/bin", "CALLS": str(calls)},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    return got.returncode, calls.read_text().splitlines() if calls.exists() else []
+
+
+@pytest.mark.parametrize(
+    ("apply_code", "plan", "code", "calls"),
+    [
+        (0, True, 0, ["apply plan.json --env production"]),
+        (
+            3,
+            True,
+            0,
+            ["apply plan.json --env production", "sync --env production --doit"],
+        ),
+        (1, True, 1, ["apply plan.json --env production"]),
+        (0, False, 0, ["sync --env production --doit"]),
+    ],
+)
+def test_the_merge_applies_the_saved_plan_and_replans_only_when_it_is_stale(
+    tmp_path: Path, apply_code: int, plan: bool, code: int, calls: list[str]
+) -> None:
+    assert _sync_script_with(tmp_path, apply_code, plan) == (code, calls)
+
+
+def test_the_pull_request_lint_fails_on_what_production_cannot_hold(tmp_path: Path) -> None:
+    """The lint step exactly as dns-plan.yml runs it, on a zone with an SSHFP record:
+    valid in the lab, impossible on Route 53 and NS1."""
+    from tests.conftest import make_project
+
+    lint = {s.get("name"): s for s in steps(load("dns-plan.yml"), "plan")}["Lint"]["run"]
+    project = make_project(tmp_path / "p")
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+
+    def run_lint() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["bash", "-e", "-c", lint],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    shipped = run_lint()
+    assert shipped.returncode == 0, shipped.stdout + shipped.stderr
+    zone = project / "zones" / "example.test.yaml"
+    sshfp = (
+        "ssh:\n  ttl: 3600\n  type: SSHFP\n  value:\n    algorithm: 4\n"
+        f"    fingerprint: {'a' * 64}\n    fingerprint_type: 2\n"
+    )
+    zone.write_text(zone.read_text().replace("www:\n", sshfp + "www:\n", 1))
+    in_lab = subprocess.run(
+        [sys.executable, "-m", "dnsops", "lint", "--env", "lab"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert in_lab.returncode == 0, in_lab.stdout + in_lab.stderr  # the lab holds SSHFP
+    got = run_lint()
+    assert got.returncode == 1, got.stdout + got.stderr
+    assert "::error file=zones/example.test.yaml,line=" in got.stdout
+    assert "provider-support" in got.stdout and "SSHFP" in got.stdout
 
 
 def test_every_workflow_file_is_valid_yaml() -> None:

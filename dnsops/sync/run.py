@@ -131,7 +131,7 @@ def load(env: Env, zone: str | Sequence[str] | None = None, provider: str | None
 def check_saved(target: Target, plan_file: PlanSet, fresh: core.Planned) -> None:
     """Refuse to apply a saved plan when anything moved since it was computed.
 
-    :raises saved.SavedPlanError: naming every record that moved and where.
+    :raises saved.StalePlanError: naming every record that moved and where.
     """
     if fresh.failed:
         raise saved.SavedPlanError(
@@ -140,12 +140,12 @@ def check_saved(target: Target, plan_file: PlanSet, fresh: core.Planned) -> None
         )
     lines = saved.moved(plan_file, fresh.doc)
     if lines:
-        raise saved.SavedPlanError(
+        raise saved.StalePlanError(
             "the saved plan no longer matches what it was computed from:\n  " + "\n  ".join(lines),
             hint="compute and review a new plan: `dnsops plan --out FILE`",
         )
     if plan_file.checksum != fresh.doc.checksum:
-        raise saved.SavedPlanError(
+        raise saved.StalePlanError(
             f"the plan computed now differs from the saved one (octoDNS plan checksum "
             f"{fresh.doc.checksum[:12]} != {plan_file.checksum[:12]}) although no record moved",
             hint="compute and review a new plan: `dnsops plan --out FILE`",

@@ -23,6 +23,17 @@ class SavedPlanError(DnsopsError):
     """A saved plan can't be read, or no longer matches the zones or a provider."""
 
 
+STALE = 3  # exit code: the saved plan no longer applies; nothing was applied
+
+
+class StalePlanError(SavedPlanError):
+    """The saved plan no longer matches the zones or a provider: nothing was applied.
+
+    Its own exit code (3) lets a pipeline tell "plan again" from "apply failed"."""
+
+    exit_code = STALE
+
+
 def save(doc: PlanSet, path: Path) -> None:
     """Write the plan atomically (a reader never sees half a plan)."""
     path.parent.mkdir(parents=True, exist_ok=True)
