@@ -64,6 +64,13 @@ def _only_policy(project_dir: Path, *fixtures: str, keep_default: bool = False) 
             "bad regex '^v=spf1 (+all': nothing to repeat at position 9",
         ),
         (
+            "unsupported-regex.yaml",
+            "policies/unsupported-regex.yaml:8: rules.0.match.name_regex: "
+            "regex '^([a-z]+)\\\\.\\\\1$' is not supported: invalid escape sequence: \\1 "
+            "(policy regexes run with RE2, in linear time: no backreferences, "
+            "no lookahead or lookbehind)",
+        ),
+        (
             "bad-cidr.yaml",
             "policies/bad-cidr.yaml:9: rules.0.match.values_in: "
             "bad CIDR '10.1.2.3/8': 10.1.2.3/8 has host bits set",
