@@ -28,9 +28,10 @@ APEX_NS = """\
           - ns2.pdns.test.
 """
 
+DIGEST = "0d6fce3374b8bc8aeb1b0c5b1d92ee0b" * 2  # SHA-256 (matching type 1): 32 octets
 NAMES = (
     APEX_NS
-    + """\
+    + f"""\
     '*.wild':
       ttl: 3600
       type: A
@@ -43,7 +44,7 @@ NAMES = (
       ttl: 3600
       type: TLSA
       value:
-        certificate_association_data: 0d6fce3374b8bc8aeb1b0c5b1d92ee0b
+        certificate_association_data: {DIGEST}
         certificate_usage: 3
         matching_type: 1
         selector: 1
