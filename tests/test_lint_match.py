@@ -130,3 +130,50 @@ def test_zone_condition(project_dir: Path, monkeypatch: pytest.MonkeyPatch) -> N
     report = _lint(project_dir, monkeypatch)
     assert "no-dev-names" not in {f.id for f in report.findings}
     assert "no-numeric-hosts" in {f.id for f in report.findings}
+
+
+BACKTRACKING = """\
+rules:
+  - id: only-a
+    kind: forbid
+    severity: warning
+    message: 'a TXT of a only'
+    match: {type: TXT, value_regex: '^(a+)+$'}
+  - id: x-then-y
+    kind: forbid
+    severity: notice
+    message: 'x then y'
+    match: {name_regex: '^(x+x+)+y$'}
+"""
+
+
+def test_catastrophic_regex_completes(project_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`^(a+)+$` against `aaa…ab` takes Python's backtracking `re` ~2^n steps (n = 40 here
+    would take hours); RE2 matches in linear time, so this lint simply finishes."""
+    n = 40
+    write_zone(
+        project_dir,
+        f"""\
+        only-a:
+          ttl: 3600
+          type: TXT
+          value: {"a" * 10_000}
+        {"x" * n}:
+          ttl: 3600
+          type: TXT
+          value: {"a" * n}b
+        xxy:
+          ttl: 3600
+          type: TXT
+          value: b
+        """,
+    )
+    monkeypatch.chdir(project_dir)
+    project = load_project(project_dir / "dnsops.yaml")
+    (project_dir / "policies" / "default.yaml").write_text(BACKTRACKING)
+    report = driver.run(Env(project), policy=load_policies(project.policies_dir))
+    # the long x-name matches neither regex (it has no 'y'; its value ends in 'b')
+    assert brief(report) == [
+        ("only-a", "warning", "only-a.lint.test. TXT", 2),
+        ("x-then-y", "notice", "xxy.lint.test. TXT", 10),
+    ]

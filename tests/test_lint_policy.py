@@ -20,6 +20,11 @@ def test_shipped_policy_loads() -> None:
     assert [r.id for r in policy.rules] == [
         "ttl-band",
         "ttl-floor",
+        "ttl-rfc2181",
+        "ttl-max",
+        "hostname",
+        "wire-limits",
+        "rrset-size",
         "no-private-addresses",
         "no-apex-wildcard",
         "caa-at-apex",
@@ -27,6 +32,7 @@ def test_shipped_policy_loads() -> None:
         "mx-requires-dmarc",
         "two-mx",
         "provider-support",
+        "provider-limits",
         "occluded-record",
         "apex-ns-both-providers",
         "dangling-target",
@@ -55,13 +61,21 @@ def _only_policy(project_dir: Path, *fixtures: str, keep_default: bool = False) 
         (
             "unknown-kind.yaml",
             "policies/unknown-kind.yaml:9: rules.1.kind: unknown rule kind 'forbidden' "
-            "(one of ttl-band, ttl-floor, forbid, require, provider-support, "
-            "occluded, apex-ns-providers, dangling-target, cdn-vary, cdn-cache-control)",
+            "(one of ttl-band, ttl-floor, ttl-ceiling, hostname, wire-limits, rrset-size, "
+            "forbid, require, provider-support, provider-limits, occluded, apex-ns-providers, "
+            "dangling-target, cdn-vary, cdn-cache-control)",
         ),
         (
             "bad-regex.yaml",
             "policies/bad-regex.yaml:9: rules.0.match.value_regex: "
             "bad regex '^v=spf1 (+all': nothing to repeat at position 9",
+        ),
+        (
+            "unsupported-regex.yaml",
+            "policies/unsupported-regex.yaml:8: rules.0.match.name_regex: "
+            "regex '^([a-z]+)\\\\.\\\\1$' is not supported: invalid escape sequence: \\1 "
+            "(policy regexes run with RE2, in linear time: no backreferences, "
+            "no lookahead or lookbehind)",
         ),
         (
             "bad-cidr.yaml",

@@ -10,6 +10,15 @@ the server) is reported as unknown (None), never guessed.
 ``problems(caps, record)`` mirrors the cases of octoDNS's
 ``BaseProvider._process_desired_zone``: an unsupported type, dynamic, geo,
 pool value status, subnet rules, multi-value PTR and the root NS.
+
+What a provider is *known to reject or mangle* beyond its SUPPORTS (its limits) is no
+class attribute anywhere: :data:`LIMITS` holds it, one entry per provider class, each
+fact with where it is documented (Route 53, NS1) or how it was measured on the lab's
+real servers (PowerDNS, BIND: tests/test_lint_lab.py). It is the one table of such
+facts: ``ProviderCaps.limits`` carries a provider's, ``dnsops env show`` lists them,
+and the ``provider-limits`` lint rule checks every record against them. A fact the
+protocol rules (``hostname``, ``ttl-rfc2181``, ``wire-limits``) already refuse names
+that rule in ``covered_by`` and is not reported twice.
 """
 
 from __future__ import annotations
@@ -37,6 +46,137 @@ _FLAGS = (
 
 
 @dataclass(frozen=True)
+class Limit:
+    """One thing a provider rejects or mangles.
+
+    ``kind``: ``value-chars`` (one value's presentation text, in characters, over
+    ``limit``), ``rrset-chars`` (all values of a record together), ``rrset-values``
+    (number of values), ``wildcard`` (a ``*`` owner name, for ``types``), or
+    ``note`` (a fact a protocol rule, ``covered_by``, already enforces)."""
+
+    kind: str
+    what: str  # the fact, as a sentence fragment for messages
+    source: str  # the documentation URL, or the test that measured it
+    limit: int = 0
+    types: frozenset[str] | None = None  # None: every type
+    covered_by: str | None = None  # the lint rule that already refuses it
+
+    def applies(self, rtype: str) -> bool:
+        return self.types is None or rtype in self.types
+
+
+_R53_API = "https://docs.aws.amazon.com/Route53/latest/APIReference"
+_R53_QUOTAS = "https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/DNSLimitations.html"
+_LAB_TEST = "measured on the lab's server: tests/test_lint_lab.py"
+_TXT = frozenset(("TXT", "SPF"))
+
+# Provider class (as octoDNS configs name it, or as its module defines it) -> its limits.
+LIMITS: dict[str, tuple[Limit, ...]] = {
+    "octodns_route53.provider.Route53Provider": (
+        Limit(
+            "value-chars",
+            "a record value over 4,000 characters (ResourceRecord Value, max length 4000)",
+            f"{_R53_API}/API_ResourceRecord.html",
+            limit=4000,
+        ),
+        # one change carries the whole record set; octodns-route53 updates with UPSERT,
+        # and "when the value of the Action element is UPSERT, each character in a Value
+        # element is counted twice" against the request's 32,000 characters
+        Limit(
+            "rrset-chars",
+            "a record whose values add up to more than 16,000 characters (32,000 per "
+            "ChangeResourceRecordSets request, counted twice for an UPSERT)",
+            _R53_QUOTAS,
+            limit=16_000,
+        ),
+        Limit(
+            "rrset-values",
+            "a record with more than 500 values (1,000 ResourceRecord elements per "
+            "request, counted twice for an UPSERT)",
+            _R53_QUOTAS,
+            limit=500,
+        ),
+        Limit(
+            "wildcard",
+            "a wildcard (*) NS record (\"You can't use the * wildcard for resource "
+            'records sets that have a type of NS")',
+            f"{_R53_API}/API_ResourceRecordSet.html",
+            types=frozenset(("NS",)),
+        ),
+        Limit(
+            "note",
+            "TTL outside 0..2147483647 (ResourceRecordSet TTL, valid range)",
+            f"{_R53_API}/API_ResourceRecordSet.html",
+            covered_by="ttl-rfc2181",
+        ),
+        Limit(
+            "note",
+            "'*' other than as the whole leftmost label is a literal star, not a wildcard",
+            f"{_R53_API}/API_ResourceRecordSet.html",
+            covered_by="hostname",
+        ),
+    ),
+    "octodns_ns1.Ns1Provider": (
+        Limit(
+            "note",
+            "a wildcard other than one leading '*.' label (www.*.example.com, "
+            "ex*mple.com and *.*.example.com are not permitted)",
+            "https://help.ns1.com/hc/en-us/articles/360020052754-About-wildcard-records",
+            covered_by="hostname",
+        ),
+    ),
+    "octodns_powerdns.PowerDnsProvider": (
+        Limit(
+            "note",
+            "names with characters such as '$', '(' or a non-leading '*' (HTTP 422, "
+            "which fails the whole batch)",
+            _LAB_TEST,
+            covered_by="hostname",
+        ),
+        Limit(
+            "note",
+            "a TTL over 2147483647, stored but served as 0",
+            _LAB_TEST,
+            covered_by="ttl-rfc2181",
+        ),
+        Limit(
+            "note",
+            "a record set too large for one DNS message (a 70,000-octet TXT): stored, never served",
+            _LAB_TEST,
+            covered_by="wire-limits",
+        ),
+    ),
+    "octodns_bind.Rfc2136Provider": (
+        Limit(
+            "note",
+            "A, AAAA and MX owner names that are not host names ('-lead', 'a/b', '_x': "
+            "REFUSED by `check-names primary fail`, BIND's default)",
+            "https://bind9.readthedocs.io/en/v9.18.0/reference.html#namedconf-statement-check-names",
+            covered_by="hostname",
+        ),
+        Limit(
+            "note",
+            "a TTL over 2147483647 (served as 0) or over 4294967295 (not encodable)",
+            _LAB_TEST,
+            covered_by="ttl-rfc2181",
+        ),
+        Limit(
+            "note",
+            "an update too large for one DNS message (FormError)",
+            _LAB_TEST,
+            covered_by="wire-limits",
+        ),
+    ),
+}
+
+
+def limits_of(class_path: str, klass: type) -> tuple[Limit, ...]:
+    """The limits of a provider class: its own entry, else its nearest base class's."""
+    names = [class_path] + [f"{k.__module__}.{k.__qualname__}" for k in inspect.getmro(klass)]
+    return next((LIMITS[n] for n in names if n in LIMITS), ())
+
+
+@dataclass(frozen=True)
 class ProviderCaps:
     """A provider's declared capabilities; None where the class does not say statically."""
 
@@ -44,6 +184,7 @@ class ProviderCaps:
     class_path: str
     supports: frozenset[str] | None
     flags: dict[str, bool | None]
+    limits: tuple[Limit, ...] = ()
 
     def flag(self, name: str) -> bool | None:
         return self.flags.get(name)
@@ -58,7 +199,7 @@ class ProviderCaps:
         for flag in _FLAGS:
             value = _static(klass, flag)
             flags[flag] = value if isinstance(value, bool) else None
-        return cls(name, class_path, types, flags)
+        return cls(name, class_path, types, flags, limits_of(class_path, klass))
 
 
 def _static(klass: type, attr: str) -> Any:

@@ -31,7 +31,7 @@ from pydantic import (
 
 from dnsops.errors import ConfigError
 from dnsops.findings import Severity
-from dnsops.lint.match import Match, OneOrMany
+from dnsops.lint.match import Match, OneOrMany, known_types
 from dnsops.yamlfile import line_of, load_yaml, pydantic_problems
 
 # ids dnsops itself uses for findings that no policy rule produces
@@ -146,6 +146,53 @@ class TtlFloorRule(Rule):
     match: Match = Field(default_factory=Match)
 
 
+class TtlCeilingRule(Rule):
+    """No TTL above ``ceiling``. With the ceiling at 2^31 - 1 it is RFC 2181 §8's limit
+    (servers read a larger TTL as 0); lower, a policy's maximum."""
+
+    FIELDS: ClassVar[frozenset[str]] = frozenset(("ceiling",))
+    kind: Literal["ttl-ceiling"]
+    ceiling: int = Field(ge=0, le=2**31 - 1)
+    match: Match = Field(default_factory=Match)
+
+
+# -- what DNS can carry (dnsops.lint.wire) -------------------------------------------
+
+
+class HostnameRule(Rule):
+    """Owner names per RFC 952/1123 (letters, digits, hyphens; labels of at most 63
+    octets, names of at most 255), underscore labels except on ``host_types``, and ``*``
+    only as the whole leftmost label."""
+
+    kind: Literal["hostname"]
+    host_types: OneOrMany = Field(default_factory=lambda: ["A", "AAAA", "MX"])
+
+    @field_validator("host_types")
+    @classmethod
+    def _types(cls, value: list[str]) -> list[str]:
+        upper = [t.upper() for t in value]
+        unknown = [t for t in upper if t not in known_types()]
+        if unknown:
+            raise ValueError(f"unknown record type(s): {', '.join(unknown)}")
+        return upper
+
+
+class WireLimitsRule(Rule):
+    """Each value's RDATA within 65,535 octets, and the whole record set within one DNS
+    message (RFC 1035): what no server can hold or send."""
+
+    FIELDS: ClassVar[frozenset[str]] = frozenset(("octets",))
+    kind: Literal["wire-limits"]
+
+
+class RrsetSizeRule(Rule):
+    """No record set with more than ``max`` octets of RDATA."""
+
+    FIELDS: ClassVar[frozenset[str]] = frozenset(("octets", "max"))
+    kind: Literal["rrset-size"]
+    max: int = Field(ge=1, le=65_535)
+
+
 # -- forbid / require -------------------------------------------------------------
 
 
@@ -181,6 +228,14 @@ class ProviderSupportRule(Rule):
 
     FIELDS: ClassVar[frozenset[str]] = frozenset(("provider", "provider_class"))
     kind: Literal["provider-support"]
+
+
+class ProviderLimitsRule(Rule):
+    """Nothing either provider of the environment is known to reject or mangle
+    (dnsops.lint.capabilities.LIMITS: documented or measured, with the source)."""
+
+    FIELDS: ClassVar[frozenset[str]] = frozenset(("provider", "provider_class", "source"))
+    kind: Literal["provider-limits"]
 
 
 class OccludedRule(Rule):
@@ -252,6 +307,11 @@ class CdnCacheControlRule(Rule):
 AnyRule = (
     TtlBandRule
     | TtlFloorRule
+    | TtlCeilingRule
+    | HostnameRule
+    | WireLimitsRule
+    | RrsetSizeRule
+    | ProviderLimitsRule
     | ForbidRule
     | RequireRule
     | ProviderSupportRule
@@ -264,9 +324,14 @@ AnyRule = (
 KINDS: dict[str, type[Rule]] = {
     "ttl-band": TtlBandRule,
     "ttl-floor": TtlFloorRule,
+    "ttl-ceiling": TtlCeilingRule,
+    "hostname": HostnameRule,
+    "wire-limits": WireLimitsRule,
+    "rrset-size": RrsetSizeRule,
     "forbid": ForbidRule,
     "require": RequireRule,
     "provider-support": ProviderSupportRule,
+    "provider-limits": ProviderLimitsRule,
     "occluded": OccludedRule,
     "apex-ns-providers": ApexNsRule,
     "dangling-target": DanglingRule,

@@ -16,6 +16,8 @@ from typing import Any
 from octodns.record import Record
 from octodns.zone import Zone
 
+from dnsops.lint import wire
+from dnsops.lint.wire import Size
 from dnsops.zones import Location, dnsops_meta, location
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -26,7 +28,18 @@ _IP_TYPES = frozenset(("A", "AAAA"))
 class RecordView:
     """One octoDNS record: relative name ('@' at the apex), type, TTL, values."""
 
-    __slots__ = ("_ips", "_meta", "_values", "name", "record", "ttl", "type", "zone")
+    __slots__ = (
+        "_ips",
+        "_meta",
+        "_size",
+        "_sized",
+        "_values",
+        "name",
+        "record",
+        "ttl",
+        "type",
+        "zone",
+    )
 
     def __init__(self, zone: str, record: Record) -> None:
         self.zone = zone
@@ -37,6 +50,8 @@ class RecordView:
         self._values: tuple[str, ...] | None = None
         self._ips: tuple[IPAddress, ...] | None = None
         self._meta: dict[str, Any] | None = None
+        self._size: Size | None = None
+        self._sized = False
 
     @property
     def fqdn(self) -> str:
@@ -77,6 +92,14 @@ class RecordView:
         if self._meta is None:
             self._meta = dnsops_meta(self.record) if self.record.octodns else {}
         return self._meta
+
+    @property
+    def size(self) -> Size | None:
+        """The record's size on the wire (dnsops.lint.wire); None if it cannot be encoded."""
+        if not self._sized:
+            self._size = wire.size(self.record, self.values)
+            self._sized = True
+        return self._size
 
     @property
     def location(self) -> Location | None:
