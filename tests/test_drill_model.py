@@ -143,7 +143,7 @@ def test_drill_workflow_is_quarterly_serialised_and_uploads_reports() -> None:
     assert on["schedule"] == [{"cron": "17 6 1 1,4,7,10 *"}]
     assert "scenario" in on["workflow_dispatch"]["inputs"]
     assert wf["concurrency"] == {"group": "dns-drill", "cancel-in-progress": False}
-    (job,) = wf["jobs"].values()
+    job = wf["jobs"]["drill"]
     steps = job["steps"]
     text = "\n".join(s.get("run", "") for s in steps)
     assert 'dnsops drill run "$name" --doit --yes' in text
