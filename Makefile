@@ -8,7 +8,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEBS := pdns-server pdns-backend-sqlite3 bind9 bind9-utils unbound dnsutils dnsperf iproute2 nftables chromium openssh-server openssh-client time shellcheck prometheus
 PYTHON ?= python3
 
-.PHONY: setup debs venv demo test lint fuzz bench bench-lint bench-health bench-audit bench-scale clean lab-up lab-down
+.PHONY: setup debs venv demo test lint schemas docs fuzz bench bench-lint bench-health bench-audit bench-scale clean lab-up lab-down
 
 setup: debs venv
 
@@ -45,6 +45,16 @@ demo: setup
 
 test: setup
 	$(PY) -m pytest
+
+# schemas/*.schema.json from the pydantic models of dnsops.yaml, policies and drills (the
+# YAML files name them in a yaml-language-server modeline; tests/test_schemas.py fails on drift)
+schemas: venv
+	$(PY) -m dnsops.schemas
+
+# the tables in docs/ rendered from the code (the health checks' catalogue); tests/test_docs.py
+# fails when a page differs from what the code renders
+docs: venv
+	$(PY) -m dnsops.docs
 
 # 1,000 random mutations of zones/example.test.yaml through `dnsops validate` (a random
 # seed, printed; FUZZ_ARGS="--seed N" reruns one): each valid or a clean file:line error

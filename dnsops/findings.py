@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
+
+# how files name a severity (Severity.parse also takes capitals)
+SeverityName = Literal["info", "notice", "warning", "error", "critical"]
 
 
 class Severity(IntEnum):

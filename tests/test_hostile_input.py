@@ -227,10 +227,12 @@ def test_own_files_not_utf8(
 
 
 def test_duplicate_key_in_dnsops_yaml(cli: CliRunner, project_dir: Path) -> None:
+    lines = (project_dir / "dnsops.yaml").read_text().splitlines()
+    first = lines.index("default_environment: lab") + 1
     line = append(project_dir / "dnsops.yaml", "duplicate-default-environment.yaml")
     assert check(cli, project_dir, "validate") == [
         f"{project_dir / 'dnsops.yaml'}:{line}: duplicate key 'default_environment' "
-        f"(first at line 4): {DUP}"
+        f"(first at line {first}): {DUP}"
     ]
 
 

@@ -119,7 +119,7 @@ def test_duplicate_id_across_files(cli: CliRunner, project_dir: Path) -> None:
     # default.yaml sorts first, so the fixture's rule is the duplicate
     assert result.stderr.splitlines()[1] == (
         "policies/duplicate-across-files.yaml:3: rules.0.id: duplicate rule id 'ttl-floor' "
-        "(first defined at policies/default.yaml:32)"
+        "(first defined at policies/default.yaml:33)"
     )
 
 

@@ -20,6 +20,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from dnsops.config import Project
 from dnsops.errors import ConfigError
@@ -45,7 +46,15 @@ def parse_duration(value: Any) -> float:
     raise ValueError(f"{value!r} is not a duration (examples: 15s, 500ms, 2m, 1h, 92d)")
 
 
-Duration = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
+# seconds, or text with a unit: what the JSON Schema accepts too
+DurationText = Annotated[str, Field(pattern=_DURATION.pattern)]
+Duration = Annotated[
+    float,
+    Field(ge=0),  # before the validator: a constraint on the float it returns
+    BeforeValidator(
+        parse_duration, json_schema_input_type=Annotated[float, Field(ge=0)] | DurationText
+    ),
+]
 Fraction = Annotated[float, Field(ge=0, le=1)]
 
 
@@ -233,8 +242,8 @@ class Scenario(_Model):
     max_duration: Duration = 300.0
 
     # set by the loader, not by the file
-    file: str = Field(default="", exclude=True)
-    line: int = Field(default=0, exclude=True)
+    file: SkipJsonSchema[str] = Field(default="", exclude=True)
+    line: SkipJsonSchema[int] = Field(default=0, exclude=True)
 
     @model_validator(mode="after")
     def _failback_follows_a_failover(self) -> Scenario:

@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic.json_schema import SkipJsonSchema
 
 from dnsops.errors import ConfigError
-from dnsops.findings import Severity
+from dnsops.findings import Severity, SeverityName
 from dnsops.health.checks import CATALOGUE
 from dnsops.yamlfile import line_of, load_yaml, pydantic_problems
 
@@ -34,11 +35,11 @@ def _severity(value: Any) -> Any:
 class HealthPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    severity: dict[str, Annotated[Severity, BeforeValidator(_severity)]] = Field(
-        default_factory=dict
-    )
+    severity: dict[
+        str, Annotated[Severity, BeforeValidator(_severity, json_schema_input_type=SeverityName)]
+    ] = Field(default_factory=dict)
     latency_ms: float = Field(default=250.0, gt=0)
-    source: str | None = Field(default=None, exclude=True)
+    source: SkipJsonSchema[str | None] = Field(default=None, exclude=True)  # set by the loader
 
     def severity_of(self, check_id: str) -> Severity:
         return self.severity.get(check_id, CATALOGUE[check_id].severity)

@@ -33,7 +33,8 @@ def _listify(value: Any) -> Any:
     return [value] if isinstance(value, str | int) else value
 
 
-OneOrMany = Annotated[list[str], BeforeValidator(_listify)]
+# one string or a list of them (the JSON Schema says so: editors accept both)
+OneOrMany = Annotated[list[str], BeforeValidator(_listify, json_schema_input_type=str | list[str])]
 
 
 class _Model(BaseModel):

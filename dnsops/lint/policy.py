@@ -30,7 +30,7 @@ from pydantic import (
 )
 
 from dnsops.errors import ConfigError
-from dnsops.findings import Severity
+from dnsops.findings import Severity, SeverityName
 from dnsops.lint.match import Match, OneOrMany, known_types
 from dnsops.yamlfile import line_of, load_yaml, pydantic_problems
 
@@ -49,7 +49,8 @@ def _severity(value: Any) -> Any:
     return value
 
 
-SeverityField = Annotated[Severity, BeforeValidator(_severity)]
+# written as its name (error, warning...): that is what the JSON Schema offers
+SeverityField = Annotated[Severity, BeforeValidator(_severity, json_schema_input_type=SeverityName)]
 
 
 class _Model(BaseModel):

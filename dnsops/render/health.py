@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from dnsops.findings import Severity, failing
+from dnsops.health.checks import CATALOGUE, Check
 from dnsops.health.model import HealthReport, NameserverRow, VantageRow
 from dnsops.render import findings as render_findings
 from dnsops.render.prometheus import Metric
@@ -277,3 +278,15 @@ def metrics(report: HealthReport, now: float | None = None) -> list[Metric]:
     took = Metric("dnsops_health_duration_seconds", "how long the health run took")
     took.add(round(report.seconds, 3), environment=env)
     return [up, tcp, lat, lat95, mism, checked, success, vlat, vlat95, fails, found, ok, last, took]
+
+
+def catalogue_markdown(catalogue: dict[str, Check] | None = None) -> str:
+    """The check catalogue as one markdown table (docs/health-checks.md holds it)."""
+    checks = CATALOGUE if catalogue is None else catalogue
+    cell = render_findings._md_cell
+    lines = ["| check | default severity | scope | checks that it... | why it matters |"]
+    lines.append("|---|---|---|---|---|")
+    for c in checks.values():
+        row = [f"`{c.id}`", str(c.severity), c.scope, cell(c.title), cell(c.explain)]
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines) + "\n"
