@@ -304,7 +304,7 @@ def test_audit_reads_the_data_plane_from_an_ssh_vantage(project: Project) -> Non
     res = run(cli, project.root, "audit", "--vantage", "lhr-ssh", "--format", "json")
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
-    assert doc["vantage"] == {"name": "lhr-ssh", "kind": "ssh", "region": "eu-west"}
+    assert doc["vantages"] == [{"name": "lhr-ssh", "kind": "ssh", "region": "eu-west"}]
     assert doc["consistent"] is True
     served = [s for z in doc["zones"] for p in z["providers"] for s in p["served"]]
     assert len(served) == 4
@@ -312,6 +312,17 @@ def test_audit_reads_the_data_plane_from_an_ssh_vantage(project: Project) -> Non
     assert {(s["method"], s["error"]) for s in served} == {("queries", None)}
     assert all(s["nameserver"].endswith(" from lhr-ssh") for s in served)
     assert {s["records"] for s in served} == {13}
+
+    both = run(cli, project.root, "audit", "-V", "iad-ssh", "-V", "lhr-ssh", "--format", "json")
+    assert both.exit_code == 0, both.output
+    doc = json.loads(both.stdout)
+    assert [v["name"] for v in doc["vantages"]] == ["iad-ssh", "lhr-ssh"]
+    served = [s for z in doc["zones"] for p in z["providers"] for s in p["served"]]
+    assert len(served) == 8  # 4 nameservers asked from each host
+    assert sorted({s["nameserver"].rsplit(" from ", 1)[1] for s in served}) == [
+        "iad-ssh",
+        "lhr-ssh",
+    ]
 
     res = run(cli, project.root, "audit", "--vantage", "dead-ssh", "--format", "json")
     assert res.exit_code == 1

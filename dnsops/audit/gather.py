@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -96,10 +96,11 @@ class Gatherer:
         self,
         env: Env,
         progress: Progress = _quiet,
-        vantage: Vantage | None = None,
+        vantages: Sequence[Vantage] = (),
     ) -> None:
         self.env = env
-        self.vantage = vantage  # ask the nameservers from there (queries only, no transfer)
+        # ask the nameservers from each of these (queries only, no transfer); none: here
+        self.vantages = list(vantages)
         self.targets = env.targets
         self.progress = progress
         self.caps = {name: Capabilities.of(env.capabilities[name]) for name in env.providers}
@@ -113,7 +114,7 @@ class Gatherer:
         """Read every view of the zones ``names``; ``load_source`` loads them meanwhile."""
         self.env.facts(names, self.progress)
         planes = {p: data_plane(self.env, p, names) for p in self.targets}
-        if self.vantage is not None:
+        if self.vantages:
             planes = {p: replace(plane, transfer=None) for p, plane in planes.items()}
         apis = {p: Job(f"{p} API", _populate_all, t, names) for p, t in self.targets.items()}
         transfers = {
@@ -194,19 +195,20 @@ class Gatherer:
         started = time.monotonic()
         n = sum(len(a.keys) * len(a.nameservers) for a in asks)
         self.progress(f"asking {n} questions of {', '.join(sorted({a.provider for a in asks}))}")
-        answers = ask(asks, self.vantage)
+        here: list[Vantage | None] = [None]
+        for vantage in self.vantages or here:  # each vantage asks every nameserver
+            answers = ask(asks, vantage)
+            for a in asks:
+                out.setdefault((a.provider, a.zone), []).extend(
+                    answers[(a.provider, a.zone, ns.label)].served(
+                        ns.label if vantage is None else f"{ns.label} from {vantage.name}", a.keys
+                    )
+                    for ns in a.nameservers
+                )
         took = round(time.monotonic() - started, 3)
         self.timings["queries"] = took
-        self.progress(f"{n} answers in {took:.1f} s")
-        for a in asks:
-            out[(a.provider, a.zone)] = [
-                answers[(a.provider, a.zone, ns.label)].served(self._label(ns.label), a.keys)
-                for ns in a.nameservers
-            ]
+        self.progress(f"{n * max(1, len(self.vantages))} answers in {took:.1f} s")
         return out
-
-    def _label(self, label: str) -> str:
-        return label if self.vantage is None else f"{label} from {self.vantage.name}"
 
     def _unasked(self, provider: str, zone: str) -> frozenset[Key]:
         unasked = self.env.expectation(zone).providers[provider].unasked

@@ -157,7 +157,8 @@ class Audit:
     started: float  # epoch seconds
     duration: float
     timings: dict[str, float] = field(default_factory=dict)
-    vantage: dict[str, str] | None = None  # name, kind, region when asked from elsewhere
+    # name, kind, region of each host the nameservers were asked from (none: from here)
+    vantages: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def consistent(self) -> bool:

@@ -24,20 +24,21 @@ def audit(
     env: Env,
     zone: str | Sequence[str] | None = None,
     progress: Progress = _quiet,
-    vantage: str | None = None,
+    vantage: str | Sequence[str] | None = None,
 ) -> Audit:
     """Audit the environment's zones (or one) on both of its providers.
 
-    With ``vantage`` (an SSH vantage with ``nameservers: true``), the data plane is
-    read from that host: every nameserver is asked there, record by record.
+    With ``vantage`` (SSH vantages with ``nameservers: true``, by name), the data plane
+    is read from each of those hosts: every nameserver is asked there, record by record.
 
     :raises ZoneError: the source does not load (nothing is compared then).
     :raises ConfigError: the octoDNS config, a zone name, a secret or the vantage is wrong.
     """
     started, clock = time.time(), time.monotonic()
     names = env.pick(zone)
-    remote = _vantage(env, vantage) if vantage else None
-    gatherer = Gatherer(env, progress, remote)
+    wanted = [vantage] if isinstance(vantage, str) else list(vantage or [])
+    remotes = [_vantage(env, name) for name in dict.fromkeys(wanted)]
+    gatherer = Gatherer(env, progress, remotes)
 
     def load() -> dict[str, Zone]:
         progress(f"source: loading {', '.join(names)}")
@@ -58,9 +59,7 @@ def audit(
         started=started,
         duration=round(time.monotonic() - clock, 3),
         timings=gatherer.timings,
-        vantage=(
-            {"name": remote.name, "kind": remote.kind, "region": remote.region} if remote else None
-        ),
+        vantages=[{"name": v.name, "kind": v.kind, "region": v.region} for v in remotes],
     )
 
 

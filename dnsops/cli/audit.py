@@ -60,11 +60,12 @@ def audit(
     log_path: LogOption = None,
     history: HistoryOption = False,
     vantage: Annotated[
-        str | None,
+        list[str] | None,
         typer.Option(
             "--vantage",
+            "-V",
             help="Read the data plane from this SSH vantage of dnsops.yaml (its host asks "
-            "every nameserver, record by record) instead of from here.",
+            "every nameserver, record by record) instead of from here; repeat for several.",
         ),
     ] = None,
 ) -> None:

@@ -176,7 +176,7 @@ def to_json(result: Audit) -> str:
         "findings": [f.to_json() for f in result.findings],
         "duration_s": result.duration,
         "timings_s": result.timings,
-        "vantage": result.vantage,
+        "vantages": result.vantages,
     }
     return json.dumps(doc, indent=2, default=str)
 
