@@ -219,6 +219,26 @@ def test_provider_limits_plan_and_sync_to_one_provider(cli: Any, project: Path) 
     assert "--provider 'route53': environment lab has pdns, bind" in wrong.output
 
 
+def test_a_large_sync_shows_counts_not_every_record(cli: Any, project: Path) -> None:
+    bulk = "".join(
+        f"bulk{i:02d}:\n  ttl: 3600\n  type: A\n  value: 192.0.2.{i + 100}\n" for i in range(60)
+    )
+    edit(project, "mx1:\n", bulk + "mx1:\n")
+    synced = cli_run(cli, project, "sync", "--doit")
+    assert synced.exit_code == 0, synced.output
+    assert "pdns: 60 to create, 0 to update, 0 to delete in 1 of 1 zone(s)" in synced.stdout
+    assert "bulk00.example.test." not in synced.stdout
+    assert "120 changes: a summary per provider" in synced.stderr
+    assert "verified on bind: 60/60" in synced.output
+    edit(project, bulk, "")
+    verbose = cli.invoke(
+        __import__("dnsops.cli.app", fromlist=["app"]).app,
+        ["--config", str(project / "dnsops.yaml"), "-v", "sync", "--doit", "--force"],
+    )
+    assert verbose.exit_code == 0, verbose.output
+    assert "- bulk00.example.test. 3600 A 192.0.2.100" in verbose.stdout
+
+
 def test_sync_without_doit_changes_nothing(cli: Any, project: Path) -> None:
     edit(project, API_OLD, API_NEW)
     result = cli_run(cli, project, "sync")

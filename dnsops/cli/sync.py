@@ -14,6 +14,7 @@ from dnsops.cli.common import (
     EnvOption,
     ProviderOption,
     Report,
+    State,
     ZoneOption,
     emit_json,
     environment,
@@ -43,6 +44,7 @@ ForceOption = Annotated[
         "updated or deleted, apex NS change).",
     ),
 ]
+DETAIL_LIMIT = 50  # sync --doit lists every record up to this many changes (more: with -v)
 VerifyOption = Annotated[
     float,
     typer.Option(
@@ -198,14 +200,33 @@ def _finish_plan_only(planned: core.Planned, fmt: Report) -> None:
 def _execute(
     target: run.Target, planned: core.Planned, fmt: Report, force: bool, verify_timeout: float
 ) -> None:
-    if fmt != Report.json:
+    changes = sum(s.total for s in planned.doc.summaries())
+    if fmt == Report.text and changes > DETAIL_LIMIT and not State.verbose:
+        # thousands of record lines help nobody watching a sync: the counts do
+        out.print("\n".join(render.brief(planned.doc)))
+        err.print(
+            f"[dim]{changes} changes: a summary per provider; every record with "
+            "`dnsops -v sync` or `dnsops plan`[/]"
+        )
+    elif fmt != Report.json:
         _show(planned.doc, fmt)
     if not planned.has_changes and not planned.failed:
         err.print("nothing to do: both providers match the zones")
+    done: dict[str, str] = {}
     try:
-        with err.status("applying…"):
+        with err.status("applying…") as status:
+
+            def counts(provider: str, zones: int, of: int, applied: int) -> None:
+                done[provider] = f"{provider} {zones}/{of} zone(s), {applied} change(s)"
+                status.update("applying: " + "; ".join(done[p] for p in sorted(done)))
+
             result = run.execute(
-                target, planned, force=force, verify_timeout=verify_timeout, progress=_say
+                target,
+                planned,
+                force=force,
+                verify_timeout=verify_timeout,
+                progress=_say,
+                counts=counts,
             )
     except DnsopsError as exc:
         if fmt == Report.json:

@@ -49,6 +49,19 @@ def _heading(change: Change) -> str:
 # -- text -----------------------------------------------------------------------
 
 
+def brief(doc: PlanSet) -> list[str]:
+    """The plan in counts (rich markup): per provider, what it will create, update and
+    delete; what is withheld and what failed to plan, as in :func:`text`."""
+    lines = [f"[bold]plan[/] for environment [bold]{escape(doc.environment)}[/]"]
+    lines += [f"[bold]{escape(s.line())}[/]" for s in doc.summaries()]
+    held = [w for w in doc.withheld if not w.acknowledged]
+    if held:
+        lines.append(f"[yellow]not held: {len(held)} record(s) (see `dnsops plan`)[/]")
+    for provider, error in doc.failed.items():
+        lines.append(f"[bold red]{escape(provider)}: could not be planned:[/] {escape(error)}")
+    return lines
+
+
 def text(doc: PlanSet) -> list[str]:
     """Rich markup lines for a terminal."""
     lines = [f"[bold]plan[/] for environment [bold]{escape(doc.environment)}[/]"]

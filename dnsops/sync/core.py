@@ -253,13 +253,21 @@ class Applied:
     failed_zone: str | None = None
 
 
+Counts = Callable[[str, int, int, int], None]  # provider, zones done, zones, changes done
+
+
 def apply(
-    planned: Planned, providers: dict[str, Any], force: bool = False, redact: Redact = _same
+    planned: Planned,
+    providers: dict[str, Any],
+    force: bool = False,
+    redact: Redact = _same,
+    counts: Counts | None = None,
 ) -> list[Applied]:
     """Apply each provider's plans, providers concurrently, zones in order.
 
     Providers whose planning failed are not touched. Never raises for a
-    provider's failure: it is recorded in the result.
+    provider's failure: it is recorded in the result. ``counts`` hears, after each
+    zone, how far each provider is (from the providers' threads).
 
     :raises UnsafePlanError: octoDNS's guards refuse the plan and ``force`` is False
         (checked for every provider before anything is applied).
@@ -271,9 +279,12 @@ def apply(
 
     def one(name: str) -> Applied:
         result = Applied(name)
-        for (pname, zone), octo_plan in planned.octo.items():
-            if pname != name or octo_plan is None:
-                continue
+        mine = [
+            (zone, octo_plan)
+            for (pname, zone), octo_plan in planned.octo.items()
+            if pname == name and octo_plan is not None
+        ]
+        for zone, octo_plan in mine:
             try:
                 providers[name].apply(octo_plan)
             except Exception as exc:  # reported per provider
@@ -281,6 +292,8 @@ def apply(
                 break
             result.changes += len(octo_plan.changes)
             result.zones.append(zone)
+            if counts is not None:
+                counts(name, len(result.zones), len(mine), result.changes)
         return result
 
     with ThreadPoolExecutor(max_workers=max(1, len(names))) as pool:

@@ -159,15 +159,20 @@ def execute(
     force: bool = False,
     verify_timeout: float = 30.0,
     progress: Progress = _quiet,
+    counts: core.Counts | None = None,
 ) -> SyncResult:
     """Apply (after octoDNS's guards), read back failed providers, verify the others.
+    ``counts``: each provider's progress, zone by zone (``core.apply``).
 
     :raises core.UnsafePlanError: the guards refuse and ``force`` is False.
     """
     core.guard(planned, force)
     if planned.has_changes:
         progress("applying to " + ", ".join(n for n in target.providers if n not in planned.failed))
-    applied = {a.provider: a for a in core.apply(planned, target.providers, True, target.redact)}
+    applied = {
+        a.provider: a
+        for a in core.apply(planned, target.providers, True, target.redact, counts=counts)
+    }
     outcomes: dict[str, ProviderOutcome] = {}
     for name in planned.doc.providers:
         if name in planned.failed:
