@@ -15,6 +15,7 @@ from rich.text import Text
 from dnsops.findings import Severity, failing
 from dnsops.health.model import HealthReport, NameserverRow, VantageRow
 from dnsops.render import findings as render_findings
+from dnsops.render import markdown as md
 from dnsops.render.prometheus import Metric
 
 MAX_TEXT_FINDINGS = 200  # text and markdown list this many; JSON has every one
@@ -130,15 +131,16 @@ def text(report: HealthReport) -> RenderableType:
 
 
 def _md_table(head: list[str], rows: list[list[str]]) -> list[str]:
-    cell = render_findings._md_cell
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    out += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
+    out += [md.row(row) for row in rows]
     return [*out, ""]
 
 
 def markdown(report: HealthReport) -> str:
+    """A PR or issue comment, cut to GitHub's comment limit."""
     yes = {True: "yes", False: "**NO**"}
-    lines = [f"## dnsops health: {report.env} ({', '.join(report.zones)})", "", summary(report), ""]
+    title = md.text(f"{report.env} ({', '.join(report.zones)})")
+    lines = [f"## dnsops health: {title}", "", md.text(summary(report)), ""]
     lines += ["### nameservers", ""]
     lines += _md_table(
         [
@@ -190,7 +192,7 @@ def markdown(report: HealthReport) -> str:
             ],
         )
     lines.append(render_findings.markdown(report.findings[:MAX_TEXT_FINDINGS], "findings"))
-    return "\n".join(lines)
+    return md.fit("\n".join(lines), "`dnsops health --format json`")
 
 
 def to_json(report: HealthReport) -> str:
