@@ -17,6 +17,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from dnsops import outpath
 from dnsops.cli.common import (
     EnvOption,
     Format,
@@ -100,6 +101,8 @@ def health(
     Exit 1 when a finding of severity error or critical remains (after the policy).
     """
     proj = project()
+    if prom_file is not None:
+        outpath.check(prom_file, "--prom-file")
     if list_checks:
         _list_checks(fmt)
         return

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from dnsops import outpath
 from dnsops.cli.common import (
     EnvOption,
     Format,
@@ -19,6 +20,7 @@ from dnsops.cli.common import (
     fail,
     handle_errors,
     out,
+    project,
 )
 from dnsops.config import Project
 from dnsops.env import Env
@@ -100,7 +102,10 @@ def plan(
 ) -> None:
     """Show what a sync would change on each provider (planned concurrently)."""
     _check_format(fmt)
-    target = run.load(environment(env), zone)
+    model = environment(env)
+    if out_file is not None:
+        outpath.check(out_file, "--out")
+    target = run.load(model, zone)
     planned = _plan(target, for_apply=False)  # shown and saved, never applied from here
     if fmt is Format.json:
         emit_json(render.to_json(planned.doc, saved=str(out_file) if out_file else None))
@@ -151,7 +156,9 @@ def apply(
 ) -> None:
     """Apply exactly a saved plan; refuse if the zones or a provider moved since."""
     _check_format(fmt)
-    wanted = saved.load(plan_file)
+    plan_file = plan_file if plan_file.is_absolute() else Path.cwd() / plan_file
+    # the plan's environment must be one of dnsops.yaml's before anything uses it
+    wanted = saved.load(plan_file, project().config.environments)
     model = environment(wanted.environment)
     with _locked(model.project, model.name):
         target = run.load(model)
