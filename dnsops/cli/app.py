@@ -42,7 +42,7 @@ def main_callback(
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
 ) -> None:
-    State.reset(config)
+    State.reset(config)  # also: secrets known, log records scrubbed (dnsops.scrub)
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.ERROR,
         format="%(levelname)s %(name)s: %(message)s",

@@ -30,6 +30,7 @@ from dnsops.cli.common import (
     handle_errors,
     out,
     project,
+    write,
 )
 from dnsops.findings import failing
 from dnsops.health import driver
@@ -136,9 +137,9 @@ def health(
     if fmt is Format.json:
         emit_json(render.to_json(rep))
     elif fmt is Format.markdown:
-        print(render.markdown(rep))
+        write(render.markdown(rep) + "\n")
     elif fmt is Format.github:
-        print(render_findings.github(rep.findings), end="")
+        write(render_findings.github(rep.findings))
         err.print(render.summary(rep))
     else:
         out.print(render.text(rep))

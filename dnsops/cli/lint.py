@@ -16,6 +16,7 @@ from dnsops.cli.common import (
     err,
     handle_errors,
     out,
+    write,
 )
 from dnsops.lint import driver
 from dnsops.render import findings as render
@@ -68,14 +69,11 @@ def _show(report: driver.LintReport, fmt: Format) -> None:
         emit_json(json.dumps(report.to_json(), indent=2, default=str))
         return
     if fmt is Format.markdown:
-        typer.echo(
-            render.markdown_by_zone(report.findings, title, report.suppressed, report.summary()),
-            nl=False,
-        )
+        write(render.markdown_by_zone(report.findings, title, report.suppressed, report.summary()))
         return
     if fmt is Format.github:
         text = render.github(report.findings) + render.github_suppressed(report.suppressed)
-        typer.echo(text, nl=False)
+        write(text)
         err.print(report.summary())
         return
     for t in render.zone_tables(report.findings, title):

@@ -21,6 +21,7 @@ from dnsops.cli.common import (
     handle_errors,
     out,
     project,
+    write,
 )
 from dnsops.config import Project
 from dnsops.env import Env
@@ -74,7 +75,7 @@ def _check_format(fmt: Format) -> None:
 
 def _show(doc: PlanSet, fmt: Format) -> None:
     if fmt is Format.markdown:
-        print(render.markdown(doc), end="")
+        write(render.markdown(doc))
     elif fmt is not Format.json:
         out.print("\n".join(render.text(doc)))  # one print: thousands of lines stay fast
 
