@@ -129,9 +129,13 @@ def install_logging() -> None:
             message = record.getMessage()
         except Exception:  # a bad format string: logging reports it as it would
             return record
-        record.msg, record.args = scrub(message), ()
+        scrubbed = scrub(message)
+        if scrubbed != message:  # else the arguments stay, for filters that read them
+            record.msg, record.args = scrubbed, ()
         if record.exc_info:
-            record.exc_text = scrub(formatter.formatException(record.exc_info))
+            text = formatter.formatException(record.exc_info)
+            if scrub(text) != text:
+                record.exc_text = scrub(text)
         if record.stack_info:
             record.stack_info = scrub(record.stack_info)
         return record
