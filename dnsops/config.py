@@ -31,6 +31,8 @@ def _ip(value: str) -> str:
 
 
 VantageName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")]
+# an environment's name becomes part of paths (its lock file): no '/', no '..'
+ENVIRONMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 Seconds = Annotated[float, Field(gt=0, le=86400)]
 
 
@@ -307,6 +309,17 @@ class Config(_Model):
     environments: dict[str, Environment]
     lab: Lab | None = None
 
+    @field_validator("environments")
+    @classmethod
+    def _names(cls, value: dict[str, Environment]) -> dict[str, Environment]:
+        for name in value:
+            if not ENVIRONMENT_NAME.match(name):
+                raise ValueError(
+                    f"{name!r} is not a valid environment name (letters, digits, '-' and '_', "
+                    "at most 64)"
+                )  # load_project says it at the name's own line first
+        return value
+
     @model_validator(mode="after")
     def _consistent(self) -> Config:
         if self.default_environment not in self.environments:
@@ -385,9 +398,24 @@ def load_project(path: Path | str = DEFAULT_CONFIG) -> Project:
     data = load_yaml(path, what="dnsops config")
     if not isinstance(data, dict):
         raise ConfigError(f"{path}:1: expected a mapping at the top level")
+    _check_environment_names(path, data.get("environments"))
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
         problems = pydantic_problems(path, data, exc)
         raise ConfigError("\n".join(problems)) from None
     return Project(path, config)
+
+
+def _check_environment_names(path: Path, environments: object) -> None:
+    """Each environment name is path-safe (it names a lock file), said at its own line."""
+    if not isinstance(environments, dict):
+        return  # the model says what is wrong
+    lines = getattr(environments, "key_lines", {})
+    for name in environments:
+        if not isinstance(name, str) or not ENVIRONMENT_NAME.match(name):
+            line = lines.get(name)
+            raise ConfigError(
+                f"{path}{f':{line}' if line else ''}: environments: {name!r} is not a valid "
+                "environment name (letters, digits, '-' and '_', at most 64)"
+            )

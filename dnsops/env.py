@@ -198,10 +198,15 @@ class Env:
 
     @functools.cached_property
     def redact(self) -> Callable[[str], str]:
-        """Scrubs every secret the config reads from a text (provider errors)."""
-        from dnsops import octo
+        """Scrubs every secret the config reads from a text (provider errors), and every
+        secret the process knows (:mod:`dnsops.scrub`)."""
+        from dnsops import octo, scrub
 
-        return octo.redactor(octo.secret_values(self.project, self.config, self.octodns))
+        values = octo.secret_values(self.project, self.config, self.octodns)
+        for value in values:
+            scrub.register(value, "a secret the octoDNS config reads")
+        own = octo.redactor(values)
+        return lambda text: scrub.scrub(own(text))
 
     @functools.cached_property
     def capabilities(self) -> dict[str, ProviderCaps]:

@@ -61,7 +61,13 @@ StaleReport = Callable[[Holder, "Path"], None]
 
 
 def lock_path(project: Project, environment: str) -> Path:
-    return project.state_dir / "locks" / f"{environment}.lock"
+    """The lock file of a configured environment.
+
+    :raises ConfigError: ``environment`` is not one of dnsops.yaml's (checked before any
+        path is built from it: a name from a plan file could be ``../../tmp/x``).
+    """
+    name, _ = project.environment(environment)
+    return project.state_dir / "locks" / f"{name}.lock"
 
 
 @contextlib.contextmanager

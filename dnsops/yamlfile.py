@@ -19,7 +19,9 @@ What is checked, before anything is built from the file:
   includes a file that is being included (a cycle), names an existing regular file,
   at most :data:`MAX_INCLUDES` times per file loaded;
 * JSON: the same depth and duplicate-key rules; no NaN/Infinity; numbers of at most
-  4300 digits (Python's limit).
+  4300 digits (Python's limit);
+* no file holds the value of a secret the process knows (:mod:`dnsops.scrub`): the
+  line is named, the secret by its name only.
 
 YAML keeps octoDNS's loader semantics: the loader classes are octoDNS's own (or
 :class:`_KeyLineLoader` for dnsops's files) with their constructors, ``ContextDict``
@@ -46,6 +48,7 @@ from octodns.yaml import ContextLoader
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode
 
+from dnsops import scrub
 from dnsops.errors import ConfigError, InputError
 
 MAX_BYTES = 64 * 1024 * 1024  # a 100k-record zone is about 7 MiB
@@ -140,6 +143,14 @@ def decode(data: bytes, shown: str, first_line: int = 1) -> str:
 
 def _line_column(text: str, pos: int) -> tuple[int, int]:
     return text.count("\n", 0, pos) + 1, pos - (text.rfind("\n", 0, pos) + 1) + 1
+
+
+def check_secrets(text: str, shown: str, first_line: int = 1) -> None:
+    """:raises InputError: ``text`` holds a known secret (the line, the secret's name)."""
+    found = scrub.found_in(text)
+    if found is not None:
+        name, at = found
+        raise InputError(shown, text.count("\n", 0, at) + first_line, scrub.problem(name))
 
 
 # -- YAML: dnsops's own files ---------------------------------------------------
@@ -270,6 +281,7 @@ def parse_yaml(data: bytes, doc: YamlFile, base: Any, *, compose_only: bool = Fa
         or an error of ``base``'s constructors (key order, unhashable key...).
     """
     text = decode(data, doc.shown)
+    check_secrets(text, doc.shown)
     bad = _NOT_PRINTABLE.search(text)
     if bad is not None:
         line, column = _line_column(text, bad.start())
@@ -660,8 +672,9 @@ def load_json(path: Path, *, what: str, missing_ok: bool = False) -> Any:
 
 def parse_json(text: str, shown: str, *, first_line: int = 1) -> Any:
     """``text`` as JSON, strictly: one document, no duplicate keys, no NaN, at most
-    :data:`MAX_DEPTH` deep; errors name ``shown`` and the line (counted from
-    ``first_line``, for one line of a JSON-lines file)."""
+    :data:`MAX_DEPTH` deep, no known secret; errors name ``shown`` and the line (counted
+    from ``first_line``, for one line of a JSON-lines file)."""
+    check_secrets(text, shown, first_line)
     try:
         value = json.loads(text, object_pairs_hook=_unique, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:

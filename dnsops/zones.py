@@ -21,6 +21,7 @@ from octodns.yaml import ContextLoader
 from octodns.yaml import _loaders as _octodns_loaders
 from octodns.zone import Zone
 
+from dnsops import scrub
 from dnsops.config import Environment, Project
 from dnsops.errors import ConfigError, InputError, ZoneError
 from dnsops.yamlfile import (
@@ -236,6 +237,10 @@ def _add_record(
         where = location(data) or (f"{shown}:{line}" if line else shown)
         return f"{where}: {label}: a record is a mapping with 'type' and 'value(s)'"
     data = _as_source_would(source, data)
+    secret = _secret_in(data)
+    if secret is not None:  # written escaped, so that the file's text does not show it
+        rtype = data.get("type", "?")
+        return f"{location(data) or shown}: {label} ({rtype}): {scrub.problem(secret)}"
     try:
         record = Record.new(zone, name, data, source=source)
         zone.add_record(record)
@@ -244,6 +249,23 @@ def _add_record(
         reasons = getattr(exc, "reasons", None) or [_strip_context(str(exc))]
         rtype = data.get("type", "?")
         return f"{where}: {label} ({rtype}): " + "; ".join(str(r) for r in reasons)
+    return None
+
+
+def _secret_in(data: Any) -> str | None:
+    """The name of a known secret anywhere in a record's data (values, metadata), if any."""
+    secrets = scrub.known()
+    stack = [data] if secrets else []
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            for value, name in secrets.items():
+                if value in item:
+                    return name
+        elif isinstance(item, dict):
+            stack += [*item.keys(), *item.values()]
+        elif isinstance(item, list | tuple):
+            stack += item
     return None
 
 

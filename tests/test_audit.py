@@ -230,6 +230,7 @@ def test_log_history_and_prometheus_metrics(
     cli: Any, lab_dir: Path, lab: Project, tmp_path: Path
 ) -> None:
     log, prom = tmp_path / "audit.jsonl", tmp_path / "textfile" / "dnsops_audit.prom"
+    prom.parent.mkdir()  # the collector's directory: dnsops creates none for --prom-file
     assert run(cli, lab_dir, "audit", "--log", str(log), "--prom-file", str(prom)).exit_code == 0
     assert 'dnsops_audit_consistent{environment="lab"} 1' in prom.read_text()
     nsupdate(lab, lambda u: u.replace("sip", 3600, "A", "192.0.2.31"))

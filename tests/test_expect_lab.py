@@ -102,8 +102,8 @@ def test_acknowledged_zone_syncs_then_plan_audit_and_health_agree(mixed: Path) -
     assert "> [!NOTE]\n> Records a provider will not hold:\n" in markdown
     # escaped as every PR-comment text is (no markdown, mention or link can form)
     assert (
-        "> - pdns will not hold mixed.test. SPF&#58; pdns (octodns&#95;powerdns.PowerDnsProvider)"
-        " does not support SPF records (acknowledged&#58; legacy SPF type kept for old "
+        "> - pdns will not hold mixed.test. SPF: pdns (octodns&#95;powerdns.PowerDnsProvider)"
+        " does not support SPF records (acknowledged: legacy SPF type kept for old "
         "receivers; TXT carries it too)"
     ) in markdown
 

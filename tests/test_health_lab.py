@@ -92,6 +92,7 @@ def test_a_healthy_lab_passes_every_check(cli, lab_dir: Path, synced: Project) -
 
 def test_text_markdown_and_prometheus(cli, lab_dir: Path, synced: Project, tmp_path: Path) -> None:
     prom = tmp_path / "textfile" / "dnsops_health.prom"
+    prom.parent.mkdir()  # the collector's directory: dnsops creates none for --prom-file
     text = run(cli, lab_dir, "health", "--prom-file", str(prom))
     assert text.exit_code == 0, text.output
     for piece in (

@@ -32,6 +32,7 @@ def test_special_values() -> None:
 
 def test_write_replaces_the_file_atomically(tmp_path: Path) -> None:
     path = tmp_path / "textfile" / "dnsops.prom"
+    path.parent.mkdir()  # the collector's directory: the user's, never created by dnsops
     write_textfile(path, [Metric("a", "first").add(1)])
     inode = path.stat().st_ino
     write_textfile(path, [Metric("a", "second").add(2)])

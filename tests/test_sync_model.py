@@ -270,11 +270,13 @@ def test_markdown_keeps_record_content_inside_a_longer_fence() -> None:
 
 
 def test_markdown_escapes_text_outside_fences() -> None:
-    assert render.md_text("a|b <i>@x</i> `c`") == (
-        "a&#124;b &#60;i&#62;&#64;x&#60;/i&#62; &#96;c&#96;"
+    from dnsops.render import markdown
+
+    assert markdown.text("a|b <i>@x</i> `c`") == (
+        "a&#124;b &#60;i&#62;&#64;&#8203;x&#60;/i&#62; &#96;c&#96;"
     )
     # a control character is shown as \x0a, its backslash escaped too
-    assert render.md_text("line\nbreak") == "line&#92;x0abreak"
+    assert markdown.text("line\nbreak") == "line&#92;x0abreak"
 
 
 def test_text_escapes_rich_markup_in_records() -> None:

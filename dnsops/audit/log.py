@@ -42,8 +42,10 @@ def summary(result: Audit) -> dict[str, Any]:
 
 
 def append(path: Path, result: Audit) -> dict[str, Any]:
+    """Append the run's summary line; the directory must exist (``--log`` is the user's
+    path: no directory is made for it; the default, in the state directory, is made by
+    the caller)."""
     line = summary(result)
-    path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as fh:
         fh.write(json.dumps(line, sort_keys=True) + "\n")
     return line

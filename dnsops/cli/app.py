@@ -143,6 +143,7 @@ def main_callback(
 ) -> None:
     from dnsops.cli.common import State
 
+    # also: the secrets known, log records scrubbed (dnsops.scrub)
     State.reset(config, quiet=quiet, verbose=verbose)
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.ERROR,

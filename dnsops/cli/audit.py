@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from dnsops import outpath
 from dnsops.audit import log
 from dnsops.audit.model import Audit
 from dnsops.audit.run import audit as run_audit
@@ -37,7 +38,6 @@ PromOption = Annotated[
         "--prom-file",
         metavar="FILE",
         help="Also write Prometheus textfile metrics here (drift per zone/provider/class).",
-        dir_okay=False,
     ),
 ]
 LogOption = Annotated[
@@ -75,6 +75,11 @@ def audit(
     if history:
         _history(path, env, fmt)
         return
+    for option, given in (("--log", log_path), ("--prom-file", prom_file)):
+        if given is not None:
+            outpath.check(given, option)
+    if log_path is None:
+        path.parent.mkdir(parents=True, exist_ok=True)  # the state directory: dnsops's own
     # progress as plain lines: the audit forks workers, and a live spinner's thread
     # must not be running when it does
     with quiet_octodns():

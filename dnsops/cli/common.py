@@ -6,26 +6,55 @@ import contextlib
 import functools
 import logging
 import os
+import sys
 from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec, TypeVar
+from typing import IO, TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec, TypeVar, cast
 
 import typer
 from rich.console import Console
 
+from dnsops import scrub
 from dnsops.config import Project, load_project
-from dnsops.errors import DnsopsError
+from dnsops.errors import ConfigError, DnsopsError
+from dnsops.yamlfile import check_secrets
 
 if TYPE_CHECKING:
     from dnsops.env import Env
 
+
+class _Scrubbed:
+    """stdout or stderr as it is when written to, every known secret scrubbed."""
+
+    def __init__(self, stderr: bool) -> None:
+        self._stderr = stderr
+
+    @property
+    def _stream(self) -> IO[str]:
+        return sys.stderr if self._stderr else sys.stdout
+
+    def write(self, text: str) -> int:
+        self._stream.write(scrub.scrub(text))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 # stdout carries the result (one JSON document with --format json); humans get stderr.
 # No emoji codes: "zones/x.yaml:100: ..." must not print as "zones/x.yaml💯 ...".
-out = Console(soft_wrap=True, highlight=False, emoji=False)
-err = Console(stderr=True, soft_wrap=True, highlight=False, emoji=False)
+# Whatever the CLI prints passes through the secret scrubber (dnsops.scrub).
+out = Console(file=cast(IO[str], _Scrubbed(False)), soft_wrap=True, highlight=False, emoji=False)
+err = Console(file=cast(IO[str], _Scrubbed(True)), soft_wrap=True, highlight=False, emoji=False)
 # errors: never silenced (--quiet silences ``err``: progress, notes, warnings)
-errors = Console(stderr=True, soft_wrap=True, highlight=False, emoji=False)
+errors = Console(file=cast(IO[str], _Scrubbed(True)), soft_wrap=True, highlight=False, emoji=False)
+
+
+def write(text: str) -> None:
+    """Text on stdout as it is (a markdown or JSON document), scrubbed."""
+    sys.stdout.write(scrub.scrub(text))
+
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -121,7 +150,14 @@ class State:
     @classmethod
     def project(cls) -> Project:
         if cls._project is None:
-            cls._project = load_project(cls.config_path)
+            proj = load_project(cls.config_path)
+            # the lab's secrets are known from here on; dnsops.yaml was read before
+            scrub.register_lab(proj.state_dir)
+            try:
+                check_secrets(proj.path.read_text(encoding="utf-8"), str(proj.path))
+            except OSError as exc:
+                raise ConfigError(f"{proj.path}: cannot read it again: {exc.strerror}") from None
+            cls._project = proj
             # octoDNS resolves relative paths (zones directory) from the working directory
             os.chdir(cls._project.root)
         return cls._project
@@ -139,11 +175,16 @@ class State:
 
     @classmethod
     def reset(cls, config_path: Path, quiet: bool = False, verbose: bool = False) -> None:
+        """A new command: its config, its output options, and the secrets its
+        environment variables hold."""
         cls.config_path = config_path
         cls.verbose = verbose
         err.quiet = quiet
         cls._project = None
         cls._envs = {}
+        scrub.reset()
+        scrub.register_environ()
+        scrub.install_logging()
 
 
 def project() -> Project:
@@ -215,7 +256,7 @@ def quiet_octodns(verbose: bool = False) -> Iterator[None]:
 
 def emit_json(text: str) -> None:
     """The one JSON document a --format json command prints on stdout."""
-    print(text)
+    write(text + "\n")
 
 
 def dump(obj: Any) -> str:

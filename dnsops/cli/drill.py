@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from dnsops import outpath
 from dnsops.cli.common import (
     EnvOption,
     TextJson,
@@ -42,7 +43,6 @@ PromOption = Annotated[
     typer.Option(
         "--prom-file",
         metavar="FILE",
-        dir_okay=False,
         help="Also write Prometheus textfile metrics here: each scenario's last run, "
         "verdict, convergence and whether it is overdue.",
     ),
@@ -143,6 +143,8 @@ def run(
     With --env, refuse a scenario of another environment.
     """
     proj = project()
+    if prom_file is not None:
+        outpath.check(prom_file, "--prom-file")
     scenario = find_scenario(proj, name)
     if env is not None and _env_of(proj, scenario) != env:
         fail(
@@ -273,6 +275,8 @@ def status(
 ) -> None:
     """Each scenario's last run, verdict and next due date. Exit 1 if one is overdue."""
     proj = project()
+    if prom_file is not None:
+        outpath.check(prom_file, "--prom-file")
     runs = past_runs(proj)
     rows = cadence_status(_of(proj, load_scenarios(proj), env), runs, datetime.now(UTC))
     if prom_file is not None:

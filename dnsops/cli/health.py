@@ -17,6 +17,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from dnsops import outpath
 from dnsops.cli.common import (
     EnvOption,
     Format,
@@ -30,6 +31,7 @@ from dnsops.cli.common import (
     handle_errors,
     out,
     project,
+    write,
 )
 from dnsops.findings import failing
 from dnsops.health import driver
@@ -55,7 +57,6 @@ def health(
         typer.Option(
             "--prom-file",
             metavar="FILE",
-            dir_okay=False,
             help="Also write Prometheus textfile-collector metrics to this file (atomically).",
         ),
     ] = None,
@@ -103,6 +104,8 @@ def health(
     Exit 1 when a finding of severity error or critical remains (after the policy).
     """
     proj = project()
+    if prom_file is not None:
+        outpath.check(prom_file, "--prom-file")
     if list_checks:
         _list_checks(fmt)
         return
@@ -136,9 +139,9 @@ def health(
     if fmt == Format.json:
         emit_json(render.to_json(rep))
     elif fmt == Format.markdown:
-        print(render.markdown(rep))
+        write(render.markdown(rep) + "\n")
     elif fmt == Format.github:
-        print(render_findings.github(rep.findings), end="")
+        write(render_findings.github(rep.findings))
         err.print(render.summary(rep))
     else:
         out.print(render.text(rep, verbose=State.verbose))

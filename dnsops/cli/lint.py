@@ -17,6 +17,7 @@ from dnsops.cli.common import (
     err,
     handle_errors,
     out,
+    write,
     zones_of,
 )
 from dnsops.lint import driver
@@ -71,14 +72,11 @@ def _show(report: driver.LintReport, fmt: Format) -> None:
         emit_json(json.dumps(report.to_json(), indent=2, default=str))
         return
     if fmt == Format.markdown:
-        typer.echo(
-            render.markdown_by_zone(report.findings, title, report.suppressed, report.summary()),
-            nl=False,
-        )
+        write(render.markdown_by_zone(report.findings, title, report.suppressed, report.summary()))
         return
     if fmt == Format.github:
         text = render.github(report.findings) + render.github_suppressed(report.suppressed)
-        typer.echo(text, nl=False)
+        write(text)
         err.print(report.summary())
         return
     width = out.width if out.is_terminal else None

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from dnsops import outpath
 from dnsops.cli.common import (
     ChangedSinceOption,
     EnvOption,
@@ -23,6 +24,8 @@ from dnsops.cli.common import (
     fail,
     handle_errors,
     out,
+    project,
+    write,
     zones_of,
 )
 from dnsops.config import Project
@@ -73,7 +76,7 @@ def _locked(proj: Project, environment: str) -> Iterator[Holder]:
 
 def _show(doc: PlanSet, fmt: Report) -> None:
     if fmt == Report.markdown:
-        print(render.markdown(doc), end="")
+        write(render.markdown(doc))
     elif fmt != Report.json:
         out.print("\n".join(render.text(doc)))  # one print: thousands of lines stay fast
 
@@ -105,6 +108,8 @@ def plan(
 ) -> None:
     """Show what a sync would change on each provider (planned concurrently)."""
     model = environment(env)
+    if out_file is not None:
+        outpath.check(out_file, "--out")
     target = run.load(model, zones_of(model, zone, changed_since), provider)
     planned = _plan(target, for_apply=False)  # shown and saved, never applied from here
     if fmt == Report.json:
@@ -161,7 +166,9 @@ def apply(
 
     The plan names its environment; with --env (or DNSOPS_ENV), a plan of another
     environment is refused."""
-    wanted = saved.load(plan_file)
+    plan_file = plan_file if plan_file.is_absolute() else Path.cwd() / plan_file
+    # the plan's environment must be one of dnsops.yaml's before anything uses it
+    wanted = saved.load(plan_file, project().config.environments)
     if env is not None and env != wanted.environment:
         fail(
             f"{plan_file} is a plan of environment {wanted.environment!r}, not {env!r}",

@@ -19,6 +19,7 @@ from dnsops.cli.common import (
     err,
     handle_errors,
     out,
+    write,
 )
 from dnsops.cli.common import environment as environment_model
 from dnsops.cli.common import project as current_project
@@ -145,9 +146,9 @@ def check(
     if fmt == Format.json:
         emit_json(render.to_json(rep))
     elif fmt == Format.markdown:
-        print(render.markdown(rep))
+        write(render.markdown(rep) + "\n")
     elif fmt == Format.github:
-        print(render_findings.github(rep.findings), end="")
+        write(render_findings.github(rep.findings))
     else:
         for part in render.text(rep):
             out.print(part)

@@ -10,6 +10,7 @@ from rich.table import Table
 from dnsops.audit.core import counts
 from dnsops.audit.model import Audit, Drift, ProviderViews, ZoneViews
 from dnsops.render import findings as render_findings
+from dnsops.render import markdown as md
 from dnsops.render.prometheus import Metric
 
 VIEWS = ("source", "api", "served")
@@ -100,9 +101,14 @@ def findings_lines(result: Audit) -> list[str]:
     return render_findings.paragraphs(result.findings, "drift")
 
 
+WHOLE = "`dnsops audit --format json`"
+
+
 def markdown(result: Audit) -> str:
+    """A PR or issue comment, cut to GitHub's comment limit."""
     head = "consistent" if result.consistent else f"{len(result.findings)} drift item(s)"
-    lines = [f"## dnsops audit: {result.environment}: {head}", "", verdict(result), ""]
+    lines = [f"## dnsops audit: {md.text(result.environment)}: {head}", ""]
+    lines += [md.text(verdict(result)), ""]
     cols = ["zone", "provider", "source", "api", "served", *SHORT.values(), "drift"]
     lines += ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for zv, pv, per in _rows(result):
@@ -115,16 +121,16 @@ def markdown(result: Audit) -> str:
             *(str(per[str(c)]) for c in Drift),
             str(sum(per.values())),
         ]
-        lines.append("| " + " | ".join(render_findings._md_cell(c) for c in cells) + " |")
+        lines.append(md.row(cells))
     lines.append("")
     acknowledged = acknowledged_lines(result)
     if acknowledged:
         lines += ["Acknowledged in the zone files (not drift):", ""]
-        lines += [f"- {render_findings._md_cell(a)}" for a in acknowledged]
+        lines += [f"- {md.cell(a)}" for a in acknowledged]
         lines.append("")
     if result.findings:
         lines.append(render_findings.markdown(result.findings, title="Drift"))
-    return "\n".join(lines)
+    return md.fit("\n".join(lines), WHOLE)
 
 
 def to_json(result: Audit) -> str:
@@ -235,7 +241,7 @@ def history_table(runs: list[dict[str, Any]], title: str) -> Table:
 
 def history_markdown(runs: list[dict[str, Any]], title: str) -> str:
     cols = ["time", "environment", "records", "result", *SHORT.values(), "drift"]
-    lines = [f"## {title}", "", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines = [f"## {md.text(title)}", "", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for run in runs:
         classes = run.get("classes", {})
         cells = [
@@ -246,5 +252,5 @@ def history_markdown(runs: list[dict[str, Any]], title: str) -> str:
             *(str(classes.get(str(c), 0)) for c in Drift),
             str(run["drift"]),
         ]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join([*lines, ""])
+        lines.append(md.row(cells))
+    return md.fit("\n".join([*lines, ""]), "`dnsops audit --history --format json`")

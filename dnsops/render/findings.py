@@ -9,6 +9,7 @@ from typing import Any
 from rich.table import Table
 
 from dnsops.findings import Finding, Severity
+from dnsops.render import markdown as md
 
 STYLE = {
     Severity.CRITICAL: "bold red",
@@ -36,26 +37,15 @@ def to_json(findings: Iterable[Finding], **extra: Any) -> str:
     return json.dumps(doc, indent=2, sort_keys=False, default=str)
 
 
-def _md_cell(text: str) -> str:
-    """Safe in a markdown table cell: no pipes, no newlines, no HTML."""
-    return (
-        text.replace("&", "&amp;")
-        .replace("<", "&lt;")
-        .replace(">", "&gt;")
-        .replace("|", "\\|")
-        .replace("\n", "<br>")
-    )
-
-
 def markdown(findings: list[Finding], title: str) -> str:
+    """A table of findings under ``### title`` (``title`` is markdown: escape data in it)."""
     lines = [f"### {title}", ""]
     if not findings:
         return "\n".join([*lines, "No findings.", ""])
     lines += ["| severity | id | subject | where | message |", "|---|---|---|---|---|"]
     for f in findings:
         msg = f.message + (f" (hint: {f.hint})" if f.hint else "")
-        cells = [str(f.severity), f.id, f.subject, f.where or "", msg]
-        lines.append("| " + " | ".join(_md_cell(c) for c in cells) + " |")
+        lines.append(md.row([str(f.severity), f.id, f.subject, f.where or "", msg]))
     return "\n".join([*lines, ""])
 
 
@@ -162,25 +152,29 @@ def suppressed_table(findings: Iterable[Finding], title: str = "suppressed") -> 
 
 
 def markdown_by_zone(
-    findings: list[Finding], title: str, suppressed: list[Finding] | None = None, summary: str = ""
+    findings: list[Finding],
+    title: str,
+    suppressed: list[Finding] | None = None,
+    summary: str = "",
+    whole: str = "`dnsops lint --format json`",
 ) -> str:
-    """A PR comment: a section per zone, then the suppressions with their reasons."""
-    lines = [f"### {title}", ""]
+    """A PR comment: a section per zone, then the suppressions with their reasons; cut
+    to GitHub's comment limit (``whole`` says where to see everything)."""
+    lines = [f"### {md.text(title)}", ""]
     if summary:
-        lines += [summary, ""]
+        lines += [md.text(summary), ""]
     if not findings:
         lines += ["No findings.", ""]
     for zone, group in by_zone(findings).items():
-        body = markdown(group, f"`{zone}`" if zone else "other").split("\n")
+        body = markdown(group, md.text(zone) if zone else "other").split("\n")
         lines += ["#" + body[0], *body[1:]]
     if suppressed:
         lines += [f"#### Suppressed ({len(suppressed)})", ""]
         lines += ["| id | subject | where | reason |", "|---|---|---|---|"]
         for f in suppressed:
-            cells = [f.id, f.subject, f.where or "", f.suppressed or ""]
-            lines.append("| " + " | ".join(_md_cell(c) for c in cells) + " |")
+            lines.append(md.row([f.id, f.subject, f.where or "", f.suppressed or ""]))
         lines.append("")
-    return "\n".join(lines)
+    return md.fit("\n".join(lines), whole)
 
 
 def github_suppressed(findings: Iterable[Finding]) -> str:

@@ -16,6 +16,7 @@ from dnsops.findings import Severity, failing
 from dnsops.health.checks import CATALOGUE, Check
 from dnsops.health.model import HealthReport, NameserverRow, VantageRow
 from dnsops.render import findings as render_findings
+from dnsops.render import markdown as md
 from dnsops.render.prometheus import Metric
 
 MAX_TEXT_FINDINGS = 200  # text and markdown list this many; JSON has every one
@@ -134,15 +135,16 @@ def text(report: HealthReport, verbose: bool = False) -> RenderableType:
 
 
 def _md_table(head: list[str], rows: list[list[str]]) -> list[str]:
-    cell = render_findings._md_cell
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    out += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
+    out += [md.row(row) for row in rows]
     return [*out, ""]
 
 
 def markdown(report: HealthReport) -> str:
+    """A PR or issue comment, cut to GitHub's comment limit."""
     yes = {True: "yes", False: "**NO**"}
-    lines = [f"## dnsops health: {report.env} ({', '.join(report.zones)})", "", summary(report), ""]
+    title = md.text(f"{report.env} ({', '.join(report.zones)})")
+    lines = [f"## dnsops health: {title}", "", md.text(summary(report)), ""]
     lines += ["### nameservers", ""]
     lines += _md_table(
         [
@@ -194,7 +196,7 @@ def markdown(report: HealthReport) -> str:
             ],
         )
     lines.append(render_findings.markdown(report.findings[:MAX_TEXT_FINDINGS], "findings"))
-    return "\n".join(lines)
+    return md.fit("\n".join(lines), "`dnsops health --format json`")
 
 
 def to_json(report: HealthReport) -> str:
@@ -283,7 +285,10 @@ def metrics(report: HealthReport, now: float | None = None) -> list[Metric]:
 def catalogue_markdown(catalogue: dict[str, Check] | None = None) -> str:
     """The check catalogue as one markdown table (docs/health-checks.md holds it)."""
     checks = CATALOGUE if catalogue is None else catalogue
-    cell = render_findings._md_cell
+
+    def cell(text: str) -> str:
+        return md.cell(text, max_chars=100_000)
+
     lines = ["| check | default severity | scope | checks that it... | why it matters |"]
     lines.append("|---|---|---|---|---|")
     for c in checks.values():

@@ -2,10 +2,10 @@
 
 Renderers read the plan models only. Record content is arbitrary (a TXT value
 may hold markup, pipes, backticks or ``</details>``), so every record line is
-escaped for its medium: rich markup is escaped in text; in markdown, record lines
-sit in a fenced ``diff`` block whose fence is longer than any backtick run in
-it, and every other piece of text is HTML-escaped with markdown punctuation
-turned into character references.
+escaped for its medium: rich markup is escaped in text; in markdown
+(:mod:`dnsops.render.markdown`), record lines sit in a fenced ``diff`` block whose
+fence is longer than any backtick run in it, each at most 2,000 characters, every
+other piece of text is literal text, and the comment fits GitHub's limit.
 """
 
 from __future__ import annotations
@@ -16,12 +16,13 @@ from typing import Any
 
 from rich.markup import escape
 
+from dnsops.render import markdown as md
 from dnsops.sync.model import Change, PlanSet, RecordState, SyncResult, ZonePlan
 
 SIGN = {"create": "+", "update": "~", "delete": "-"}
 STYLE = {"create": "green", "update": "yellow", "delete": "red"}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_MD_SPECIAL = re.compile(r"[\\`*_{}\[\]<>|!&~@:$#]")
+WHOLE = "`dnsops plan --format json` or `--format text`"
 
 
 def _clean(text: str) -> str:
@@ -112,16 +113,6 @@ def result_text(result: SyncResult) -> list[str]:
 # -- markdown -------------------------------------------------------------------
 
 
-def md_text(value: str) -> str:
-    """Text that markdown and HTML show literally (no markup, no mention, no link)."""
-    return _MD_SPECIAL.sub(lambda m: f"&#{ord(m.group())};", _clean(value))
-
-
-def _fence(body: list[str]) -> str:
-    longest = max((len(run) for line in body for run in re.findall(r"`+", line)), default=0)
-    return "`" * max(3, longest + 1)
-
-
 def _provider_block(doc: PlanSet, provider: str, limit: int | None) -> list[str]:
     summary = next(s for s in doc.summaries() if s.provider == provider)
     body: list[str] = []
@@ -132,12 +123,12 @@ def _provider_block(doc: PlanSet, provider: str, limit: int | None) -> list[str]
         shown.append(f"# … {len(body) - len(shown)} more line(s): run `dnsops plan` for all")
     out = [
         "<details>",
-        f"<summary><b>{md_text(provider)}</b>: {md_text(summary.line().split(': ', 1)[1])}"
+        f"<summary><b>{md.text(provider)}</b>: {md.text(summary.line().split(': ', 1)[1])}"
         "</summary>",
         "",
     ]
     if shown:
-        fence = _fence(shown)
+        fence = md.fence(shown)
         out += [f"{fence}diff", *shown, fence]
     else:
         out.append("No changes.")
@@ -151,7 +142,10 @@ def _zone_body(zp: ZonePlan) -> list[str]:
     lines = [f"# {_clean(zp.zone)}" + ("" if zp.exists else " (zone will be created)")]
     for change in zp.changes:
         lines.append(f"@@ {_heading(change)} @@")
-        lines += [f"{sign} {line}" for sign, line in change_lines(change)]
+        lines += [
+            md.code_line(f"{sign} {line}", whole="the whole record: `dnsops plan --format json`")
+            for sign, line in change_lines(change)
+        ]
     if zp.unsafe:
         lines.append(f"! needs --force: {_clean(zp.unsafe)}")
     return lines
@@ -160,43 +154,44 @@ def _zone_body(zp: ZonePlan) -> list[str]:
 def markdown(doc: PlanSet, max_chars: int = 60000) -> str:
     """A PR comment: a summary table, warnings, one collapsible section per provider.
 
-    Longer than ``max_chars`` (GitHub refuses comments over 65536 characters),
-    the record lines of each section are cut and the cut is said.
+    Longer than ``max_chars``, the record lines of each section are cut and the cut
+    is said; a record line is shown up to 2,000 characters; and whatever is still over
+    GitHub's 65,536-character limit is cut (inside a line if need be) with a note.
     """
     limit: int | None = None
     while True:
         body = _markdown(doc, limit)
         total = sum(len(_zone_body(zp)) for zp in doc.plans)
         if len(body) <= max_chars or (limit is not None and limit <= 10):
-            return body
+            return md.fit(body, WHOLE)
         limit = max(10, (limit or total) // 2)
 
 
 def _markdown(doc: PlanSet, limit: int | None) -> str:
-    out = [f"### dnsops plan: environment **{md_text(doc.environment)}**", ""]
+    out = [f"### dnsops plan: environment **{md.text(doc.environment)}**", ""]
     out += ["| provider | create | update | delete | zones changed |", "|---|--:|--:|--:|--:|"]
     for s in doc.summaries():
         out.append(
-            f"| {md_text(s.provider)} | {s.create} | {s.update} | {s.delete} "
+            f"| {md.text(s.provider)} | {s.create} | {s.update} | {s.delete} "
             f"| {s.zones_changed} of {s.zones} |"
         )
     out.append("")
     if doc.failed:
         out += ["> [!CAUTION]", "> Some providers could not be planned:"]
-        out += [f"> - **{md_text(p)}**: {md_text(e)}" for p, e in doc.failed.items()]
+        out += [f"> - **{md.text(p)}**: {md.text(e)}" for p, e in doc.failed.items()]
         out.append("")
     if doc.unsafe():
         out += ["> [!CAUTION]", "> octoDNS's safety guards require `--force` for:"]
-        out += [f"> - {md_text(reason)}" for reason in doc.unsafe()]
+        out += [f"> - {md.text(reason)}" for reason in doc.unsafe()]
         out.append("")
     if doc.withheld:
         out += ["> [!NOTE]", "> Records a provider will not hold:"]
-        out += [f"> - {md_text(w.line())}" for w in doc.withheld]
+        out += [f"> - {md.text(w.line())}" for w in doc.withheld]
         out.append("")
     diffs = doc.differences()
     if diffs:
         out += ["> [!WARNING]", "> The two providers' plans differ:"]
-        out += [f"> - {md_text(d)}" for d in diffs]
+        out += [f"> - {md.text(d)}" for d in diffs]
         out.append("")
     if not doc.has_changes and not doc.failed:
         out += ["No changes: both providers match the zones.", ""]

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dnsops.errors import ConfigError
+
 
 @dataclass
 class Metric:
@@ -54,9 +56,15 @@ def render(metrics: Iterable[Metric]) -> str:
 
 
 def write_textfile(path: Path, metrics: Iterable[Metric]) -> None:
-    """Write the metrics atomically (temporary file in the same directory, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    """Write the metrics atomically (temporary file in the same directory, then rename).
+    No directory is created (see :func:`dnsops.outpath.check`).
+
+    :raises ConfigError: the file can't be written there (the message says why).
+    """
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot write the metrics file: {exc.strerror}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(render(metrics))

@@ -9,6 +9,7 @@ from typing import Any
 from rich.table import Table
 
 from dnsops.render import findings as render_findings
+from dnsops.render import markdown as md
 from dnsops.vantage.check import CheckReport
 from dnsops.vantage.summary import Summary
 
@@ -62,18 +63,18 @@ def text(rep: CheckReport) -> list[Any]:
 
 def markdown(rep: CheckReport) -> str:
     lines = [
-        f"### dnsops vantage check ({rep.env})",
+        f"### dnsops vantage check ({md.text(rep.env)})",
         "",
         "| vantage | kind | region | answers | ok | mismatch | failed | p50 ms | p95 ms |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for s in rep.summaries():
-        lines.append(
-            f"| {s.vantage} | {s.kind} | {s.region} | {s.answers} | {s.matched} | "
-            f"{s.mismatched} | {s.failed} | {_ms(s.p50_ms)} | {_ms(s.p95_ms)} |"
-        )
+        cells = [s.vantage, s.kind, s.region, str(s.answers), str(s.matched)]
+        cells += [str(s.mismatched), str(s.failed), _ms(s.p50_ms), _ms(s.p95_ms)]
+        lines.append(md.row(cells))
     lines.append("")
-    return "\n".join(lines) + render_findings.markdown(rep.findings, "findings")
+    body = "\n".join(lines) + render_findings.markdown(rep.findings, "findings")
+    return md.fit(body, "`dnsops vantage check --format json`")
 
 
 def to_json(rep: CheckReport) -> str:

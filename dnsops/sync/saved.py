@@ -10,6 +10,7 @@ that differs, and where (the zones, or which provider).
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -35,16 +36,26 @@ class StalePlanError(SavedPlanError):
 
 
 def save(doc: PlanSet, path: Path) -> None:
-    """Write the plan atomically (a reader never sees half a plan)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write the plan atomically (a reader never sees half a plan). No directory is
+    created: the caller checked the path (:func:`dnsops.outpath.check`).
+
+    :raises SavedPlanError: the file can't be written (the message says why).
+    """
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(doc.model_dump_json(indent=1) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(doc.model_dump_json(indent=1) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise SavedPlanError(f"{path}: cannot write the plan: {exc.strerror}") from None
 
 
-def load(path: Path) -> PlanSet:
-    """:raises SavedPlanError: the file is missing, unreadable, not JSON (or hostile: see
-    :mod:`dnsops.yamlfile`), or not a dnsops plan."""
+def load(path: Path, environments: Collection[str] | None = None) -> PlanSet:
+    """The plan saved in ``path``; with ``environments``, its environment must be one of
+    them (checked before anything else of the plan is used).
+
+    :raises SavedPlanError: the file is missing, unreadable, not JSON (or hostile: see
+        :mod:`dnsops.yamlfile`), not a dnsops plan, or for an unknown environment."""
     shown = str(path)
     hint = "save one with `dnsops plan --out FILE`"
     try:
@@ -60,6 +71,8 @@ def load(path: Path) -> PlanSet:
         raise SavedPlanError(
             f'{path}: not a dnsops plan (expected "format": "{PLAN_FORMAT}")', hint=hint
         )
+    if environments is not None:
+        _known_environment(data.get("environment"), environments, text, path)
     try:
         return PlanSet.model_validate(data)
     except ValidationError as exc:
@@ -71,6 +84,18 @@ def load(path: Path) -> PlanSet:
             f"{path}{f':{line}' if line else ''}: damaged plan: {where}: {first['msg']} "
             f"({exc.error_count()} problem(s))"
         ) from None
+
+
+def _known_environment(name: object, known: Collection[str], text: str, path: Path) -> None:
+    if isinstance(name, str) and name in known:
+        return
+    line = json_line(text, ("environment",))
+    shown = repr(name) if isinstance(name, str) else "missing or not a string"
+    raise SavedPlanError(
+        f"{path}{f':{line}' if line else ''}: environment {shown} is not one of the "
+        f"configured environments ({', '.join(sorted(known))})",
+        hint="a plan applies only to an environment of this project's dnsops.yaml",
+    )
 
 
 def moved(saved: PlanSet, fresh: PlanSet) -> list[str]:
