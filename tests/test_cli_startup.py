@@ -142,3 +142,12 @@ def test_completion_is_offered() -> None:
     result = CliRunner().invoke(cli_app.app, ["--show-completion", "bash"])
     assert result.exit_code == 0
     assert "_DNSOPS_COMPLETE" in result.output
+
+
+def test_formats_a_subcommand_cannot_print_are_refused(cli: CliRunner, project_dir: Path) -> None:
+    listed = run(cli, project_dir, "vantage", "list", "--format", "markdown")
+    assert listed.exit_code == 64
+    assert "'markdown' is not one of 'text', 'json'" in listed.output
+    history = run(cli, project_dir, "audit", "--history", "--format", "github")
+    assert history.exit_code == 64
+    assert "the history comes as text, json or markdown" in history.output

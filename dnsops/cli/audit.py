@@ -115,6 +115,11 @@ def _show(result: Audit, fmt: Format) -> None:
 
 
 def _history(path: Path, env: str | None, fmt: Format) -> None:
+    if fmt == Format.github:
+        raise typer.BadParameter(
+            "the history comes as text, json or markdown (github annotates findings)",
+            param_hint="--format",
+        )
     runs = log.read(path, env)
     title = f"dnsops audit history ({path})"
     if fmt == Format.json:

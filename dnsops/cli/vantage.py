@@ -13,6 +13,7 @@ from dnsops.cli.common import (
     EnvOption,
     Format,
     RetriesOption,
+    TextJson,
     TimeoutOption,
     ZoneOption,
     emit_json,
@@ -48,7 +49,10 @@ FormatOption = Annotated[
 
 @app.command("list")
 @handle_errors
-def list_(env: EnvOption = None, fmt: FormatOption = Format.text) -> None:
+def list_(
+    env: EnvOption = None,
+    fmt: Annotated[TextJson, typer.Option("--format", "-f", help="text or json.")] = TextJson.text,
+) -> None:
     """Every vantage of the environment: name, kind, region and how it is reached."""
     proj = current_project()
     env_name, environment = proj.environment(env)
@@ -63,7 +67,7 @@ def list_(env: EnvOption = None, fmt: FormatOption = Format.text) -> None:
         }
         for v in vantages
     ]
-    if fmt == Format.json:
+    if fmt == TextJson.json:
         emit_json(json.dumps({"environment": env_name, "vantages": rows}, indent=2))
         return
     t = Table(title=f"vantages of {env_name}", title_justify="left")
