@@ -240,6 +240,7 @@ def test_a_zone_the_provider_does_not_have(cli: CliRunner, fresh: Path, lab: Pro
     result = run(cli, fresh, "import", "--provider", "pdns", "--zone", "nowhere.test")
     assert result.exit_code == 1
     assert "nowhere.test. not written: pdns does not have this zone" in result.stdout
+    assert "error: 1 zone(s) not written: nowhere.test." in result.output
     assert list((fresh / "zones").iterdir()) == []
 
 
@@ -424,3 +425,23 @@ def test_import_glob_against_route53s_list(cli: CliRunner, production: Path) -> 
     assert code == 0
     assert [z["zone"] for z in doc["zones"]] == ["shop.test."]
     assert doc["listed"] == "listed by route53: 2 zone(s)"
+
+
+def test_import_from_both_when_ns1_lacks_the_zone(cli: CliRunner, production: Path) -> None:
+    hosted_zone(
+        "shop.test.",
+        ("shop.test.", "A", 300, ["192.0.2.80"]),
+        ("www.shop.test.", "CNAME", 3600, ["shop.test."]),
+    )
+    code, doc = prod_json(cli, production, "import", "--env", "production", "-z", "shop.test")
+    assert code == 1
+    (zone,) = doc["zones"]
+    assert (zone["written"], zone["missing"], zone["identical"]) == (True, ["ns1"], False)
+    # the apex NS is left to each provider (production.yaml's processor): no difference
+    assert [(d["name"], d["type"], d["kind"]) for d in zone["differences"]] == [
+        ("shop.test.", "A", "only-on-route53"),
+        ("www.shop.test.", "CNAME", "only-on-route53"),
+    ]
+    text = prod(cli, production, "import", "--env", "production", "-z", "shop.test", "--force")
+    assert text.exit_code == 1
+    assert "ns1 does not have shop.test." in text.stdout

@@ -16,6 +16,7 @@ from dnsops.cli.common import (
     emit_json,
     environment,
     err,
+    fail,
     handle_errors,
     out,
     quiet_octodns,
@@ -49,6 +50,12 @@ def import_(
         emit_json(render.to_json(result))
     else:
         out.print("\n".join(escape(line) for line in render.lines(result)))
+    failed = [z.zone for z in result.failed]
+    if failed:
+        fail(
+            f"{len(failed)} zone(s) not written: {', '.join(failed)}",
+            hint="see each zone's reason above; every other zone was written",
+        )
     if not result.ok:
         raise typer.Exit(1)
 

@@ -87,11 +87,14 @@ def strict(read: Zone) -> Kept:
         except Exception as exc:  # octoDNS raises ValidationError and bare exceptions
             reasons = getattr(exc, "reasons", None) or [_first_line(exc)]
             out.append(LeftOut(record.fqdn, record._type, "; ".join(str(r) for r in reasons)))
+    named: dict[Key, tuple[Any, list[str]]] = {}
     for reason in kept.validators.process_zone(kept):
         for record in reason.records or ():
-            kept.remove_record(record)
             why = f"{str.__str__(reason)} (via {reason.validator_id})"
-            out.append(LeftOut(record.fqdn, record._type, why))
+            named.setdefault((record.fqdn, record._type), (record, []))[1].append(why)
+    for (fqdn, rtype), (record, whys) in named.items():
+        kept.remove_record(record)
+        out.append(LeftOut(fqdn, rtype, "; ".join(whys)))
     return Kept(kept, sorted(out, key=lambda x: (x.name, x.type)))
 
 

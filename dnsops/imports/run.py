@@ -61,9 +61,12 @@ class ZoneImport:
     differences: list[Difference] | None = None  # None: one provider read
     errors: dict[str, str] = field(default_factory=dict)  # provider -> why not read
 
+    compared: bool = False  # both providers were to be read
+
     @property
     def identical(self) -> bool | None:
-        if self.differences is None:
+        """Both providers hold the same (None: one provider read)."""
+        if not self.compared:
             return None
         return not self.differences and not self.missing and not self.errors
 
@@ -308,7 +311,7 @@ def import_zones(
 def _finish(
     env: Env, providers: Sequence[str], name: str, reads: dict[tuple[str, str], Read]
 ) -> ZoneImport:
-    out = ZoneImport(name, zone_file(env.source, name))
+    out = ZoneImport(name, zone_file(env.source, name), compared=len(providers) == 2)
     mine = {p: reads[(p, name)] for p in providers}
     for p, r in mine.items():
         if r.error:

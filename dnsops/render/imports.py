@@ -74,9 +74,11 @@ def summary(result: ImportResult) -> str:
         differing = result.differing
         if differing:
             n = sum(len(z.differences or ()) for z in differing)
+            unread = sum(bool(z.errors) for z in differing)
             text += (
-                f"; {a} and {b} differ on {n} record(s) in {len(differing)} zone(s): "
-                f"the files hold {a}'s records (written anyway)"
+                f"; {a} and {b} differ on {n} record(s) in {len(differing)} zone(s)"
+                + (f" ({unread} not compared: a provider could not be read)" if unread else "")
+                + f": the files hold {a}'s records (written anyway)"
             )
         else:
             text += f"; {a} and {b} hold the same records"
