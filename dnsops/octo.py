@@ -143,11 +143,36 @@ class Processors:
             self._zones = self._mgr._preprocess_zones(copy.deepcopy(self._mgr.config["zones"]))
         config = self._zones.get(zone_name)
         if config is None:
+            # a zone the source does not have yet (``dnsops import`` reading it): the
+            # config's own entry for it, else the first dynamic entry ('*', a glob) that
+            # would take it once its file exists
+            config = _dynamic_entry(self._mgr.config["zones"], zone_name)
+        if config is None:
             raise ConfigError(f"{self._path}: no zone entry matches {zone_name!r}")
         try:
             return list(self._mgr._get_processors(zone_name, config))
         except Exception as exc:  # ManagerException: unknown processor
             raise ConfigError(f"{self._path}: {_first_line(exc)}") from None
+
+
+def _dynamic_entry(zones: dict[str, Any], name: str) -> dict[str, Any] | None:
+    """The zone config octoDNS 1.x would give ``name`` once the source lists it: its own
+    entry, else the first dynamic one (a key starting with ``*``, narrowed by its
+    ``glob`` or ``regex``), as ``Manager._preprocess_zones`` expands them."""
+    import fnmatch
+
+    if name in zones:
+        return dict(zones[name])
+    for key, config in zones.items():
+        if not key.startswith("*") or not isinstance(config, dict):
+            continue
+        glob, regex = config.get("glob"), config.get("regex")
+        if glob is not None and not fnmatch.fnmatch(name, str(glob)):
+            continue
+        if glob is None and regex is not None and not re.search(str(regex), name):
+            continue
+        return {k: v for k, v in config.items() if k not in ("glob", "regex")}
+    return None
 
 
 class Target:
@@ -718,3 +743,122 @@ def _ns1_transport(base: type) -> type:
                     )
 
     return BoundedTransport
+
+
+# -- import: a provider's zone list, what its populate did not read, writing a zone file --
+#
+# ``dnsops import`` (dnsops.imports) reads zones through octoDNS. What octoDNS offers for
+# it publicly is ``list_zones()`` (where the provider class has it) and ``populate``;
+# what a populate passes over (a type octoDNS has no record for, a Route 53 traffic
+# policy) is read here from the provider's own listing, through the same internals as
+# ``provider_zone`` above, each guarded the same way.
+
+
+def list_zones(target: Any) -> list[str]:
+    """The zones the provider has, by octoDNS's ``list_zones()``.
+
+    :raises Unsupported: the provider class cannot list its zones (RFC 2136 servers).
+    """
+    inner = getattr(target, "provider", target)
+    lister = getattr(inner, "list_zones", None)
+    if not callable(lister):
+        raise Unsupported(class_path(target))
+    return sorted({str(z) if str(z).endswith(".") else f"{z}." for z in lister()})
+
+
+@dataclasses.dataclass(frozen=True)
+class Unread:
+    """An RRset the provider holds that octoDNS's populate did not read, and why."""
+
+    fqdn: str
+    type: str
+    reason: str
+
+
+def unread(target: Any, zone: str, read: set[tuple[str, str]]) -> list[Unread] | None:
+    """What the provider holds of ``zone`` beyond ``read`` (the (fqdn, type) keys its
+    populate returned), SOA aside (no octoDNS record: the provider's own).
+
+    * RFC 2136 (BIND): a zone transfer through dnsops's reader;
+    * PowerDNS: the zone's RRsets through its HTTP API;
+    * Route 53: the record sets octodns-route53 loaded for its populate (cached there);
+    * NS1: the zone's records through its API.
+
+    :returns: None when the provider class offers no listing (nothing can be said).
+    """
+    inner = getattr(target, "provider", target)
+    kind = class_path(target)
+    try:
+        if rfc2136_endpoint(target) is not None:
+            from dnsops.sync.axfr import transfer_text
+
+            held = {(_fq(name), rtype): "" for name, rtype in transfer_text(inner, zone)}
+        elif kind == "octodns_powerdns.PowerDnsProvider":
+            data = inner._get(f"zones/{zone}").json()
+            held = {(_fq(r["name"]), str(r["type"])): "" for r in data.get("rrsets") or []}
+        elif kind == "octodns_route53.Route53Provider":
+            held = _route53_sets(inner, zone)
+        elif kind == "octodns_ns1.Ns1Provider":
+            data = inner._client.zones_retrieve(zone[:-1])
+            held = {(_fq(r["domain"]), str(r["type"])): "" for r in data.get("records") or []}
+        else:
+            return None
+    except AttributeError:  # a provider version without the internals used here
+        return None
+    supports = set(getattr(inner, "SUPPORTS", ()) or ())
+    out = []
+    for (fqdn, rtype), why in sorted(held.items()):
+        if rtype == "SOA" or (fqdn, rtype) in read:
+            continue
+        if not why:
+            why = (
+                f"octoDNS's {kind.split('.')[-1]} does not read {rtype} records"
+                if rtype not in supports
+                else "not read by octoDNS's populate"
+            )
+        out.append(Unread(fqdn, rtype, why))
+    return out
+
+
+def _route53_sets(provider: Any, zone: str) -> dict[tuple[str, str], str]:
+    zone_id = provider._get_zone_id(zone)
+    if not zone_id:
+        return {}
+    out: dict[tuple[str, str], str] = {}
+    for rrset in provider._load_records(zone_id):  # cached by the populate before
+        name, rtype = _fq(rrset["Name"].replace("\\052", "*")), str(rrset["Type"])
+        if name.startswith("_octodns-"):
+            continue  # a part of an octoDNS dynamic record
+        if "TrafficPolicyInstanceId" in rrset:
+            out[(name, rtype)] = "a traffic policy record (octoDNS does not read them)"
+        elif "AliasTarget" in rrset:
+            out[(name, "Route53Provider/ALIAS")] = ""
+        else:
+            out[(name, rtype)] = ""
+    return out
+
+
+def write_zone(source: Any, zone: Zone, directory: str | None = None) -> list[str]:
+    """Have the YAML provider write ``zone`` as its zone file: octoDNS's own format for
+    its settings (key order, default TTL left out, semicolons escaped or not, split
+    files), by applying on it a plan from nothing to ``zone``.
+
+    ``directory``: write there instead of the provider's own directory (a copy of the
+    provider: the caller moves the files into place). Returns the entries written.
+
+    octoDNS 1.x builds ``Plan(existing, desired, changes, exists)``; another major
+    version is tried the same way and the log says so once.
+    """
+    from octodns.provider.plan import Plan
+    from octodns.record import Create
+
+    if not OCTODNS_VERSION.startswith("1."):
+        _warn_once(f"octoDNS {OCTODNS_VERSION} (writing zone files through a plan)")
+    writer = source
+    if directory is not None:
+        writer = source.copy()
+        writer.directory = directory
+    before = set(os.listdir(writer.directory)) if os.path.isdir(writer.directory) else set()
+    plan = Plan(Zone(zone.name, []), zone, [Create(r) for r in zone.records], False)
+    writer.apply(plan)
+    return sorted(set(os.listdir(writer.directory)) - before)

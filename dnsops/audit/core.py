@@ -29,7 +29,9 @@ ORDER = list(Drift)
 
 HINTS = {
     Drift.MISSING: "`dnsops sync --doit` puts the source back on {provider}",
-    Drift.EXTRA: "`dnsops sync --doit` deletes it from {provider}; or add it to the zone file",
+    Drift.EXTRA: "`dnsops sync --doit` deletes it from {provider}; or add it to the zone file "
+    "(`dnsops import --provider {provider} --zone ZONE --force` rewrites the whole file as "
+    "{provider} holds the zone)",
     Drift.VALUES: "`dnsops sync --doit` puts the source back on {provider}",
     Drift.TTL: "`dnsops sync --doit` puts the source back on {provider}",
     Drift.SERVED: "{provider}'s API and this nameserver disagree: a replica that did not "

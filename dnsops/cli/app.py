@@ -46,6 +46,11 @@ COMMANDS: dict[str, Lazy] = {
     "plan": Lazy("dnsops.cli.sync", "plan", "Show what a sync would change on each provider."),
     "sync": Lazy("dnsops.cli.sync", "sync", "Plan and, with --doit, apply to both providers."),
     "apply": Lazy("dnsops.cli.sync", "apply", "Apply exactly a saved plan."),
+    "import": Lazy(
+        "dnsops.cli.imports",
+        "import_",
+        "Write the zones a provider holds as zone files; compare both.",
+    ),
     "health": Lazy(
         "dnsops.cli.health", "health", "Check every nameserver of both providers, every region."
     ),
