@@ -12,6 +12,9 @@ zone (config/production.yaml uses one to leave the apex NS to the providers).
 Route 53 and NS1 providers are built with bounds on their API calls: a rate
 limit per account and a deadline per call (dnsops.yaml ``provider_api``; see
 "bounds on provider API calls" below).
+
+A :class:`Target` applies a large plan in batches each provider accepts
+(dnsops.sync.batch; the limits live with the capabilities, ProviderCaps.limits).
 """
 
 from __future__ import annotations
@@ -31,9 +34,10 @@ from typing import Any
 
 from octodns import __version__ as OCTODNS_VERSION
 from octodns.manager import Manager
+from octodns.provider.plan import Plan
 from octodns.zone import Zone
 
-from dnsops.config import Environment, Project
+from dnsops.config import BatchLimits, Environment, Project
 from dnsops.errors import ConfigError
 from dnsops.zones import octodns_config
 
@@ -71,9 +75,10 @@ def manager(project: Project, env: Environment, parsed: dict[str, Any] | None = 
         _warn_once(f"octoDNS {OCTODNS_VERSION} (NS1's client_config)")
     try:
         with bounded_apis(bounds), _preparsed(bounded):
-            return Manager(str(path))
+            mgr = Manager(str(path))
     except Exception as exc:  # octoDNS raises ManagerException, secrets errors, TypeError
         raise ConfigError(f"{path}: {_first_line(exc)}") from None
+    return mgr
 
 
 @contextlib.contextmanager
@@ -97,17 +102,24 @@ def _preparsed(parsed: dict[str, Any] | None) -> Iterator[None]:
         module.safe_load = original
 
 
-def targets(project: Project, env: Environment, mgr: Manager | None = None) -> dict[str, Any]:
-    """The environment's two providers, by name, in dnsops.yaml order."""
+def targets(
+    project: Project,
+    env: Environment,
+    mgr: Manager | None = None,
+    limits: dict[str, BatchLimits] | None = None,
+) -> dict[str, Any]:
+    """The environment's two providers, by name, in dnsops.yaml order; ``limits``: the
+    most one change request to each may carry (the environment model's capabilities)."""
     mgr = mgr or manager(project, env)
     processors = Processors(mgr, project.octodns_config(env))
     sources = [mgr.providers[env.source]] if env.source in mgr.providers else []
     out: dict[str, Any] = {}
     for name in env.providers:
         try:
-            out[name] = Target(mgr.providers[name], processors, sources)
+            provider = mgr.providers[name]
         except KeyError:
             raise ConfigError(f"{project.octodns_config(env)}: no provider {name!r}") from None
+        out[name] = Target(provider, processors, sources, (limits or {}).get(name))
     return out
 
 
@@ -141,11 +153,21 @@ class Target:
     dnsops and ``octodns-sync`` agree on what a config changes. Everything else
     (``apply``, ``populate``, ``id``, ``SUPPORTS``...) is the provider's own.
 
+    ``apply`` sends a plan larger than one request may carry (``limits``) as several
+    plans of consecutive batches of its changes (dnsops.sync.batch), each through the
+    provider's own ``apply``.
+
     .. important:: the desired zone passed in is never modified: both providers
        plan from the same zones concurrently.
     """
 
-    def __init__(self, provider: Any, processors: Processors, sources: list[Any]) -> None:
+    def __init__(
+        self,
+        provider: Any,
+        processors: Processors,
+        sources: list[Any],
+        limits: BatchLimits | None = None,
+    ) -> None:
         from dnsops.sync import axfr
 
         # BIND (octodns-bind): its populate reads zones through dnsops's AXFR reader,
@@ -154,6 +176,7 @@ class Target:
         self.provider = provider
         self._processors = processors
         self._sources = sources
+        self.limits = limits or BatchLimits()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.provider, name)
@@ -194,6 +217,69 @@ class Target:
                 plan, sources=self._sources, target=self.provider, lenient=lenient
             )
         return plan
+
+    def batches(self, plan: Any) -> list[list[Any]]:
+        """The plan's changes in the batches :meth:`apply` sends them in."""
+        from dnsops.sync import batch
+
+        return batch.split(plan.changes, plan.desired.name, self.limits)
+
+    def apply(self, plan: Any) -> int:
+        """octoDNS's ``apply``, in batches (see :meth:`apply_in_batches`): the changes."""
+        return self.apply_in_batches(plan)[0]
+
+    def apply_in_batches(
+        self, plan: Any, progress: Callable[[str], None] | None = None
+    ) -> tuple[int, int]:
+        """Apply the plan in batches within the provider's limits, in order; returns
+        (changes applied, batches sent).
+
+        :raises BatchFailed: a batch of several failed (the ones before it are applied;
+            a new plan has the rest). A plan sent as one batch raises the provider's own
+            error, as octoDNS's apply does.
+        """
+        parts = self.batches(plan)
+        if len(parts) <= 1:
+            return int(self.provider.apply(plan)), len(parts)
+        total = len(plan.changes)
+        done = 0
+        for index, changes in enumerate(parts, 1):
+            part = Plan(
+                plan.existing,
+                plan.desired,
+                changes,
+                plan.exists if index == 1 else True,
+                plan.update_pcent_threshold,
+                plan.delete_pcent_threshold,
+                plan.meta,
+            )
+            try:
+                self.provider.apply(part)
+            except Exception as exc:
+                raise BatchFailed(plan.desired.name, index, len(parts), done, total, exc) from exc
+            done += len(changes)
+            if progress is not None:
+                progress(
+                    f"{self.provider.id}: {plan.desired.name} batch {index}/{len(parts)} "
+                    f"applied ({done}/{total} changes)"
+                )
+        return done, len(parts)
+
+
+class BatchFailed(Exception):
+    """One batch of a zone's changes failed; the batches before it were applied."""
+
+    def __init__(
+        self, zone: str, index: int, count: int, applied: int, total: int, cause: BaseException
+    ) -> None:
+        self.zone, self.index, self.count = zone, index, count
+        self.applied, self.total, self.cause = applied, total, cause
+        why = " ".join(str(cause).split()) or type(cause).__name__
+        super().__init__(
+            f"{zone} batch {index}/{count} failed ({type(cause).__name__}: {why}); "
+            f"batches 1-{index - 1} were applied ({applied} of {total} changes); "
+            "`dnsops sync --doit` again applies the rest"
+        )
 
 
 class _Ns1NotFound(logging.Filter):
@@ -691,3 +777,4 @@ def _ns1_transport(base: type) -> type:
                     )
 
     return BoundedTransport
+

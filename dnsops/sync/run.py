@@ -148,7 +148,9 @@ def execute(
     core.guard(planned, force)
     if planned.has_changes:
         progress("applying to " + ", ".join(n for n in target.providers if n not in planned.failed))
-    applied = {a.provider: a for a in core.apply(planned, target.providers, True, target.redact)}
+    applied = {
+        a.provider: a for a in core.apply(planned, target.providers, True, target.redact, progress)
+    }
     outcomes: dict[str, ProviderOutcome] = {}
     for name in planned.doc.providers:
         if name in planned.failed:
@@ -162,6 +164,7 @@ def execute(
                 provider=name,
                 status="applied" if result.changes else "in-sync",
                 applied=result.changes,
+                batches=result.batches if result.batches > len(result.zones) else 0,
             )
             continue
         progress(f"{name}: apply failed, reading its state back")
