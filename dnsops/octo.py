@@ -55,8 +55,9 @@ def manager(project: Project, env: Environment, parsed: dict[str, Any] | None = 
 
     ``parsed``: the config as dnsops already parsed it (the environment model parses
     it once per command); octoDNS's Manager then builds from a copy of it instead of
-    reading the file a second time. Route 53 and NS1 providers come out bounded by
-    ``env.provider_api`` (rate, deadline, timeouts: see "bounds on provider API calls").
+    reading the file a second time. Route 53, NS1 and PowerDNS providers come out bounded
+    by ``env.provider_api`` (rate, deadline, timeouts: see "bounds on provider API calls"
+    and "a deadline per PowerDNS request").
 
     :raises ConfigError: the config is invalid or a secret is missing; the
         message names the variable, never a value.
@@ -78,6 +79,8 @@ def manager(project: Project, env: Environment, parsed: dict[str, Any] | None = 
             mgr = Manager(str(path))
     except Exception as exc:  # octoDNS raises ManagerException, secrets errors, TypeError
         raise ConfigError(f"{path}: {_first_line(exc)}") from None
+    for provider in mgr.providers.values():
+        bound_powerdns(provider, bounds.powerdns)
     return mgr
 
 
@@ -778,3 +781,144 @@ def _ns1_transport(base: type) -> type:
 
     return BoundedTransport
 
+
+# -- a deadline per PowerDNS request -------------------------------------------------------
+#
+# octodns-powerdns 1.x sends every request through a requests ``Session`` of its own
+# (``_sess``) with its ``timeout``: a bound per socket read. A server that sends its
+# headers and then a byte every few seconds holds such a request, the command and the
+# environment's lock for ever. dnsops gives each PowerDNS provider a session of the same
+# headers and TLS settings whose every request, from connecting to the last byte of the
+# body, ends at ``provider_api.powerdns.deadline``: a timer shuts the request's socket down
+# when the deadline passes, and the request raises ApiDeadlineExceeded naming the
+# provider. Other versions of octodns-powerdns are left alone (the log says so once).
+
+_WATCH = threading.local()
+
+
+class _Watch:
+    """The connections one request uses; :meth:`expire` shuts them down (a timer calls
+    it at the deadline), and a connection attached after that is shut down at once."""
+
+    def __init__(self) -> None:
+        self.expired = False
+        self._conns: list[Any] = []
+        self._lock = threading.Lock()
+
+    def attach(self, conn: Any) -> None:
+        with self._lock:
+            self._conns.append(conn)
+            if self.expired:
+                _shut(conn)
+
+    def expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for conn in self._conns:
+                _shut(conn)
+
+
+def _shut(conn: Any) -> None:
+    import socket
+
+    sock = getattr(conn, "sock", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+def _watched(base: type) -> type:
+    """A urllib3 connection class whose connections report to the request's watch."""
+
+    class Watched(base):  # type: ignore[misc]
+        def connect(self) -> None:
+            super().connect()
+            self._dnsops_attach()
+
+        def request(self, *args: Any, **kwargs: Any) -> Any:
+            self._dnsops_attach()
+            return super().request(*args, **kwargs)
+
+        def _dnsops_attach(self) -> None:
+            watch = getattr(_WATCH, "current", None)
+            if watch is not None:
+                watch.attach(self)
+
+    return Watched
+
+
+def deadline_session(label: str, deadline: float, like: Any = None) -> Any:
+    """A requests Session whose every request ends within ``deadline`` seconds, with the
+    headers, TLS verification and certificate of ``like`` (a Session)."""
+    import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+    class Pool(HTTPConnectionPool):
+        ConnectionCls = _watched(HTTPConnection)
+
+    class TlsPool(HTTPSConnectionPool):
+        ConnectionCls = _watched(HTTPSConnection)
+
+    class Adapter(HTTPAdapter):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = {"http": Pool, "https": TlsPool}
+
+    class DeadlineSession(requests.Session):
+        def request(  # type: ignore[override]
+            self, method: str, url: str, *args: Any, **kwargs: Any
+        ) -> requests.Response:
+            path = url.split("/api/v1/servers/", 1)[-1].split("/", 1)[-1]
+            what = f"{label} {method} {path}"
+            watch = _Watch()
+            timer = threading.Timer(deadline, watch.expire)
+            timer.daemon = True
+            _WATCH.current = watch
+            timer.start()
+            try:
+                response = super().request(method, url, *args, **kwargs)
+            except requests.RequestException:
+                if watch.expired:
+                    raise ApiDeadlineExceeded(
+                        f"{what}: not done within its {deadline:g} s deadline"
+                    ) from None
+                raise
+            finally:
+                timer.cancel()
+                _WATCH.current = None
+            if watch.expired:  # a body cut short by the shutdown can look complete
+                raise ApiDeadlineExceeded(f"{what}: not done within its {deadline:g} s deadline")
+            return response
+
+    session = DeadlineSession()
+    session.mount("http://", Adapter())
+    session.mount("https://", Adapter())
+    if like is not None:
+        session.headers.update(like.headers)
+        session.verify = like.verify
+        session.cert = like.cert
+    return session
+
+
+def bound_powerdns(provider: Any, bounds: Any) -> bool:
+    """Give an octodns-powerdns provider a session with dnsops's deadline (see above).
+
+    ``bounds``: :class:`dnsops.config.PowerDnsApiBounds`. Returns whether it was bounded
+    (False: not such a provider, or an octodns-powerdns version not checked here)."""
+    try:
+        import octodns_powerdns
+        import requests
+    except ImportError:
+        return False
+    if not isinstance(provider, octodns_powerdns.PowerDnsBaseProvider):
+        return False
+    version = str(getattr(octodns_powerdns, "__version__", ""))
+    session = getattr(provider, "_sess", None)
+    if not version.startswith("1.") or not isinstance(session, requests.Session):
+        _warn_once(f"octodns-powerdns {version}")
+        return False
+    label = f"{provider.id} (PowerDNS API)"
+    provider._sess = deadline_session(label, bounds.deadline, like=session)
+    return True
