@@ -155,19 +155,60 @@ class Paths(_Model):
     state: str = ".dnsops"
 
 
+class BatchLimits(_Model):
+    """The most one change request to a provider may carry; None: no limit of that kind.
+
+    A large plan is applied as several requests (batches), each within these limits
+    (dnsops.sync.batch). Unset fields take the provider's documented limits
+    (dnsops.lint.capabilities.DEFAULT_LIMITS); set them lower to make batches smaller.
+    """
+
+    changes: int | None = Field(default=None, ge=1, description="octoDNS changes (RRsets)")
+    records: int | None = Field(
+        default=None, ge=1, description="resource records (an update counts twice)"
+    )
+    value_chars: int | None = Field(
+        default=None, ge=1, description="characters of record values (an update counts twice)"
+    )
+    body_bytes: int | None = Field(
+        default=None, ge=1, description="HTTP request body (a JSON estimate: PowerDNS)"
+    )
+    message_bytes: int | None = Field(
+        default=None, ge=1, description="DNS message size (a wire estimate: RFC 2136)"
+    )
+
+
 class ApiBounds(_Model):
     """Bounds on every call dnsops makes (through octoDNS) to one provider API.
 
     ``rate``: at most this many requests in any second (retries included), shared by
     every thread using the same account. ``deadline``: no request of one API call (its
     retries, its waits for the rate limit) starts after this many seconds; each request
-    also has ``connect_timeout`` and ``read_timeout``.
+    also has ``connect_timeout`` and ``read_timeout``. ``batch``: the most one change
+    request carries (see :class:`BatchLimits`).
     """
 
     rate: float = Field(default=5.0, gt=0, le=1000, description="requests per second at most")
     deadline: Seconds = Field(default=60.0, description="seconds per API call at most")
     connect_timeout: Seconds = 5.0
     read_timeout: Seconds = 30.0
+    batch: BatchLimits = Field(default_factory=BatchLimits)
+
+
+class PowerDnsApiBounds(_Model):
+    """PowerDNS's HTTP API: ``deadline`` bounds each request as a whole (connecting,
+    sending, the response's headers and body), whatever octoDNS's per-read ``timeout``."""
+
+    deadline: Seconds = Field(default=60.0, description="seconds per API request at most")
+    batch: BatchLimits = Field(default_factory=BatchLimits)
+
+
+class Rfc2136Bounds(_Model):
+    """RFC 2136 servers (BIND): each update message and zone transfer is bounded as a
+    whole by the octoDNS provider's own ``timeout`` (dnspython's and dnsops's readers
+    apply it to the whole exchange, not per read)."""
+
+    batch: BatchLimits = Field(default_factory=BatchLimits)
 
 
 class Ns1ApiBounds(ApiBounds):
@@ -178,10 +219,13 @@ class Ns1ApiBounds(ApiBounds):
 
 
 class ProviderApis(_Model):
-    """Bounds per provider API: Route 53 (5 requests per second per account) and NS1."""
+    """Bounds per provider API: Route 53 (5 requests per second per account), NS1,
+    PowerDNS and RFC 2136 (BIND)."""
 
     route53: ApiBounds = Field(default_factory=ApiBounds)
     ns1: Ns1ApiBounds = Field(default_factory=Ns1ApiBounds)
+    powerdns: PowerDnsApiBounds = Field(default_factory=PowerDnsApiBounds)
+    rfc2136: Rfc2136Bounds = Field(default_factory=Rfc2136Bounds)
 
 
 class Environment(_Model):
@@ -213,7 +257,7 @@ class Environment(_Model):
     )
     provider_api: ProviderApis = Field(
         default_factory=ProviderApis,
-        description="bounds on the Route 53 and NS1 API calls: rate, deadline, timeouts",
+        description="bounds on the provider API calls: rate, deadline, timeouts, batch limits",
     )
 
     @field_validator("providers")

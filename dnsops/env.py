@@ -194,7 +194,8 @@ class Env:
         """The two providers as the config deploys them (with the zones' processors)."""
         from dnsops import octo
 
-        return octo.targets(self.project, self.config, self.manager)
+        limits = {name: caps.batch for name, caps in self.capabilities.items()}
+        return octo.targets(self.project, self.config, self.manager, limits)
 
     @functools.cached_property
     def redact(self) -> Callable[[str], str]:

@@ -12,6 +12,9 @@ zone (config/production.yaml uses one to leave the apex NS to the providers).
 Route 53 and NS1 providers are built with bounds on their API calls: a rate
 limit per account and a deadline per call (dnsops.yaml ``provider_api``; see
 "bounds on provider API calls" below).
+
+A :class:`Target` applies a large plan in batches each provider accepts
+(dnsops.sync.batch; the limits live with the capabilities, ProviderCaps.batch).
 """
 
 from __future__ import annotations
@@ -31,9 +34,10 @@ from typing import Any
 
 from octodns import __version__ as OCTODNS_VERSION
 from octodns.manager import Manager
+from octodns.provider.plan import Plan
 from octodns.zone import Zone
 
-from dnsops.config import Environment, Project
+from dnsops.config import BatchLimits, Environment, Project
 from dnsops.errors import ConfigError
 from dnsops.zones import octodns_config
 
@@ -51,8 +55,9 @@ def manager(project: Project, env: Environment, parsed: dict[str, Any] | None = 
 
     ``parsed``: the config as dnsops already parsed it (the environment model parses
     it once per command); octoDNS's Manager then builds from a copy of it instead of
-    reading the file a second time. Route 53 and NS1 providers come out bounded by
-    ``env.provider_api`` (rate, deadline, timeouts: see "bounds on provider API calls").
+    reading the file a second time. Route 53, NS1 and PowerDNS providers come out bounded
+    by ``env.provider_api`` (rate, deadline, timeouts: see "bounds on provider API calls"
+    and "a deadline per PowerDNS request").
 
     :raises ConfigError: the config is invalid or a secret is missing; the
         message names the variable, never a value.
@@ -71,9 +76,12 @@ def manager(project: Project, env: Environment, parsed: dict[str, Any] | None = 
         _warn_once(f"octoDNS {OCTODNS_VERSION} (NS1's client_config)")
     try:
         with bounded_apis(bounds, bounded), _preparsed(bounded):
-            return Manager(str(path))
+            mgr = Manager(str(path))
     except Exception as exc:  # octoDNS raises ManagerException, secrets errors, TypeError
         raise ConfigError(f"{path}: {_first_line(exc)}") from None
+    for provider in mgr.providers.values():
+        bound_powerdns(provider, bounds.powerdns)
+    return mgr
 
 
 @contextlib.contextmanager
@@ -115,17 +123,24 @@ def _layers(value: Any, depth: int) -> Any:
     return out
 
 
-def targets(project: Project, env: Environment, mgr: Manager | None = None) -> dict[str, Any]:
-    """The environment's two providers, by name, in dnsops.yaml order."""
+def targets(
+    project: Project,
+    env: Environment,
+    mgr: Manager | None = None,
+    limits: dict[str, BatchLimits] | None = None,
+) -> dict[str, Any]:
+    """The environment's two providers, by name, in dnsops.yaml order; ``limits``: the
+    most one change request to each may carry (the environment model's capabilities)."""
     mgr = mgr or manager(project, env)
     processors = Processors(mgr, project.octodns_config(env))
     sources = [mgr.providers[env.source]] if env.source in mgr.providers else []
     out: dict[str, Any] = {}
     for name in env.providers:
         try:
-            out[name] = Target(mgr.providers[name], processors, sources)
+            provider = mgr.providers[name]
         except KeyError:
             raise ConfigError(f"{project.octodns_config(env)}: no provider {name!r}") from None
+        out[name] = Target(provider, processors, sources, (limits or {}).get(name))
     return out
 
 
@@ -184,11 +199,21 @@ class Target:
     dnsops and ``octodns-sync`` agree on what a config changes. Everything else
     (``apply``, ``populate``, ``id``, ``SUPPORTS``...) is the provider's own.
 
+    ``apply`` sends a plan larger than one request may carry (``limits``) as several
+    plans of consecutive batches of its changes (dnsops.sync.batch), each through the
+    provider's own ``apply``.
+
     .. important:: the desired zone passed in is never modified: both providers
        plan from the same zones concurrently.
     """
 
-    def __init__(self, provider: Any, processors: Processors, sources: list[Any]) -> None:
+    def __init__(
+        self,
+        provider: Any,
+        processors: Processors,
+        sources: list[Any],
+        limits: BatchLimits | None = None,
+    ) -> None:
         from dnsops.sync import axfr
 
         # BIND (octodns-bind): its populate reads zones through dnsops's AXFR reader,
@@ -197,6 +222,7 @@ class Target:
         self.provider = provider
         self._processors = processors
         self._sources = sources
+        self.limits = limits or BatchLimits()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.provider, name)
@@ -237,6 +263,69 @@ class Target:
                 plan, sources=self._sources, target=self.provider, lenient=lenient
             )
         return plan
+
+    def batches(self, plan: Any) -> list[list[Any]]:
+        """The plan's changes in the batches :meth:`apply` sends them in."""
+        from dnsops.sync import batch
+
+        return batch.split(plan.changes, plan.desired.name, self.limits)
+
+    def apply(self, plan: Any) -> int:
+        """octoDNS's ``apply``, in batches (see :meth:`apply_in_batches`): the changes."""
+        return self.apply_in_batches(plan)[0]
+
+    def apply_in_batches(
+        self, plan: Any, progress: Callable[[str], None] | None = None
+    ) -> tuple[int, int]:
+        """Apply the plan in batches within the provider's limits, in order; returns
+        (changes applied, batches sent).
+
+        :raises BatchFailed: a batch of several failed (the ones before it are applied;
+            a new plan has the rest). A plan sent as one batch raises the provider's own
+            error, as octoDNS's apply does.
+        """
+        parts = self.batches(plan)
+        if len(parts) <= 1:
+            return int(self.provider.apply(plan)), len(parts)
+        total = len(plan.changes)
+        done = 0
+        for index, changes in enumerate(parts, 1):
+            part = Plan(
+                plan.existing,
+                plan.desired,
+                changes,
+                plan.exists if index == 1 else True,
+                plan.update_pcent_threshold,
+                plan.delete_pcent_threshold,
+                plan.meta,
+            )
+            try:
+                self.provider.apply(part)
+            except Exception as exc:
+                raise BatchFailed(plan.desired.name, index, len(parts), done, total, exc) from exc
+            done += len(changes)
+            if progress is not None:
+                progress(
+                    f"{self.provider.id}: {plan.desired.name} batch {index}/{len(parts)} "
+                    f"applied ({done}/{total} changes)"
+                )
+        return done, len(parts)
+
+
+class BatchFailed(Exception):
+    """One batch of a zone's changes failed; the batches before it were applied."""
+
+    def __init__(
+        self, zone: str, index: int, count: int, applied: int, total: int, cause: BaseException
+    ) -> None:
+        self.zone, self.index, self.count = zone, index, count
+        self.applied, self.total, self.cause = applied, total, cause
+        why = " ".join(str(cause).split()) or type(cause).__name__
+        super().__init__(
+            f"{zone} batch {index}/{count} failed ({type(cause).__name__}: {why}); "
+            f"batches 1-{index - 1} were applied ({applied} of {total} changes); "
+            "`dnsops sync --doit` again applies the rest"
+        )
 
 
 class _Ns1NotFound(logging.Filter):
@@ -862,3 +951,145 @@ def write_zone(source: Any, zone: Zone, directory: str | None = None) -> list[st
     plan = Plan(Zone(zone.name, []), zone, [Create(r) for r in zone.records], False)
     writer.apply(plan)
     return sorted(set(os.listdir(writer.directory)) - before)
+
+
+# -- a deadline per PowerDNS request -------------------------------------------------------
+#
+# octodns-powerdns 1.x sends every request through a requests ``Session`` of its own
+# (``_sess``) with its ``timeout``: a bound per socket read. A server that sends its
+# headers and then a byte every few seconds holds such a request, the command and the
+# environment's lock for ever. dnsops gives each PowerDNS provider a session of the same
+# headers and TLS settings whose every request, from connecting to the last byte of the
+# body, ends at ``provider_api.powerdns.deadline``: a timer shuts the request's socket down
+# when the deadline passes, and the request raises ApiDeadlineExceeded naming the
+# provider. Other versions of octodns-powerdns are left alone (the log says so once).
+
+_WATCH = threading.local()
+
+
+class _Watch:
+    """The connections one request uses; :meth:`expire` shuts them down (a timer calls
+    it at the deadline), and a connection attached after that is shut down at once."""
+
+    def __init__(self) -> None:
+        self.expired = False
+        self._conns: list[Any] = []
+        self._lock = threading.Lock()
+
+    def attach(self, conn: Any) -> None:
+        with self._lock:
+            self._conns.append(conn)
+            if self.expired:
+                _shut(conn)
+
+    def expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for conn in self._conns:
+                _shut(conn)
+
+
+def _shut(conn: Any) -> None:
+    import socket
+
+    sock = getattr(conn, "sock", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+def _watched(base: type) -> type:
+    """A urllib3 connection class whose connections report to the request's watch."""
+
+    class Watched(base):  # type: ignore[misc]
+        def connect(self) -> None:
+            super().connect()
+            self._dnsops_attach()
+
+        def request(self, *args: Any, **kwargs: Any) -> Any:
+            self._dnsops_attach()
+            return super().request(*args, **kwargs)
+
+        def _dnsops_attach(self) -> None:
+            watch = getattr(_WATCH, "current", None)
+            if watch is not None:
+                watch.attach(self)
+
+    return Watched
+
+
+def deadline_session(label: str, deadline: float, like: Any = None) -> Any:
+    """A requests Session whose every request ends within ``deadline`` seconds, with the
+    headers, TLS verification and certificate of ``like`` (a Session)."""
+    import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+    class Pool(HTTPConnectionPool):
+        ConnectionCls = _watched(HTTPConnection)
+
+    class TlsPool(HTTPSConnectionPool):
+        ConnectionCls = _watched(HTTPSConnection)
+
+    class Adapter(HTTPAdapter):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = {"http": Pool, "https": TlsPool}
+
+    class DeadlineSession(requests.Session):
+        def request(  # type: ignore[override]
+            self, method: str, url: str, *args: Any, **kwargs: Any
+        ) -> requests.Response:
+            path = url.split("/api/v1/servers/", 1)[-1].split("/", 1)[-1]
+            what = f"{label} {method} {path}"
+            watch = _Watch()
+            timer = threading.Timer(deadline, watch.expire)
+            timer.daemon = True
+            _WATCH.current = watch
+            timer.start()
+            try:
+                response = super().request(method, url, *args, **kwargs)
+            except requests.RequestException:
+                if watch.expired:
+                    raise ApiDeadlineExceeded(
+                        f"{what}: not done within its {deadline:g} s deadline"
+                    ) from None
+                raise
+            finally:
+                timer.cancel()
+                _WATCH.current = None
+            if watch.expired:  # a body cut short by the shutdown can look complete
+                raise ApiDeadlineExceeded(f"{what}: not done within its {deadline:g} s deadline")
+            return response
+
+    session = DeadlineSession()
+    session.mount("http://", Adapter())
+    session.mount("https://", Adapter())
+    if like is not None:
+        session.headers.update(like.headers)
+        session.verify = like.verify
+        session.cert = like.cert
+    return session
+
+
+def bound_powerdns(provider: Any, bounds: Any) -> bool:
+    """Give an octodns-powerdns provider a session with dnsops's deadline (see above).
+
+    ``bounds``: :class:`dnsops.config.PowerDnsApiBounds`. Returns whether it was bounded
+    (False: not such a provider, or an octodns-powerdns version not checked here)."""
+    try:
+        import octodns_powerdns
+        import requests
+    except ImportError:
+        return False
+    if not isinstance(provider, octodns_powerdns.PowerDnsBaseProvider):
+        return False
+    version = str(getattr(octodns_powerdns, "__version__", ""))
+    session = getattr(provider, "_sess", None)
+    if not version.startswith("1.") or not isinstance(session, requests.Session):
+        _warn_once(f"octodns-powerdns {version}")
+        return False
+    label = f"{provider.id} (PowerDNS API)"
+    provider._sess = deadline_session(label, bounds.deadline, like=session)
+    return True

@@ -172,7 +172,8 @@ def test_planted_secrets_are_refused_and_never_come_out(
     drill = project / "drills" / "api-failover.yaml"
     original = plant(drill, "hypothesis: >-\n", f"hypothesis: >-\n  {AWS_SECRET}\n")
     assert error_of(outs("drill", "list", code=1)) == (
-        f"error: {drill}:7: holds the value of AWS_SECRET_ACCESS_KEY, {CAUGHT}"
+        f"error: {drill}:{line_of(drill, AWS_SECRET)}: holds the value of AWS_SECRET_ACCESS_KEY, "
+        f"{CAUGHT}"
     )
     drill.write_text(original)
     config = project / "dnsops.yaml"
@@ -182,7 +183,8 @@ def test_planted_secrets_are_refused_and_never_come_out(
         config, "default_environment: lab\n", f"default_environment: lab\n# {pdns_key}\n"
     )
     assert error_of(outs("validate", code=1)) == (
-        f"error: {config}:5: holds the value of the lab's pdns_api_key (lab/secrets.json), {CAUGHT}"
+        f"error: {config}:{line_of(config, pdns_key)}: holds the value of the lab's pdns_api_key "
+        f"(lab/secrets.json), {CAUGHT}"
     )
     config.write_text(original)
     octo = project / "config" / "lab.yaml"

@@ -19,18 +19,23 @@ facts: ``ProviderCaps.limits`` carries a provider's, ``dnsops env show`` lists t
 and the ``provider-limits`` lint rule checks every record against them. A fact the
 protocol rules (``hostname``, ``ttl-rfc2181``, ``wire-limits``) already refuse names
 that rule in ``covered_by`` and is not reported twice.
+
+Each provider also has **batch limits**: the most one change request to its API may carry
+(:data:`DEFAULT_LIMITS`, from each provider's documentation, overridden field by field by
+dnsops.yaml ``provider_api.<api>.batch``; ``ProviderCaps.batch``). dnsops.sync.batch splits
+a larger plan into batches within them.
 """
 
 from __future__ import annotations
 
 import importlib
 import inspect
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from octodns.record import Record
 
-from dnsops.config import Environment, Project
+from dnsops.config import BatchLimits, Environment, Project
 from dnsops.errors import ConfigError
 from dnsops.yamlfile import line_of
 from dnsops.zones import octodns_config
@@ -43,6 +48,58 @@ _FLAGS = (
     "SUPPORTS_POOL_VALUE_STATUS",
     "SUPPORTS_DYNAMIC_SUBNETS",
 )
+
+
+# The most one change request may carry, per provider API (the key of dnsops.yaml's
+# ``provider_api``), as each provider documents it:
+#
+# * route53: "A request cannot contain more than 1,000 ResourceRecord elements. When the
+#   value of the Action element is UPSERT, each ResourceRecord element is counted twice."
+#   and "The sum of the number of characters (including spaces) in all Value elements in
+#   a request can't exceed 32,000 characters" (UPSERT: counted twice), Route 53 Developer
+#   Guide, Quotas, "Maximums on API requests":
+#   https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/DNSLimitations.html
+#   octodns-route53 1.3.x already splits its requests at ``max_changes`` (1,000)
+#   ResourceRecords, but counts an UPSERT once and never counts characters.
+# * powerdns: the HTTP API refuses a request body over ``webserver-max-bodysize`` (default
+#   2 MB: ``pdns_server --config=default``) with 400, and octodns-powerdns sends a zone's
+#   whole plan as one PATCH. Half of the default leaves room for a server configured
+#   lower and for the estimate (dnsops.sync.batch.Cost).
+# * rfc2136: a DNS message over TCP is at most 65,535 bytes (RFC 1035 4.2.2);
+#   octodns-bind sends 1,000 changes per update message (``update_batch_size``).
+# * ns1: one API call per record; its rate limit (``provider_api.ns1.rate`` and NS1's
+#   own headers) bounds the work, not a batch size.
+DEFAULT_LIMITS: dict[str, BatchLimits] = {
+    "route53": BatchLimits(records=1000, value_chars=32000),
+    "powerdns": BatchLimits(body_bytes=1_000_000),
+    "rfc2136": BatchLimits(changes=1000, message_bytes=60_000),
+    "ns1": BatchLimits(),
+}
+# the octoDNS provider package each API's classes come from
+_API_OF_PACKAGE = {
+    "octodns_route53": "route53",
+    "octodns_powerdns": "powerdns",
+    "octodns_bind": "rfc2136",
+    "octodns_ns1": "ns1",
+}
+
+
+def api_of(klass: type) -> str | None:
+    """Which provider API a provider class talks to (by the octoDNS package it is, or
+    derives from); None: one dnsops knows no limits of."""
+    for base in klass.__mro__:
+        found = _API_OF_PACKAGE.get(base.__module__.split(".")[0])
+        if found:
+            return found
+    return None
+
+
+def limits_for(api: str | None, env: Environment) -> BatchLimits:
+    """The documented limits of an API, with what dnsops.yaml sets for it instead."""
+    if api is None:
+        return BatchLimits()
+    given = getattr(env.provider_api, api).batch
+    return DEFAULT_LIMITS[api].model_copy(update=given.model_dump(exclude_unset=True))
 
 
 @dataclass(frozen=True)
@@ -178,19 +235,25 @@ def limits_of(class_path: str, klass: type) -> tuple[Limit, ...]:
 
 @dataclass(frozen=True)
 class ProviderCaps:
-    """A provider's declared capabilities; None where the class does not say statically."""
+    """A provider's declared capabilities; None where the class does not say statically.
+
+    ``limits``: what it is known to reject or mangle (:data:`LIMITS`); ``batch``: the most
+    one change request to it may carry (see :data:`DEFAULT_LIMITS`)."""
 
     name: str
     class_path: str
     supports: frozenset[str] | None
     flags: dict[str, bool | None]
     limits: tuple[Limit, ...] = ()
+    batch: BatchLimits = field(default_factory=BatchLimits)
 
     def flag(self, name: str) -> bool | None:
         return self.flags.get(name)
 
     @classmethod
-    def of(cls, name: str, class_path: str, klass: type) -> ProviderCaps:
+    def of(
+        cls, name: str, class_path: str, klass: type, batch: BatchLimits | None = None
+    ) -> ProviderCaps:
         supports = _static(klass, "SUPPORTS")
         types = (
             frozenset(str(t) for t in supports) if isinstance(supports, set | frozenset) else None
@@ -199,7 +262,9 @@ class ProviderCaps:
         for flag in _FLAGS:
             value = _static(klass, flag)
             flags[flag] = value if isinstance(value, bool) else None
-        return cls(name, class_path, types, flags, limits_of(class_path, klass))
+        return cls(
+            name, class_path, types, flags, limits_of(class_path, klass), batch or BatchLimits()
+        )
 
 
 def _static(klass: type, attr: str) -> Any:
@@ -308,7 +373,9 @@ def read_capabilities(
         class_path = settings.get("class") if isinstance(settings, dict) else None
         if not isinstance(class_path, str) or "." not in class_path:
             raise ConfigError(f"{where}: provider {name!r}: 'class' must be module.ClassName")
-        out.append(ProviderCaps.of(name, class_path, _import(class_path, where, name)))
+        klass = _import(class_path, where, name)
+        limits = limits_for(api_of(klass), env)
+        out.append(ProviderCaps.of(name, class_path, klass, limits))
     return tuple(out)
 
 

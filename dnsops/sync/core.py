@@ -22,6 +22,7 @@ from octodns.provider.plan import Plan
 from octodns.zone import Zone
 
 from dnsops.errors import ProviderError
+from dnsops.octo import BatchFailed
 from dnsops.sync import axfr, convert, parallel
 from dnsops.sync.model import PlanSet, Snapshot, Withheld, ZonePlan
 
@@ -248,6 +249,7 @@ def guard(planned: Planned, force: bool) -> None:
 class Applied:
     provider: str
     changes: int = 0  # changes applied
+    batches: int = 0  # requests they went in (a zone's plan may be split: dnsops.sync.batch)
     zones: list[str] = field(default_factory=list)  # zones applied completely
     error: str | None = None  # the first failure (later zones were not tried)
     failed_zone: str | None = None
@@ -261,10 +263,13 @@ def apply(
     providers: dict[str, Any],
     force: bool = False,
     redact: Redact = _same,
+    progress: Progress | None = None,
     counts: Counts | None = None,
 ) -> list[Applied]:
     """Apply each provider's plans, providers concurrently, zones in order.
 
+    A provider that can (:class:`dnsops.octo.Target`) applies a large plan in batches
+    within its limits; a failed batch is reported with what was applied before it.
     Providers whose planning failed are not touched. Never raises for a
     provider's failure: it is recorded in the result. ``counts`` hears, after each
     zone, how far each provider is (from the providers' threads).
@@ -284,10 +289,19 @@ def apply(
             for (pname, zone), octo_plan in planned.octo.items()
             if pname == name and octo_plan is not None
         ]
+        provider = providers[name]
+        batched = getattr(provider, "apply_in_batches", None)
         for zone, octo_plan in mine:
             try:
-                providers[name].apply(octo_plan)
+                if batched is not None:
+                    result.batches += batched(octo_plan, progress)[1]
+                else:
+                    provider.apply(octo_plan)
+                    result.batches += 1
             except Exception as exc:  # reported per provider
+                if isinstance(exc, BatchFailed):  # the batches before it are applied
+                    result.changes += exc.applied
+                    result.batches += exc.index - 1
                 result.error, result.failed_zone = redact(_describe(exc)), zone
                 break
             result.changes += len(octo_plan.changes)
@@ -302,4 +316,6 @@ def apply(
 
 def _describe(exc: BaseException) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, BatchFailed):  # its message names the cause's type itself
+        return text
     return f"{type(exc).__name__}: {text}"

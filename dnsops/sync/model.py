@@ -222,6 +222,7 @@ class ProviderOutcome(_Model):
     provider: str
     status: ProviderStatus
     applied: int = 0  # changes applied
+    batches: int = 0  # requests they were sent in, where more than one per zone
     error: str | None = None
     failed_zone: str | None = None
     pending: int | None = None  # changes still needed after a failure (None: unknown)
@@ -233,7 +234,8 @@ class ProviderOutcome(_Model):
         if self.status == "in-sync":
             return f"{self.provider}: already in sync, nothing applied"
         if self.status == "applied":
-            return f"{self.provider}: applied {self.applied} change(s)"
+            sent = f" in {self.batches} batches" if self.batches > 1 else ""
+            return f"{self.provider}: applied {self.applied} change(s){sent}"
         if self.status == "not-planned":
             return (
                 f"{self.provider}: NOT synced: its current state could not be read "

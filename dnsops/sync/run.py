@@ -171,7 +171,9 @@ def execute(
         progress("applying to " + ", ".join(n for n in target.providers if n not in planned.failed))
     applied = {
         a.provider: a
-        for a in core.apply(planned, target.providers, True, target.redact, counts=counts)
+        for a in core.apply(
+            planned, target.providers, True, target.redact, progress=progress, counts=counts
+        )
     }
     outcomes: dict[str, ProviderOutcome] = {}
     for name in planned.doc.providers:
@@ -186,6 +188,7 @@ def execute(
                 provider=name,
                 status="applied" if result.changes else "in-sync",
                 applied=result.changes,
+                batches=result.batches if result.batches > len(result.zones) else 0,
             )
             continue
         progress(f"{name}: apply failed, reading its state back")
