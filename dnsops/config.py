@@ -218,14 +218,24 @@ class Ns1ApiBounds(ApiBounds):
     rate: float = Field(default=10.0, gt=0, le=1000, description="requests per second at most")
 
 
+class PhaseDeadlines(_Model):
+    """Overall deadlines of a command's phases against the providers, on top of each
+    request's own: no zone (plan) or batch (apply) starts after them, so a phase ends
+    within its deadline plus one request's. What was done is reported; a rerun goes on."""
+
+    plan: Seconds = Field(default=900.0, description="seconds for planning every zone")
+    apply: Seconds = Field(default=3600.0, description="seconds for applying every change")
+
+
 class ProviderApis(_Model):
     """Bounds per provider API: Route 53 (5 requests per second per account), NS1,
-    PowerDNS and RFC 2136 (BIND)."""
+    PowerDNS and RFC 2136 (BIND); and the phases' overall deadlines."""
 
     route53: ApiBounds = Field(default_factory=ApiBounds)
     ns1: Ns1ApiBounds = Field(default_factory=Ns1ApiBounds)
     powerdns: PowerDnsApiBounds = Field(default_factory=PowerDnsApiBounds)
     rfc2136: Rfc2136Bounds = Field(default_factory=Rfc2136Bounds)
+    phases: PhaseDeadlines = Field(default_factory=PhaseDeadlines)
 
 
 class Environment(_Model):

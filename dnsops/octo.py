@@ -275,10 +275,14 @@ class Target:
         return self.apply_in_batches(plan)[0]
 
     def apply_in_batches(
-        self, plan: Any, progress: Callable[[str], None] | None = None
+        self,
+        plan: Any,
+        progress: Callable[[str], None] | None = None,
+        deadline: Any = None,
     ) -> tuple[int, int]:
         """Apply the plan in batches within the provider's limits, in order; returns
-        (changes applied, batches sent).
+        (changes applied, batches sent). ``deadline`` (dnsops.sync.core.Deadline): no
+        batch after the first starts once it has passed.
 
         :raises BatchFailed: a batch of several failed (the ones before it are applied;
             a new plan has the rest). A plan sent as one batch raises the provider's own
@@ -300,6 +304,13 @@ class Target:
                 plan.meta,
             )
             try:
+                if deadline is not None and index > 1:
+                    deadline.check(
+                        f"{self.provider.id}: applying {plan.desired.name}",
+                        index - 1,
+                        len(parts),
+                        "batches",
+                    )
                 self.provider.apply(part)
             except Exception as exc:
                 raise BatchFailed(plan.desired.name, index, len(parts), done, total, exc) from exc

@@ -208,3 +208,48 @@ def test_a_failed_batch_says_which_and_what_was_applied() -> None:
 def test_a_failure_of_a_single_batch_is_the_providers_own() -> None:
     with pytest.raises(RuntimeError, match="400 Bad Request"):
         target(Recorder(fail=1), BatchLimits()).apply(plan_of(creates(5)))
+
+
+class Slow(Recorder):
+    """Each apply takes ``seconds`` (a provider answering slowly)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+
+    def apply(self, plan: Plan) -> int:
+        import time
+
+        time.sleep(self.seconds)
+        return super().apply(plan)
+
+
+def test_no_batch_starts_after_the_apply_phase_deadline() -> None:
+    from dnsops.sync.core import Deadline
+
+    rec = Slow(0.2)
+    with pytest.raises(BatchFailed) as caught:
+        target(rec, BatchLimits(changes=20)).apply_in_batches(
+            plan_of(creates(50)), None, Deadline.after(0.1)
+        )
+    assert str(caught.value) == (
+        "example.test. batch 2/3 failed (PhaseDeadlineExceeded: rec: applying example.test. "
+        "passed its 0.1 s deadline after 1 of 3 batches; nothing more was started (dnsops.yaml "
+        "provider_api.phases)); batches 1-1 were applied (20 of 50 changes); `dnsops sync "
+        "--doit` again applies the rest"
+    )
+    assert [len(p.changes) for p in rec.plans] == [20]
+
+
+def test_no_zone_is_planned_or_applied_after_its_phase_deadline() -> None:
+    from octodns.zone import Zone as OctoZone
+
+    from dnsops.sync import core
+
+    zones = {z: OctoZone(z, []) for z in ("a.test.", "b.test.")}
+    late = core.Deadline(at=0.0, seconds=5.0)  # long passed
+    planned = core.plan(zones, {"rec": Recorder()}, environment="lab", deadline=late)
+    assert planned.failed == {
+        "rec": "PhaseDeadlineExceeded: rec: planning passed its 5 s deadline after 0 of 2 "
+        "zone(s); nothing more was started (dnsops.yaml provider_api.phases)"
+    }

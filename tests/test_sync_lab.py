@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -237,6 +238,36 @@ def test_a_large_sync_shows_counts_not_every_record(cli: Any, project: Path) -> 
     )
     assert verbose.exit_code == 0, verbose.output
     assert "- bulk00.example.test. 3600 A 192.0.2.100" in verbose.stdout
+
+
+def test_a_phase_past_its_deadline_ends_the_sync_and_frees_the_lock(
+    cli: Any, project: Path
+) -> None:
+    from dnsops.lock import environment_lock
+
+    edit(project, API_OLD, API_NEW)
+    config = project / "dnsops.yaml"
+    original = config.read_text()
+    marker = "    octodns_config: config/lab.yaml\n"
+    assert marker in original
+    config.write_text(
+        original.replace(marker, marker + "    provider_api: {phases: {plan: 0.001}}\n", 1)
+    )
+    try:
+        late = cli_run(cli, project, "sync", "--doit")
+    finally:
+        config.write_text(original)
+    assert late.exit_code == 1
+    text = " ".join(late.output.split())
+    # the provider whose planning started after the deadline (both, or the slower one)
+    assert re.search(
+        r"(pdns|bind): could not be planned: PhaseDeadlineExceeded: \1: planning passed its "
+        r"0\.001 s deadline after 0 of 1 zone\(s\)",
+        text,
+    ), text
+    assert "Traceback" not in late.output
+    with environment_lock(proj(project), "lab", command="test"):
+        pass  # free at once
 
 
 def test_sync_without_doit_changes_nothing(cli: Any, project: Path) -> None:

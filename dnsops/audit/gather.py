@@ -116,7 +116,12 @@ class Gatherer:
         planes = {p: data_plane(self.env, p, names) for p in self.targets}
         if self.vantages:
             planes = {p: replace(plane, transfer=None) for p, plane in planes.items()}
-        apis = {p: Job(f"{p} API", _populate_all, t, names) for p, t in self.targets.items()}
+        budget = self.env.config.provider_api.phases.plan  # reading them all, as a plan does
+        deadline = time.monotonic() + budget
+        apis = {
+            p: Job(f"{p} API", _populate_all, t, names, deadline, budget)
+            for p, t in self.targets.items()
+        }
         transfers = {
             p: Job(f"{p} AXFR", _transfer_all, plane, names)
             for p, plane in planes.items()
@@ -271,10 +276,26 @@ class _FailedZones(dict[str, ApiView]):
 # -- in the forked workers ------------------------------------------------------------
 
 
-def _populate_all(progress: Progress, target: Any, names: list[str]) -> dict[str, ApiView]:
-    """octoDNS's populate of one target for every zone, as its plan does it."""
+def _populate_all(
+    progress: Progress,
+    target: Any,
+    names: list[str],
+    deadline: float | None = None,
+    budget: float = 0.0,
+) -> dict[str, ApiView]:
+    """octoDNS's populate of one target for every zone, as its plan does it; no zone is
+    read once ``deadline`` (a ``time.monotonic()``) has passed: those are errors."""
     out = {}
-    for name in names:
+    for i, name in enumerate(names):
+        if deadline is not None and time.monotonic() > deadline:
+            late = (
+                f"not read: reading {target.id}'s API passed its {budget:g} s deadline after "
+                f"{i} of {len(names)} zone(s) (dnsops.yaml provider_api.phases.plan)"
+            )
+            for rest in names[i:]:
+                out[rest] = ApiView(None, late)
+            progress(f"{target.id} API: {late}")
+            break
         started = time.monotonic()
         try:
             out[name] = _populate(target, name)

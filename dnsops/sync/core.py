@@ -12,6 +12,7 @@ error is recorded and the caller reports which provider is in which state.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -73,6 +74,7 @@ def plan(
     for_apply: bool = True,
     desired: Callable[[str, Zone], Zone] | None = None,
     withheld: list[Withheld] | None = None,
+    deadline: Deadline | None = None,
 ) -> Planned:
     """Plan every zone against every provider, providers concurrently.
 
@@ -85,7 +87,8 @@ def plan(
     ``desired(provider, zone)``: the zone as that provider is to hold it (the
     environment model's expectation: what it cannot hold left out, octoDNS's fallbacks
     applied); by default every provider is given the zone as it is. ``withheld``: the
-    records left out that way, shown with the plan.
+    records left out that way, shown with the plan. ``deadline``: the planning
+    phase's; no zone starts planning after it (the provider is reported as failed).
 
     Never raises for a provider's failure: it is recorded in ``failed``.
     """
@@ -96,7 +99,9 @@ def plan(
         docs: list[ZonePlan] = []
         plans: dict[str, Plan | None] = {}
         try:
-            for zone in zones.values():
+            for done, zone in enumerate(zones.values()):
+                if deadline is not None:
+                    deadline.check(f"{name}: planning", done, len(zones))
                 doc, octo_plan = _plan_zone(name, providers[name], give(name, zone))
                 docs.append(doc)
                 plans[zone.name] = octo_plan
@@ -255,6 +260,31 @@ class Applied:
     failed_zone: str | None = None
 
 
+class PhaseDeadlineExceeded(ProviderError):
+    """A phase (planning, applying) passed its overall deadline: no more work started."""
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """A phase's overall deadline (an absolute ``time.monotonic()``: the same clock in
+    forked planning workers), and its length for messages."""
+
+    at: float
+    seconds: float
+
+    @classmethod
+    def after(cls, seconds: float) -> Deadline:
+        return cls(time.monotonic() + seconds, seconds)
+
+    def check(self, what: str, done: int, total: int, unit: str = "zone(s)") -> None:
+        """:raises PhaseDeadlineExceeded: the deadline has passed."""
+        if time.monotonic() > self.at:
+            raise PhaseDeadlineExceeded(
+                f"{what} passed its {self.seconds:g} s deadline after {done} of {total} {unit}; "
+                "nothing more was started (dnsops.yaml provider_api.phases)"
+            )
+
+
 Counts = Callable[[str, int, int, int], None]  # provider, zones done, zones, changes done
 
 
@@ -265,6 +295,7 @@ def apply(
     redact: Redact = _same,
     progress: Progress | None = None,
     counts: Counts | None = None,
+    deadline: Deadline | None = None,
 ) -> list[Applied]:
     """Apply each provider's plans, providers concurrently, zones in order.
 
@@ -272,7 +303,8 @@ def apply(
     within its limits; a failed batch is reported with what was applied before it.
     Providers whose planning failed are not touched. Never raises for a
     provider's failure: it is recorded in the result. ``counts`` hears, after each
-    zone, how far each provider is (from the providers' threads).
+    zone, how far each provider is (from the providers' threads). ``deadline``: the
+    apply phase's; no zone or batch starts after it (the rest is left for a rerun).
 
     :raises UnsafePlanError: octoDNS's guards refuse the plan and ``force`` is False
         (checked for every provider before anything is applied).
@@ -293,8 +325,10 @@ def apply(
         batched = getattr(provider, "apply_in_batches", None)
         for zone, octo_plan in mine:
             try:
+                if deadline is not None:
+                    deadline.check(f"{name}: applying", len(result.zones), len(mine))
                 if batched is not None:
-                    result.batches += batched(octo_plan, progress)[1]
+                    result.batches += batched(octo_plan, progress, deadline)[1]
                 else:
                     provider.apply(octo_plan)
                     result.batches += 1

@@ -88,6 +88,7 @@ def plan(
     return core.plan(
         zones,
         providers,
+        deadline=core.Deadline.after(model.config.provider_api.phases.plan),
         environment=model.name,
         # no provider asked (no zone): no secret read, none to hide
         redact=model.redact if providers else str,
@@ -172,7 +173,13 @@ def execute(
     applied = {
         a.provider: a
         for a in core.apply(
-            planned, target.providers, True, target.redact, progress=progress, counts=counts
+            planned,
+            target.providers,
+            True,
+            target.redact,
+            progress=progress,
+            counts=counts,
+            deadline=core.Deadline.after(target.model.config.provider_api.phases.apply),
         )
     }
     outcomes: dict[str, ProviderOutcome] = {}
