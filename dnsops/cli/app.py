@@ -128,7 +128,9 @@ def _version(value: bool) -> None:
 def main_callback(
     config: Annotated[
         Path,
-        typer.Option("--config", "-c", help="Path of dnsops.yaml.", envvar="DNSOPS_CONFIG"),
+        typer.Option(
+            "--config", "-c", metavar="PATH", help="Path of dnsops.yaml.", envvar="DNSOPS_CONFIG"
+        ),
     ] = Path("dnsops.yaml"),
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Log octoDNS and dnsops at debug level.")

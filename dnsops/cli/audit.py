@@ -43,7 +43,9 @@ PromOption = Annotated[
 LogOption = Annotated[
     Path | None,
     typer.Option(
-        "--log", help="The audit log (JSON lines). Default: audit.jsonl in the state directory."
+        "--log",
+        metavar="FILE",
+        help="The audit log (JSON lines). Default: audit.jsonl in the state directory.",
     ),
 ]
 HistoryOption = Annotated[
@@ -64,6 +66,7 @@ def audit(
         typer.Option(
             "--vantage",
             "-V",
+            metavar="NAME",
             help="Read the data plane from this SSH vantage of dnsops.yaml (its host asks "
             "every nameserver, record by record) instead of from here; repeat for several.",
         ),

@@ -88,21 +88,24 @@ EnvOption = Annotated[
     typer.Option(
         "--env",
         "-e",
+        metavar="ENV",
         help="Environment from dnsops.yaml (default: its default_environment).",
         envvar="DNSOPS_ENV",
     ),
 ]
 TimeoutOption = Annotated[
-    float, typer.Option("--timeout", min=0.05, help="Seconds to wait for each reply.")
+    float,
+    typer.Option("--timeout", metavar="SECONDS", min=0.05, help="Seconds to wait for each reply."),
 ]
 RetriesOption = Annotated[
-    int, typer.Option("--retries", min=0, help="Further tries after a timeout.")
+    int, typer.Option("--retries", metavar="N", min=0, help="Further tries after a timeout.")
 ]
 ZoneOption = Annotated[
     list[str] | None,
     typer.Option(
         "--zone",
         "-z",
+        metavar="ZONE",
         help="Only this zone (example.test.) or these (a glob: 'z0*.test.'); repeatable.",
     ),
 ]
@@ -111,6 +114,7 @@ ProviderOption = Annotated[
     typer.Option(
         "--provider",
         "-p",
+        metavar="NAME",
         help="Only this provider of the environment (its name in the octoDNS config).",
     ),
 ]

@@ -22,7 +22,9 @@ class ShowFormat(StrEnum):
 
 ZonesOption = Annotated[
     list[str] | None,
-    typer.Option("--zone", "-z", help="Only these zones (repeatable; default: every zone)."),
+    typer.Option(
+        "--zone", "-z", metavar="ZONE", help="Only these zones (repeatable; default: every zone)."
+    ),
 ]
 
 

@@ -64,17 +64,22 @@ def health(
         list[str] | None,
         typer.Option(
             "--vantage",
+            metavar="NAME",
             help="Only this vantage (resolver, ssh or ripe-atlas, by name); repeat for several. "
             "Default: every resolver and SSH vantage (RIPE Atlas costs credits: only when named).",
         ),
     ] = None,
     concurrency: Annotated[
-        int, typer.Option("--concurrency", min=1, help="Queries in flight per server at most.")
+        int,
+        typer.Option(
+            "--concurrency", metavar="N", min=1, help="Queries in flight per server at most."
+        ),
     ] = 100,
     qps: Annotated[
         float | None,
         typer.Option(
             "--qps",
+            metavar="N",
             min=0.1,
             help=f"Queries per second per server at most (default: no cap in a lab, "
             f"{DEFAULT_QPS:g} elsewhere).",
@@ -92,7 +97,9 @@ def health(
     policy: Annotated[
         Path | None,
         typer.Option(
-            "--policy", help="Health policy file (default: policies/health/policy.yaml if present)."
+            "--policy",
+            metavar="FILE",
+            help="Health policy file (default: policies/health/policy.yaml if present).",
         ),
     ] = None,
     list_checks: Annotated[

@@ -52,6 +52,7 @@ VerifyOption = Annotated[
     float,
     typer.Option(
         "--verify-timeout",
+        metavar="SECONDS",
         min=0,
         help="Seconds to wait for each provider's nameservers to serve every change.",
     ),
@@ -95,7 +96,9 @@ def plan(
     fmt: FormatOption = Report.text,
     out_file: Annotated[
         Path | None,
-        typer.Option("--out", "-o", help="Save the plan here, for `dnsops apply FILE`."),
+        typer.Option(
+            "--out", "-o", metavar="FILE", help="Save the plan here, for `dnsops apply FILE`."
+        ),
     ] = None,
     detailed_exitcode: Annotated[
         bool,

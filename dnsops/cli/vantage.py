@@ -40,7 +40,9 @@ app = typer.Typer(
 )
 VantageOption = Annotated[
     list[str] | None,
-    typer.Option("--vantage", "-V", help="Only this vantage (by name); repeat for several."),
+    typer.Option(
+        "--vantage", "-V", metavar="NAME", help="Only this vantage (by name); repeat for several."
+    ),
 ]
 FormatOption = Annotated[
     Format, typer.Option("--format", "-f", help="text, json, markdown or github.")
@@ -90,7 +92,12 @@ def check(
     vantage: VantageOption = None,
     record: Annotated[
         list[str] | None,
-        typer.Option("--record", "-r", help="Only this name (e.g. api.example.test.); repeat."),
+        typer.Option(
+            "--record",
+            "-r",
+            metavar="NAME",
+            help="Only this name (e.g. api.example.test.); repeat.",
+        ),
     ] = None,
     fmt: FormatOption = Format.text,
     estimate: Annotated[
@@ -102,7 +109,7 @@ def check(
     timeout: TimeoutOption = 2.0,
     retries: RetriesOption = 2,
     ssh_parallel: Annotated[
-        int, typer.Option("--ssh-parallel", min=1, help="SSH sessions at once.")
+        int, typer.Option("--ssh-parallel", metavar="N", min=1, help="SSH sessions at once.")
     ] = registry.SSH_PARALLEL,
 ) -> None:
     """Resolve the zones' records through each vantage and compare them with git.
