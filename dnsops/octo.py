@@ -718,3 +718,71 @@ def _ns1_transport(base: type) -> type:
                     )
 
     return BoundedTransport
+
+
+# -- records read back from a provider, without octoDNS's re-validation ---------------------
+#
+# octoDNS's plan reads the provider's records with ``populate(..., lenient=True)``, and so
+# does the audit. ``Record.new`` then validates every record (idna, the record class's and
+# every value's validators: a third of the cost of populating a 10k-record zone) only to
+# log the reasons as a WARNING: lenient never refuses a record, and validators never change
+# the data (the record built afterwards is the same). While the ``Record`` logger would
+# drop that warning anyway (dnsops logs errors only, unless --verbose), validating is pure
+# waste: :func:`read_back` skips it, in the calling thread only, on octoDNS 1.x.
+
+
+_reading_back = threading.local()
+_new_installed = False
+
+
+@contextlib.contextmanager
+def read_back() -> Iterator[None]:
+    """While this thread populates a zone from a provider leniently, ``Record.new``
+    builds the records without validating them whenever octoDNS would only have logged
+    the reasons as warnings nobody sees (the records are the same either way)."""
+    if not _install_unvalidated_new():
+        yield
+        return
+    outer = getattr(_reading_back, "active", False)
+    _reading_back.active = True
+    try:
+        yield
+    finally:
+        _reading_back.active = outer
+
+
+def _install_unvalidated_new() -> bool:
+    """Wrap ``octodns.record.Record.new`` once (octoDNS 1.x; otherwise nothing changes)."""
+    global _new_installed
+    if _new_installed:
+        return True
+    from octodns.record import Record
+
+    if not OCTODNS_VERSION.startswith("1.") or not hasattr(Record, "_CLASSES"):
+        _warn_once(f"octoDNS {OCTODNS_VERSION} (records read back are validated)")
+        return False
+    original = Record.new  # bound to Record
+    from octodns.idna import IdnaError, idna_encode
+
+    log = Record.log
+
+    def new(
+        cls: Any, zone: Any, name: Any, data: Any, source: Any = None, lenient: bool = False
+    ) -> Any:
+        if (
+            not lenient
+            or not getattr(_reading_back, "active", False)
+            or log.isEnabledFor(logging.WARNING)
+        ):
+            return original.__func__(cls, zone, name, data, source=source, lenient=lenient)
+        try:
+            encoded = idna_encode(str(name))
+            record_class = cls._CLASSES[data["type"]]
+        except (IdnaError, KeyError, TypeError):  # octoDNS's own handling and words
+            return original.__func__(cls, zone, name, data, source=source, lenient=lenient)
+        context = getattr(data, "context", None)
+        return record_class(zone, encoded, data, source=source, context=context)
+
+    Record.new = classmethod(new)
+    _new_installed = True
+    return True

@@ -21,6 +21,7 @@ from typing import Any
 from octodns.provider.plan import Plan
 from octodns.zone import Zone
 
+from dnsops import octo
 from dnsops.errors import ProviderError
 from dnsops.sync import axfr, convert, parallel
 from dnsops.sync.model import PlanSet, Snapshot, Withheld, ZonePlan
@@ -219,7 +220,9 @@ def _recording_populate(provider: Any, into: dict[str, tuple[Snapshot, bool]]) -
     original = provider.populate
 
     def populate(zone: Zone, target: bool = False, lenient: bool = False) -> Any:
-        exists = original(zone, target=target, lenient=lenient)
+        # the records read back are not validated again where that changes nothing
+        with octo.read_back() if target and lenient else contextlib.nullcontext():
+            exists = original(zone, target=target, lenient=lenient)
         if target:
             into[zone.name] = (convert.zone_snapshot(zone), bool(exists))
         return exists
