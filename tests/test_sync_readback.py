@@ -214,3 +214,31 @@ def test_bind_records_are_those_of_octodns_populate() -> None:
         server.close()
     assert len(slow.records) > 15
     assert_same(slow, fast, theirs)
+
+
+def test_powerdns_environment_settings_are_requests_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """octo remembers requests' environment look-up per scheme and host: the same answer."""
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", "192.0.2.1")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/nonexistent/ca.pem")
+    plain = PowerDnsProvider("pdns", "192.0.2.1", "not-a-key", enable_dynamic=False)
+    ours = PowerDnsProvider("pdns", "192.0.2.1", "not-a-key", enable_dynamic=False)
+    assert octo._remember_environment(ours) and not octo._remember_environment(ours)
+    urls = [
+        "http://192.0.2.1:8081/api/v1/servers/localhost/zones/example.test.",
+        "http://192.0.2.1:8081/api/v1/servers/localhost/zones/other.test.",
+        "http://192.0.2.2:8081/api/v1/servers/localhost/zones",
+        "https://192.0.2.2:8443/api/v1/servers/localhost",
+    ]
+    for _ in range(2):
+        for url in urls:
+            want = plain._sess.merge_environment_settings(url, {}, None, None, None)
+            got = ours._sess.merge_environment_settings(url, {}, None, None, None)
+            assert got == want
+            got["proxies"]["x"] = "changed by the caller"  # a copy each time
+    proxied = ours._sess.merge_environment_settings(urls[2], {}, None, None, None)["proxies"]
+    assert proxied["http"] == "http://proxy.example:3128"  # 192.0.2.2 is not in NO_PROXY
+    given = {"https": "http://other:1"}
+    assert ours._sess.merge_environment_settings(
+        urls[3], dict(given), True, False, None
+    ) == plain._sess.merge_environment_settings(urls[3], dict(given), True, False, None)
