@@ -95,7 +95,9 @@ bench-audit: setup
 	$(PY) -m benchmarks.bench_audit --records 10000 --rounds 5 --net $(BENCH_AUDIT_NET)
 
 # dnsops audit and health over 1,000 zones of 15 records (every BIND zone by AXFR, no
-# refusal lost; exit codes and findings printed); a lab of its own on BENCH_SCALE_NET
+# refusal lost; exit codes and findings printed), then dnsops plan vs octodns-sync over
+# them (a table row: CPU ratio, load; not in `make bench`, whose 15 minutes leave no room
+# for a 1,000-zone lab); a lab of its own on BENCH_SCALE_NET
 BENCH_SCALE_NET ?= 127.75
 bench-scale: setup
 	$(PY) -m benchmarks.bench_xfr_scale --zones 1000 --records 15 --rounds 2 --net $(BENCH_SCALE_NET)

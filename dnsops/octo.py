@@ -219,6 +219,7 @@ class Target:
         # BIND (octodns-bind): its populate reads zones through dnsops's AXFR reader,
         # with the same per-server limit and retries as health's and the audit's
         axfr.install(provider)
+        _remember_environment(provider)
         self.provider = provider
         self._processors = processors
         self._sources = sources
@@ -1103,4 +1104,120 @@ def bound_powerdns(provider: Any, bounds: Any) -> bool:
         return False
     label = f"{provider.id} (PowerDNS API)"
     provider._sess = deadline_session(label, bounds.deadline, like=session)
+    return True
+
+
+# -- records read back from a provider, without octoDNS's re-validation ---------------------
+#
+# octoDNS's plan reads the provider's records with ``populate(..., lenient=True)``, and so
+# does the audit. ``Record.new`` then validates every record (idna, the record class's and
+# every value's validators: a third of the cost of populating a 10k-record zone) only to
+# log the reasons as a WARNING: lenient never refuses a record, and validators never change
+# the data (the record built afterwards is the same). While the ``Record`` logger would
+# drop that warning anyway (dnsops logs errors only, unless --verbose), validating is pure
+# waste: :func:`read_back` skips it, in the calling thread only, on octoDNS 1.x.
+
+
+_reading_back = threading.local()
+_new_installed = False
+
+
+@contextlib.contextmanager
+def read_back() -> Iterator[None]:
+    """While this thread populates a zone from a provider leniently, ``Record.new``
+    builds the records without validating them whenever octoDNS would only have logged
+    the reasons as warnings nobody sees (the records are the same either way)."""
+    if not _install_unvalidated_new():
+        yield
+        return
+    outer = getattr(_reading_back, "active", False)
+    _reading_back.active = True
+    try:
+        yield
+    finally:
+        _reading_back.active = outer
+
+
+def _install_unvalidated_new() -> bool:
+    """Wrap ``octodns.record.Record.new`` once (octoDNS 1.x; otherwise nothing changes)."""
+    global _new_installed
+    if _new_installed:
+        return True
+    from octodns.record import Record
+
+    if not OCTODNS_VERSION.startswith("1.") or not hasattr(Record, "_CLASSES"):
+        _warn_once(f"octoDNS {OCTODNS_VERSION} (records read back are validated)")
+        return False
+    original = Record.new  # bound to Record
+    from octodns.idna import IdnaError, idna_encode
+
+    log = Record.log
+
+    def new(
+        cls: Any, zone: Any, name: Any, data: Any, source: Any = None, lenient: bool = False
+    ) -> Any:
+        if (
+            not lenient
+            or not getattr(_reading_back, "active", False)
+            or log.isEnabledFor(logging.WARNING)
+        ):
+            return original.__func__(cls, zone, name, data, source=source, lenient=lenient)
+        try:
+            encoded = idna_encode(str(name))
+            record_class = cls._CLASSES[data["type"]]
+        except (IdnaError, KeyError, TypeError):  # octoDNS's own handling and words
+            return original.__func__(cls, zone, name, data, source=source, lenient=lenient)
+        context = getattr(data, "context", None)
+        return record_class(zone, encoded, data, source=source, context=context)
+
+    Record.new = classmethod(new)
+    _new_installed = True
+    return True
+
+
+# -- PowerDNS: requests' environment look-up, once per server -----------------------------
+#
+# octodns-powerdns sends every API call through one requests Session. For every request,
+# requests looks for proxy settings in the environment (``merge_environment_settings``:
+# every environment variable lowercased and compared, twice): a sixth of the CPU of
+# reading 1,000 small zones from PowerDNS. Its answer depends only on the URL's scheme
+# and host, the session's own settings and the environment, none of which changes while
+# a command runs: it is remembered per scheme and host, for calls that pass no settings
+# of their own (all of octodns-powerdns's). (PowerDNS 4.7 closes the connection after
+# every response, "Connection: close": there is no connection to reuse.)
+
+
+def _remember_environment(provider: Any) -> bool:
+    """Remember the environment settings of an octodns-powerdns provider's session."""
+    if class_path(provider) != "octodns_powerdns.PowerDnsProvider":
+        return False
+    import requests
+
+    session = getattr(provider, "_sess", None)
+    if not isinstance(session, requests.Session) or not requests.__version__.startswith("2."):
+        return False
+    if "merge_environment_settings" in vars(session):
+        return False  # done already
+    original: Callable[..., Any] = session.merge_environment_settings
+    known: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+    def merge(url: str, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
+        if proxies or stream is not None or verify is not None or cert is not None:
+            return original(url, proxies, stream, verify, cert)
+        scheme, _, rest = url.partition("://")
+        key = (
+            scheme,
+            rest.split("/", 1)[0],
+            session.trust_env,
+            tuple(sorted(session.proxies.items())),
+            session.stream,
+            session.verify,
+            session.cert,
+        )
+        if key not in known:
+            known[key] = dict(original(url, {}, None, None, None))
+        found = known[key]
+        return {**found, "proxies": dict(found["proxies"])}
+
+    session.merge_environment_settings = merge  # type: ignore[method-assign,assignment]
     return True

@@ -34,7 +34,12 @@ HANG = 120
 @pytest.fixture
 def trickling(lab_dir: Path) -> Iterator[tuple[Path, TricklingApi]]:
     """The session lab with PowerDNS's API behind a trickling stand-in, and a 2 s
-    deadline per PowerDNS request in dnsops.yaml; both files restored afterwards."""
+    deadline per PowerDNS request in dnsops.yaml; both files restored afterwards. The lab
+    is synced before (the zone on both providers, whatever ran earlier) and after (so the
+    next test finds it as git has it)."""
+    from tests.test_lab import sync_lab
+
+    sync_lab(load_project(lab_dir / "dnsops.yaml"))
     api = TricklingApi(f"{TEST_NET}.9.7", interval=5.0, lifetime=HANG + 60).start()
     config, settings = lab_dir / "config" / "lab.yaml", lab_dir / "dnsops.yaml"
     original_config, original_settings = config.read_text(), settings.read_text()
@@ -55,6 +60,7 @@ def trickling(lab_dir: Path) -> Iterator[tuple[Path, TricklingApi]]:
         config.write_text(original_config)
         settings.write_text(original_settings)
         api.stop()
+        assert not sync_lab(load_project(lab_dir / "dnsops.yaml")).has_changes
 
 
 def dnsops(root: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -103,6 +103,35 @@ def test_snapshot_digest_follows_every_record() -> None:
     assert list(one.records) == ["api.example.test. A", "www.example.test. A"]
 
 
+def test_remembered_states_are_the_states_computed_afresh() -> None:
+    records = {"api": a(60, "192.0.2.20"), "www": {"type": "CNAME", "ttl": 60, "value": "api"}}
+    fresh = convert.zone_snapshot(zone_with(records))
+    with convert.remembering() as memo:
+        desired = convert.zone_snapshot(zone_with(records))
+        read_back = convert.zone_snapshot(zone_with(records))  # other objects, same data
+        moved = convert.zone_snapshot(zone_with({**records, "api": a(61, "192.0.2.20")}))
+    assert desired == read_back == fresh
+    assert all(read_back.records[k] is desired.records[k] for k in desired.records)  # shared
+    assert moved.records["api.example.test. A"].ttl == 61  # other data: its own state
+    assert moved.records["www.example.test. CNAME"] is desired.records["www.example.test. CNAME"]
+    assert len(memo.by_data) == 3
+
+
+def test_a_worker_sends_states_the_parent_knows_by_reference() -> None:
+    records = {"api": a(60, "192.0.2.20"), "www": a(60, "1.2.3.4")}
+    with convert.remembering() as memo:
+        convert.zone_snapshot(zone_with(records))  # the parent's, before the fork
+        memo.seal()
+        # the worker: one record in sync, one not (a state the parent never computed)
+        existing = convert.zone_snapshot(zone_with({**records, "www": a(60, "1.2.3.5")}))
+        doc = ZonePlan(provider="pdns", zone=ZONE, exists=True, existing=existing)
+        packed = convert.pack(doc)
+        assert sorted(len(row) for row in packed[5]) == [3, 5]
+        assert convert.unpack(packed) == doc
+    assert convert.unpack(convert.pack(doc)) == doc  # outside a plan: every row in full
+    assert all(len(row) == 5 for row in convert.pack(doc)[5])
+
+
 def _twelve() -> dict[str, dict[str, Any]]:
     return {f"h{i:02}": a(3600, f"192.0.2.{i}") for i in range(12)}
 

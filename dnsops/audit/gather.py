@@ -33,7 +33,7 @@ from dnsops.audit.core import managed, on_wire
 from dnsops.audit.model import Capabilities, Key, ProviderViews, Served, View, ZoneViews
 from dnsops.audit.queries import Ask, Nameserver, ask
 from dnsops.audit.workers import Job, JobFailed
-from dnsops.octo import Target
+from dnsops.octo import Target, read_back
 from dnsops.probe.model import Target as ProbeTarget
 from dnsops.probe.transfer import axfr
 from dnsops.probe.xfr import TsigKey
@@ -311,7 +311,8 @@ def _populate_all(
 
 def _populate(target: Any, name: str) -> ApiView:
     existing = Zone(name, [])
-    exists = bool(target.populate(existing, target=True, lenient=True))
+    with read_back():  # as a plan reads them: not validated again where that changes nothing
+        exists = bool(target.populate(existing, target=True, lenient=True))
     raw = convert.zone_view(existing)
     if not isinstance(target, Target) or not target.processors(name):
         return ApiView(raw, exists=exists)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from octodns.provider.plan import Plan, RootNsChange, TooMuchChange
@@ -25,15 +26,64 @@ def canonical(data: Any) -> str:
 
 
 def record_state(record: Record) -> RecordState:
+    data = canonical(record.data)
+    memo = _memo
+    if memo is not None:
+        known = memo.by_data.get((record.fqdn, record._type, data))
+        if known is not None:
+            return known
     rrset = record.to_rrset()
     # built from values of the right types: no validation (10k records per snapshot)
-    return RecordState.model_construct(
+    state = RecordState.model_construct(
         name=record.fqdn,
         type=record._type,
         ttl=int(record.ttl),
         values=sorted(str(v) for v in rrset.rdatas),
-        digest=_sha256(canonical(record.data))[:32],
+        digest=_sha256(data)[:32],
     )
+    if memo is not None:
+        memo.add(state, data)
+    return state
+
+
+class StateMemo:
+    """The record states of one plan, by what they are computed from.
+
+    A record's state is a function of its name, type and data (TTL and values are part
+    of the data; the digest is computed over it), so a record read back from a provider
+    that has exactly the data of a desired record (every record of a zone in sync) has
+    that record's state: computed once, shared by the snapshots of the desired zone and
+    of both providers. States computed before a plan forks its workers
+    (:mod:`dnsops.sync.parallel`) are also known to the parent: a worker sends such a
+    state back as its name, type and digest only (:func:`pack`).
+    """
+
+    def __init__(self) -> None:
+        self.by_data: dict[tuple[str, str, str], RecordState] = {}
+        # what the parent knows: the states of the moment it sealed the memo (forked)
+        self.sealed: dict[tuple[str, str, str], RecordState] = {}
+
+    def add(self, state: RecordState, data: str) -> None:
+        self.by_data[(state.name, state.type, data)] = state
+
+    def seal(self) -> None:
+        """Just before forking: the states a worker may send back by reference."""
+        self.sealed = {(s.name, s.type, s.digest): s for s in self.by_data.values()}
+
+
+_memo: StateMemo | None = None
+
+
+@contextlib.contextmanager
+def remembering() -> Iterator[StateMemo]:
+    """Share record states (:class:`StateMemo`) within this block (one plan)."""
+    global _memo
+    outer = _memo
+    _memo = outer if outer is not None else StateMemo()
+    try:
+        yield _memo
+    finally:
+        _memo = outer
 
 
 def snapshot(records: Iterable[Record]) -> Snapshot:
@@ -118,8 +168,16 @@ PackedPlan = tuple[Any, ...]
 
 def pack(doc: ZonePlan) -> PackedPlan:
     """A plan model as plain tuples: cheap to pickle, and :func:`unpack` skips validation
-    (a provider's existing records are most of it: 10k records, 10k models)."""
-    rows = [(s.name, s.type, s.ttl, s.values, s.digest) for s in doc.existing.records.values()]
+    (a provider's existing records are most of it: 10k records, 10k models). A state the
+    parent already has (computed before the fork, :class:`StateMemo`) goes as its name,
+    type and digest: :func:`unpack` must run within the same :func:`remembering` block."""
+    shared = _memo.sealed if _memo is not None else {}
+    rows = [
+        (s.name, s.type, s.digest)
+        if shared.get((s.name, s.type, s.digest)) is s
+        else (s.name, s.type, s.ttl, s.values, s.digest)
+        for s in doc.existing.records.values()
+    ]
     changes = [c.model_dump() for c in doc.changes]
     return (
         doc.provider,
@@ -136,9 +194,14 @@ def pack(doc: ZonePlan) -> PackedPlan:
 def unpack(packed: PackedPlan) -> ZonePlan:
     """The plan model :func:`pack` was given (it came from a validated model)."""
     provider, zone, exists, changes, digest, rows, checksum, unsafe = packed
+    shared = _memo.sealed if _memo is not None else {}
     states = (
-        RecordState.model_construct(name=n, type=t, ttl=ttl, values=v, digest=d)
-        for n, t, ttl, v, d in rows
+        shared[row]
+        if len(row) == 3
+        else RecordState.model_construct(
+            name=row[0], type=row[1], ttl=row[2], values=row[3], digest=row[4]
+        )
+        for row in rows
     )
     return ZonePlan.model_construct(
         provider=provider,

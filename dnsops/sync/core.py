@@ -22,6 +22,7 @@ from typing import Any
 from octodns.provider.plan import Plan
 from octodns.zone import Zone
 
+from dnsops import octo
 from dnsops.errors import ProviderError
 from dnsops.octo import BatchFailed
 from dnsops.sync import axfr, convert, parallel
@@ -110,28 +111,30 @@ def plan(
         except Exception as exc:  # any provider/library failure: reported, not raised
             return _ProviderPlans(docs, plans, redact(_describe(exc)))
 
-    def empty() -> PlanSet:
-        return _empty(environment, providers, zones)
+    with convert.remembering() as memo:
+        # the desired records' states first: a provider's records in sync have the same
+        # states (convert.StateMemo), found instead of computed again, also by the workers
+        start = _empty(environment, providers, zones)
+        records = sum(len(s.records) for s in start.desired.values())
+        if not for_apply and parallel.worthwhile(len(providers), records):
 
-    records = sum(len(z.records) for z in zones.values())
-    if not for_apply and parallel.worthwhile(len(providers), records):
+            def portable(name: str, tell: Progress) -> _Portable:
+                return one(name, tell).portable()
 
-        def portable(name: str, tell: Progress) -> _Portable:
-            return one(name, tell).portable()
-
-        outcomes, doc = parallel.run_each(list(providers), portable, say, empty)
-        results = {
-            name: o.value.unpacked()
-            if o.value is not None
-            else _ProviderPlans([], {}, redact(str(o.error)))
-            for name, o in outcomes.items()
-        }
-        planned = Planned(doc=doc, appliable=False)
-    else:
-        with ThreadPoolExecutor(max_workers=max(1, len(providers))) as pool:
-            found = pool.map(lambda name: one(name, say), providers)
-            results = dict(zip(providers, found, strict=True))
-        planned = Planned(doc=empty())
+            memo.seal()
+            outcomes, _ = parallel.run_each(list(providers), portable, say, lambda: None)
+            results = {
+                name: o.value.unpacked()
+                if o.value is not None
+                else _ProviderPlans([], {}, redact(str(o.error)))
+                for name, o in outcomes.items()
+            }
+            planned = Planned(doc=start, appliable=False)
+        else:
+            with ThreadPoolExecutor(max_workers=max(1, len(providers))) as pool:
+                found = pool.map(lambda name: one(name, say), providers)
+                results = dict(zip(providers, found, strict=True))
+            planned = Planned(doc=start)
     all_docs: list[ZonePlan] = []
     failed: dict[str, str] = {}
     data: dict[tuple[str, str], dict[str, Any] | None] = {}
@@ -225,7 +228,9 @@ def _recording_populate(provider: Any, into: dict[str, tuple[Snapshot, bool]]) -
     original = provider.populate
 
     def populate(zone: Zone, target: bool = False, lenient: bool = False) -> Any:
-        exists = original(zone, target=target, lenient=lenient)
+        # the records read back are not validated again where that changes nothing
+        with octo.read_back() if target and lenient else contextlib.nullcontext():
+            exists = original(zone, target=target, lenient=lenient)
         if target:
             into[zone.name] = (convert.zone_snapshot(zone), bool(exists))
         return exists

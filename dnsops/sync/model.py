@@ -169,8 +169,12 @@ class PlanSet(_Model):
         a, b = self.providers
         lines: list[str] = []
         withheld = {(w.provider, w.zone, f"{w.name} {w.type}") for w in self.withheld}
+        # an index, not get() per zone: that is quadratic (1,000 zones, 2,000 plans)
+        plans: dict[tuple[str, str], ZonePlan] = {}
+        for p in self.plans:
+            plans.setdefault((p.provider, p.zone), p)
         for zone in self.desired:
-            pa, pb = self.get(a, zone), self.get(b, zone)
+            pa, pb = plans.get((a, zone)), plans.get((b, zone))
             ca = {c.key: c for c in pa.changes} if pa else {}
             cb = {c.key: c for c in pb.changes} if pb else {}
             for key in sorted(set(ca) | set(cb)):
