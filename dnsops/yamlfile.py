@@ -25,12 +25,18 @@ YAML keeps octoDNS's loader semantics: the loader classes are octoDNS's own (or
 :class:`_KeyLineLoader` for dnsops's files) with their constructors, ``ContextDict``
 contexts and key-order checks; only the parser underneath is libyaml's C one (about 4x
 faster on large zones), with a pure-Python parse again on a syntax error so the
-message is worded exactly as octoDNS words it.
+message is worded exactly as octoDNS words it. A zone file without a ``&`` (surely a
+tree) is built by :class:`_TreeBuilder`, which gives what those loaders give, runs the
+checks above as it goes (one walk over the nodes) and releases each record's nodes once
+built; it hands anything unusual back to the loaders. The garbage collector is paused
+while a file is loaded (:func:`gc_paused`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import io
 import json
 import os
@@ -42,9 +48,10 @@ from pathlib import Path
 from typing import IO, Any
 
 import yaml
-from octodns.yaml import ContextLoader
+from octodns.context import ContextDict
+from octodns.yaml import ContextLoader, SortEnforcingLoader
 from yaml.constructor import ConstructorError, SafeConstructor
-from yaml.nodes import MappingNode, Node, ScalarNode
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from dnsops.errors import ConfigError, InputError
 
@@ -61,7 +68,10 @@ _NOT_PRINTABLE = re.compile(
     "[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
 )
 _MERGE = "tag:yaml.org,2002:merge"
+_VALUE = "tag:yaml.org,2002:value"
 _STR = "tag:yaml.org,2002:str"
+_SEQ = "tag:yaml.org,2002:seq"
+_MAP = "tag:yaml.org,2002:map"
 _INCLUDE = "!include"
 # what may be an anchor (``&name``); a document with none is a tree (no alias)
 _ANCHOR = re.compile(rb"(?:^|(?<=[\s\[{,:?\-]))&[^\s\[\]{},]")
@@ -269,6 +279,33 @@ def parse_yaml(data: bytes, doc: YamlFile, base: Any, *, compose_only: bool = Fa
     :raises yaml.YAMLError: a syntax error (worded as octoDNS's pure-Python loader does)
         or an error of ``base``'s constructors (key order, unhashable key...).
     """
+    with gc_paused():
+        try:
+            return _parse_yaml(data, doc, base, compose_only, fast=True)
+        except _Fallback:
+            # the tree builder met what only the loader's own constructors do (or an
+            # error, which they word): the whole file again, their way
+            return _parse_yaml(data, doc, base, compose_only, fast=False)
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused, for building a large acyclic structure.
+
+    A 100k-record zone composes to about a million YAML nodes and then as many dicts,
+    lists and strings: every full collection on the way walks all of them (about 5 s
+    of 35 s of a lint) and frees nothing, as none of it is a cycle. Nested uses are fine.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _parse_yaml(data: bytes, doc: YamlFile, base: Any, compose_only: bool, fast: bool) -> Any:
     text = decode(data, doc.shown)
     bad = _NOT_PRINTABLE.search(text)
     if bad is not None:
@@ -283,12 +320,12 @@ def parse_yaml(data: bytes, doc: YamlFile, base: Any, *, compose_only: bool = Fa
     # on the graph walk if it meets more nodes than a tree of this size can have)
     sure = b"&" not in data  # no anchor, no alias: surely a tree
     graph = _INCLUDE.encode() in data or (not sure and _ANCHOR.search(data) is not None)
-    fast = _c_loader(base)
-    if fast is not None:
+    c_cls = _c_loader(base)
+    if c_cls is not None:
         stream: IO[Any] = io.BytesIO(data)
         stream.name = doc.path  # type: ignore[misc]
         try:
-            return _run(fast, stream, doc, graph, compose_only, len(data), sure)
+            return _run(c_cls, stream, doc, graph, compose_only, len(data), sure, fast)
         except ConstructorError:
             raise  # the loader's own constructors: the same on either parser
         except yaml.YAMLError as exc:
@@ -297,11 +334,11 @@ def parse_yaml(data: bytes, doc: YamlFile, base: Any, *, compose_only: bool = Fa
         # pure Python (depth-limited), so the message is octoDNS's or ours
         stream = io.StringIO(text)
         stream.name = doc.path
-        _run(_py_loader(base), stream, doc, graph, True, len(data), sure)
+        _run(_py_loader(base), stream, doc, graph, True, len(data), sure, False)
         raise c_error  # pure Python accepted what libyaml did not: libyaml's words
     stream = io.StringIO(text)
     stream.name = doc.path
-    return _run(_py_loader(base), stream, doc, graph, compose_only, len(data), sure)
+    return _run(_py_loader(base), stream, doc, graph, compose_only, len(data), sure, fast)
 
 
 def _run(
@@ -312,6 +349,7 @@ def _run(
     compose_only: bool,
     size: int,
     sure: bool,
+    fast: bool,
 ) -> Any:
     loader = cls(stream)
     loader.dnsops_file = doc
@@ -319,6 +357,9 @@ def _run(
         node = loader.get_single_node()
         if node is None:
             return None
+        if fast and sure and not compose_only and cls.dnsops_tree is not None:
+            # surely a tree: checked while it is built, in one pass
+            return _TreeBuilder(loader, cls.dnsops_tree, doc.depth).build_root(node)
         if graph or not _check_tree(node, doc, 2 * size + 16, sure):
             _check_graph(node, doc)
         if compose_only:
@@ -334,6 +375,7 @@ class _SafeLoading:
 
     dnsops_file: YamlFile
     dnsops_base: Any
+    dnsops_tree: str | None = None  # how _TreeBuilder builds mappings (None: it does not)
     dnsops_depth = 0
 
     def construct_include(self, node: Any) -> Any:
@@ -380,6 +422,7 @@ def _make_safe(cls: Any, base: Any) -> Any:
         full = f"tag:yaml.org,2002:{tag}"
         cls.add_constructor(full, _checked_scalar(base.yaml_constructors[full], what))
     cls.__name__ = cls.__qualname__ = f"{cls.__name__}{base.__name__}"
+    cls.dnsops_tree = _tree_mode(cls)
     return cls
 
 
@@ -414,6 +457,126 @@ def _py_loader(base: Any) -> Any:
         pass
 
     return _make_safe(Py, base)
+
+
+# -- building a tree ---------------------------------------------------------------
+
+_ORDER_MEMO = 4096  # key sequences whose order is memoised, per file
+
+
+class _Fallback(Exception):
+    """The tree builder leaves this document to the loader's own constructors."""
+
+
+def _tree_mode(cls: Any) -> str | None:
+    """How :class:`_TreeBuilder` builds ``cls``'s mappings, exactly as its constructors
+    would: "context" (octoDNS's ContextLoader), "sorted" (its sort-enforcing loaders), or
+    None when the class constructs anything its own way (then it is left to them)."""
+    constructors = cls.yaml_constructors
+    if constructors.get(_STR) is not SafeConstructor.construct_yaml_str:
+        return None
+    if constructors.get(_SEQ) is not SafeConstructor.construct_yaml_seq:
+        return None
+    mapping = constructors.get(_MAP)
+    if mapping is ContextLoader.construct_mapping:
+        return "context"
+    if mapping is SortEnforcingLoader.construct_mapping:
+        return "sorted"
+    return None
+
+
+class _TreeBuilder:
+    """``construct_document`` for a document that is surely a tree (not a ``&`` in it:
+    no anchor, so no alias; no ``!include``), with the same result: the same ContextDicts
+    with the same contexts, lists, and scalars from the loader's own scalar constructors;
+    octoDNS's key-order check, memoised per sequence of keys. It checks what
+    :func:`_check_tree` would (depth, duplicate keys) on the way, so the file's nodes are
+    walked once.
+
+    Anything else (a merge key, a collection as a key, a tag it does not know), any
+    error and any check that fails raise :class:`_Fallback`, and the caller loads the
+    file again the loader's way, checks first: errors are worded and ordered exactly as
+    before. The root mapping's entries are released as they are built: a zone's nodes
+    and its data are never all in memory at once.
+    """
+
+    def __init__(self, loader: Any, mode: str, depth: int) -> None:
+        self.loader = loader
+        self.limit = depth  # nesting levels of collections the file may use
+        self.constructors = loader.yaml_constructors
+        self.keygen = loader.KEYGEN if mode == "sorted" else None
+        self.ordered: dict[tuple[str, ...], bool] = {}
+
+    def build_root(self, node: Node) -> Any:
+        try:
+            if node.__class__ is MappingNode and node.tag == _MAP:
+                return self._mapping(node, 1, consume=True)
+            return self._build(node, 0)
+        except Exception as exc:
+            raise _Fallback from exc
+
+    def _build(self, node: Node, depth: int) -> Any:
+        """``node``, a child of a collection nested ``depth`` levels deep."""
+        cls = node.__class__
+        if cls is ScalarNode:
+            if node.tag == _STR:
+                return node.value
+            construct = self.constructors.get(node.tag)
+            if construct is None:
+                raise _Fallback
+            return construct(self.loader, node)
+        depth += 1
+        if depth > self.limit:
+            raise _Fallback  # too deep: the checks say so
+        if cls is SequenceNode:
+            if node.tag != _SEQ:
+                raise _Fallback
+            return [self._build(child, depth) for child in node.value]
+        if node.tag != _MAP:
+            raise _Fallback
+        return self._mapping(node, depth, consume=False)
+
+    def _mapping(self, node: Node, depth: int, *, consume: bool) -> Any:
+        mark = node.start_mark
+        mapping = ContextDict(
+            context=f"{mark.name}, line {mark.line + 1}, column {mark.column + 1}"
+        )
+        pairs = node.value
+        plain = True  # every key a plain string: the order memo may answer
+        build = self._build
+        for i, (key_node, value_node) in enumerate(pairs):
+            if key_node.__class__ is not ScalarNode:
+                raise _Fallback
+            tag = key_node.tag
+            if tag == _STR:
+                key = key_node.value
+            elif tag in (_MERGE, _VALUE):
+                raise _Fallback
+            else:
+                key = build(key_node, depth)
+                plain = False
+            mapping[key] = build(value_node, depth)
+            if consume:
+                pairs[i] = None  # this entry's nodes are garbage now
+        if len(mapping) != len(pairs):
+            raise _Fallback  # a key twice (or two keys equal once loaded: 1 and true)
+        if consume:
+            node.value = []
+        if self.keygen is not None:
+            self._check_order(list(mapping), plain)
+        return mapping
+
+    def _check_order(self, keys: list[Any], plain: bool) -> None:
+        """octoDNS's SortEnforcingLoader check: the keys are in ``KEYGEN`` order."""
+        memo = tuple(keys) if plain else None
+        if memo is not None and memo in self.ordered:
+            ok = self.ordered[memo]
+        else:
+            ok = keys == sorted(keys, key=self.keygen)
+            if memo is not None and len(self.ordered) < _ORDER_MEMO:
+                self.ordered[memo] = ok
+        if not ok:
+            raise _Fallback  # the loader words it (expected X got Y at file, line)
 
 
 # -- !include ---------------------------------------------------------------------
