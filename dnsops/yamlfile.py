@@ -306,21 +306,16 @@ def gc_paused() -> Iterator[None]:
 
 
 def _parse_yaml(data: bytes, doc: YamlFile, base: Any, compose_only: bool, fast: bool) -> Any:
-    text = decode(data, doc.shown)
-    bad = _NOT_PRINTABLE.search(text)
-    if bad is not None:
-        line, column = _line_column(text, bad.start())
-        raise InputError(
-            doc.shown,
-            line,
-            f"control character U+{ord(bad.group()):04X} is not allowed in YAML",
-            column=column,
-        )
+    _check_text(data, doc)
     # a tree unless an anchor may be there: checked faster (and the tree walk falls back
     # on the graph walk if it meets more nodes than a tree of this size can have)
     sure = b"&" not in data  # no anchor, no alias: surely a tree
     graph = _INCLUDE.encode() in data or (not sure and _ANCHOR.search(data) is not None)
     c_cls = _c_loader(base)
+    if fast and sure and not graph and not compose_only and c_cls is not None:
+        pieces = _pieces(data) if c_cls.dnsops_tree is not None else None
+        if pieces is not None:
+            return _build_pieces(c_cls, pieces, doc)
     if c_cls is not None:
         stream: IO[Any] = io.BytesIO(data)
         stream.name = doc.path  # type: ignore[misc]
@@ -332,13 +327,115 @@ def _parse_yaml(data: bytes, doc: YamlFile, base: Any, compose_only: bool, fast:
             c_error = exc
         # a syntax error, or nesting beyond libyaml's 1,000 levels: compose again in
         # pure Python (depth-limited), so the message is octoDNS's or ours
-        stream = io.StringIO(text)
+        stream = io.StringIO(data.decode("utf-8"))
         stream.name = doc.path
         _run(_py_loader(base), stream, doc, graph, True, len(data), sure, False)
         raise c_error  # pure Python accepted what libyaml did not: libyaml's words
-    stream = io.StringIO(text)
+    stream = io.StringIO(data.decode("utf-8"))
     stream.name = doc.path
     return _run(_py_loader(base), stream, doc, graph, compose_only, len(data), sure, fast)
+
+
+def _check_text(data: bytes, doc: YamlFile) -> None:
+    """UTF-8, and no character YAML refuses (the text itself is not kept: the parser
+    reads the bytes)."""
+    text = decode(data, doc.shown)
+    bad = _NOT_PRINTABLE.search(text)
+    if bad is not None:
+        line, column = _line_column(text, bad.start())
+        raise InputError(
+            doc.shown,
+            line,
+            f"control character U+{ord(bad.group()):04X} is not allowed in YAML",
+            column=column,
+        )
+
+
+# -- a large tree in pieces --------------------------------------------------------
+
+_PIECE = 256 * 1024  # bytes of YAML composed at once when a file is loaded in pieces
+# what may start a line at column 0 in a file loaded in pieces: the first character of
+# a plain or quoted top-level key (a name), or a comment
+_TOP_LINE = re.compile(rb"\n(?=[^\s#])")
+_KEY_START = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_'\"")
+# line breaks other than \n that YAML counts (CR, NEL, LS, PS): lines would be miscounted
+_OTHER_BREAKS = re.compile(b"\r|\xc2\x85|\xe2\x80[\xa8\xa9]")
+
+
+def _pieces(data: bytes) -> list[tuple[int, bytes]] | None:
+    """A large document cut before top-level keys into pieces of about :data:`_PIECE`
+    bytes, each with the number of lines before it; None to load it whole.
+
+    A block mapping's entries at indentation 0 each start at column 0 and nothing else
+    of it does, except the continuation of a quoted scalar or flow collection: a piece
+    cut there does not parse (and the file is loaded whole). Cut only where every
+    column-0 line of the file starts a key, a comment or an entry of a sequence that is
+    a key's value (``key:`` then ``- item``, as PyYAML writes them): no document
+    marker, directive, explicit key, tag, alias or flow collection at column 0.
+    """
+    if len(data) <= 2 * _PIECE or _OTHER_BREAKS.search(data) is not None:
+        return None
+    starts = []
+    for m in _TOP_LINE.finditer(data):
+        i = m.end()
+        if data[i] in _KEY_START:
+            starts.append(i)
+        elif data[i : i + 2] not in (b"- ", b"-\n"):  # an indentless sequence's entry
+            return None
+    pieces: list[tuple[int, bytes]] = []
+    begin = line = 0
+    target = _PIECE
+    for cut in starts:
+        if cut < target:
+            continue
+        pieces.append((line, data[begin:cut]))
+        line += data.count(b"\n", begin, cut)
+        begin, target = cut, cut + _PIECE
+    pieces.append((line, data[begin:]))
+    return pieces if len(pieces) > 1 else None
+
+
+def _build_pieces(cls: Any, pieces: list[tuple[int, bytes]], doc: YamlFile) -> Any:
+    """The document of :func:`_pieces`, each piece composed and built on its own (only
+    one piece's nodes in memory at once), merged into the one root mapping.
+
+    Anything a piece cannot settle alone (it does not parse, is not a mapping, repeats a
+    key of another piece) raises :class:`_Fallback`: the file is loaded whole."""
+    root: Any = None
+    builder: _TreeBuilder | None = None
+    for offset, piece in pieces:
+        stream: IO[Any] = io.BytesIO(piece)
+        stream.name = doc.path  # type: ignore[misc]
+        loader = cls(stream)
+        loader.dnsops_file = doc
+        try:
+            node = loader.get_single_node()
+            if node is None or node.__class__ is not MappingNode or node.tag != _MAP:
+                raise _Fallback
+            if builder is None:
+                builder = _TreeBuilder(loader, cls.dnsops_tree, doc.depth)
+            builder.loader, builder.line0 = loader, offset
+            built = builder.build_root(node, check_order=False)
+        except _Fallback:
+            raise
+        except Exception as exc:  # a piece that does not parse alone
+            raise _Fallback from exc
+        finally:
+            loader.dispose()
+        del node
+        if root is None:
+            root = built
+            continue
+        size = len(root)
+        root.update(built)
+        if len(root) != size + len(built):
+            raise _Fallback  # a key in two pieces: the whole file's checks word it
+    assert builder is not None
+    try:
+        builder.check_order(list(root), plain=False)
+    except Exception as exc:
+        raise _Fallback from exc
+    return root
 
 
 def _run(
@@ -357,7 +454,7 @@ def _run(
         node = loader.get_single_node()
         if node is None:
             return None
-        if fast and sure and not compose_only and cls.dnsops_tree is not None:
+        if fast and sure and not graph and not compose_only and cls.dnsops_tree is not None:
             # surely a tree: checked while it is built, in one pass
             return _TreeBuilder(loader, cls.dnsops_tree, doc.depth).build_root(node)
         if graph or not _check_tree(node, doc, 2 * size + 16, sure):
@@ -506,11 +603,12 @@ class _TreeBuilder:
         self.constructors = loader.yaml_constructors
         self.keygen = loader.KEYGEN if mode == "sorted" else None
         self.ordered: dict[tuple[str, ...], bool] = {}
+        self.line0 = 0  # lines before the text being built (a piece of a file)
 
-    def build_root(self, node: Node) -> Any:
+    def build_root(self, node: Node, *, check_order: bool = True) -> Any:
         try:
             if node.__class__ is MappingNode and node.tag == _MAP:
-                return self._mapping(node, 1, consume=True)
+                return self._mapping(node, 1, consume=True, check_order=check_order)
             return self._build(node, 0)
         except Exception as exc:
             raise _Fallback from exc
@@ -534,13 +632,12 @@ class _TreeBuilder:
             return [self._build(child, depth) for child in node.value]
         if node.tag != _MAP:
             raise _Fallback
-        return self._mapping(node, depth, consume=False)
+        return self._mapping(node, depth, consume=False, check_order=True)
 
-    def _mapping(self, node: Node, depth: int, *, consume: bool) -> Any:
+    def _mapping(self, node: Node, depth: int, *, consume: bool, check_order: bool) -> Any:
         mark = node.start_mark
-        mapping = ContextDict(
-            context=f"{mark.name}, line {mark.line + 1}, column {mark.column + 1}"
-        )
+        line = mark.line + 1 + self.line0
+        mapping = ContextDict(context=f"{mark.name}, line {line}, column {mark.column + 1}")
         pairs = node.value
         plain = True  # every key a plain string: the order memo may answer
         build = self._build
@@ -562,12 +659,14 @@ class _TreeBuilder:
             raise _Fallback  # a key twice (or two keys equal once loaded: 1 and true)
         if consume:
             node.value = []
-        if self.keygen is not None:
-            self._check_order(list(mapping), plain)
+        if check_order:
+            self.check_order(list(mapping), plain)
         return mapping
 
-    def _check_order(self, keys: list[Any], plain: bool) -> None:
+    def check_order(self, keys: list[Any], plain: bool) -> None:
         """octoDNS's SortEnforcingLoader check: the keys are in ``KEYGEN`` order."""
+        if self.keygen is None:
+            return
         memo = tuple(keys) if plain else None
         if memo is not None and memo in self.ordered:
             ok = self.ordered[memo]

@@ -147,3 +147,92 @@ def test_checks_while_building_say_what_the_checks_say(tmp_path: Path, text: str
                 return ("error", exc.line, exc.problem)
 
     assert outcome(plain) == outcome(marked)
+
+
+def _zone_text(n: int = 12) -> str:
+    """A zone of ``n`` names in several styles (plain, quoted, flow, indentless lists,
+    comments at column 0, multi-line scalars), keys in natural order."""
+    out = ["---\n'':\n  ttl: 60\n  type: A\n  values:\n  - 192.0.2.1\n  - 192.0.2.2\n"]
+    for i in range(1, n + 1):
+        out.append(f"# name {i}\n")
+        if i % 4 == 0:
+            out.append(f"h{i}: {{ttl: 60, type: A, values: [192.0.2.{i}, 192.0.2.99]}}\n")
+        elif i % 4 == 1:
+            out.append(f"'h{i}':\n- ttl: 60\n  type: TXT\n  value: \"long\n    text {i}\"\n")
+        elif i % 4 == 2:
+            out.append(f"h{i}:\n  ttl: 60\n  type: TXT\n  value: >\n    folded\n    {i}\n")
+        else:
+            out.append(f'"h{i}":\n  - ttl: 0x3c\n    type: CNAME\n    value: t{i}.example.\n')
+    return "".join(out)
+
+
+PIECE_DOCS = {
+    "zone": _zone_text(),
+    "crlf": _zone_text().replace("\n", "\r\n"),
+    "quoted scalar continued at column 0": _zone_text()
+    + "zz:\n  ttl: 1\n  type: TXT\n  value: 'a\nzzz: b'\n",
+    "flow continued at column 0": _zone_text() + "zz: {ttl: 1, type: A,\nvalue: 192.0.2.1}\n",
+    "top-level keys out of order": _zone_text() + "a0: {ttl: 1}\n",
+    "record keys out of order": _zone_text() + "zz: {type: A, ttl: 1}\n",
+    "a bad number late": _zone_text() + "zz: {ttl: 99999999999999999999e99999}\n",
+    "document end": _zone_text() + "...\n",
+    "second document": _zone_text() + "---\nzz: 1\n",
+    "not a mapping late": _zone_text() + "zz\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(PIECE_DOCS))
+def test_in_pieces_same_as_octodns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """A large file is composed in pieces cut before top-level keys: the same data,
+    contexts (line numbers) and errors as octoDNS's loader."""
+    monkeypatch.setattr(yamlfile, "_PIECE", 64)
+    path = tmp_path / "z.yaml"
+    path.write_bytes(PIECE_DOCS[name].encode())
+    assert _load(path, "ours") == _load(path, "theirs")
+
+
+def test_pieces_are_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(yamlfile, "_PIECE", 64)
+    data = _zone_text().encode()
+    pieces = yamlfile._pieces(data)
+    assert pieces is not None and len(pieces) > 5
+    assert b"".join(p for _, p in pieces) == data
+    assert all(p[:1] in (b"-", b"'", b"h", b'"') for _, p in pieces)
+    offset = 0
+    for line, piece in pieces:
+        assert line == data[:offset].count(b"\n")
+        offset += len(piece)
+    for text in ("\r", "\u2028", "\x85"):  # line breaks other than \n: whole
+        assert yamlfile._pieces(data + f"zz: 'a{text}b'\n".encode()) is None
+    for line in ("...", "---", "%YAML 1.1", "? a", "!!str a: 1", "*x", "[a]", "{a: 1}"):
+        assert yamlfile._pieces(data + f"{line}\n".encode()) is None
+    # and the file is built from them, not loaded again whole
+    calls: list[int] = []
+    real = yamlfile._parse_yaml
+
+    def spy(*args: Any, **kw: Any) -> Any:
+        calls.append(1)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(yamlfile, "_parse_yaml", spy)
+    path = tmp_path / "z.yaml"
+    path.write_bytes(data)
+    assert _load(path, "ours") == _load(path, "theirs")
+    assert calls == [1]
+
+
+def test_a_key_in_two_pieces(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A name given twice, far apart: refused with both lines, as when loaded whole."""
+    text = _zone_text() + "h3: {ttl: 1, type: A, value: 192.0.2.1}\n"
+    path = tmp_path / "z.yaml"
+    path.write_text(text)
+    monkeypatch.setattr(yamlfile, "_PIECE", 64)
+    with pytest.raises(InputError) as pieces, path.open() as fh:
+        parse_zone_file(fh)
+    monkeypatch.setattr(yamlfile, "_PIECE", 1 << 20)
+    with pytest.raises(InputError) as whole, path.open() as fh:
+        parse_zone_file(fh)
+    assert str(pieces.value) == str(whole.value)
+    assert "duplicate key 'h3'" in str(whole.value)
