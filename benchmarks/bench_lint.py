@@ -1,4 +1,4 @@
-"""`dnsops lint` vs `octodns-validate` on the same generated zone (target ratio <= 1.1).
+"""`dnsops lint` vs `octodns-validate` on the same generated zone (wall <= 0.5, memory <= 0.7).
 
 Both commands run as users run them (separate processes, from a project holding
 only the generated zone), alternating, ``--runs`` times each; the table shows
@@ -32,6 +32,7 @@ from benchmarks.zonegen import write_zone
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 ZONE = "bench.test."
+WALL, MEMORY = 0.5, 0.7  # the targets on the ratios (the harness's lint row has the same)
 # octodns-validate instantiates every provider of the config: the lab's need a key
 # to be set (any value: nothing is contacted). These are dummies, not secrets.
 DUMMY_ENV = {"DNSOPS_LAB_PDNS_API_KEY": "bench-dummy", "DNSOPS_LAB_TSIG_SECRET": "YmVuY2g="}
@@ -157,17 +158,18 @@ def table(records: int, cmds: dict[str, object], loaders: dict[str, float] | Non
     assert isinstance(ours, dict) and isinstance(theirs, dict)
     rw, rc = cmds["ratio_wall"], cmds["ratio_cpu"]
     assert isinstance(rw, float) and isinstance(rc, float)
+    mem = ours["peak_rss_mb"] / theirs["peak_rss_mb"]
     lines = [
-        f"### dnsops lint vs octodns-validate, {records:,} records",
+        f"### dnsops lint vs octodns-validate, {records:,} records (load {os.getloadavg()[0]:.1f})",
         "",
         "| figure | dnsops | anchor | ratio | target | met? |",
         "|---|---|---|---|---|---|",
         f"| wall time, median (s) | {ours['wall_s']:.2f} | {theirs['wall_s']:.2f} "
-        f"| {rw:.2f} | <= 1.1 | {'yes' if rw <= 1.1 else 'NO'} |",
+        f"| {rw:.2f} | <= {WALL} | {'yes' if rw <= WALL else 'NO'} |",
         f"| CPU time, median (s) | {ours['cpu_s']:.2f} | {theirs['cpu_s']:.2f} "
-        f"| {rc:.2f} | <= 1.1 | {'yes' if rc <= 1.1 else 'NO'} |",
+        f"| {rc:.2f} | - | - |",
         f"| peak RSS (MiB) | {ours['peak_rss_mb']:.0f} | {theirs['peak_rss_mb']:.0f} "
-        f"| {ours['peak_rss_mb'] / theirs['peak_rss_mb']:.2f} | - | - |",
+        f"| {mem:.2f} | <= {MEMORY} | {'yes' if mem <= MEMORY else 'NO'} |",
     ]
     if loaders:
         r = loaders["ratio"]

@@ -27,12 +27,19 @@ YAML keeps octoDNS's loader semantics: the loader classes are octoDNS's own (or
 :class:`_KeyLineLoader` for dnsops's files) with their constructors, ``ContextDict``
 contexts and key-order checks; only the parser underneath is libyaml's C one (about 4x
 faster on large zones), with a pure-Python parse again on a syntax error so the
-message is worded exactly as octoDNS words it.
+message is worded exactly as octoDNS words it. A zone file without a ``&`` (surely a
+tree) is built by :class:`_TreeBuilder`, which gives what those loaders give, runs the
+checks above as it goes (one walk over the nodes) and releases each record's nodes once
+built; it hands anything unusual back to the loaders. The garbage collector is paused
+while a file is loaded (:func:`gc_paused`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
+import inspect
 import io
 import json
 import os
@@ -44,9 +51,10 @@ from pathlib import Path
 from typing import IO, Any
 
 import yaml
-from octodns.yaml import ContextLoader
+from octodns.context import ContextDict
+from octodns.yaml import ContextLoader, SortEnforcingLoader
 from yaml.constructor import ConstructorError, SafeConstructor
-from yaml.nodes import MappingNode, Node, ScalarNode
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from dnsops import scrub
 from dnsops.errors import ConfigError, InputError
@@ -64,7 +72,10 @@ _NOT_PRINTABLE = re.compile(
     "[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
 )
 _MERGE = "tag:yaml.org,2002:merge"
+_VALUE = "tag:yaml.org,2002:value"
 _STR = "tag:yaml.org,2002:str"
+_SEQ = "tag:yaml.org,2002:seq"
+_MAP = "tag:yaml.org,2002:map"
 _INCLUDE = "!include"
 # what may be an anchor (``&name``); a document with none is a tree (no alias)
 _ANCHOR = re.compile(rb"(?:^|(?<=[\s\[{,:?\-]))&[^\s\[\]{},]")
@@ -280,6 +291,66 @@ def parse_yaml(data: bytes, doc: YamlFile, base: Any, *, compose_only: bool = Fa
     :raises yaml.YAMLError: a syntax error (worded as octoDNS's pure-Python loader does)
         or an error of ``base``'s constructors (key order, unhashable key...).
     """
+    with gc_paused():
+        try:
+            return _parse_yaml(data, doc, base, compose_only, fast=True)
+        except _Fallback:
+            # the tree builder met what only the loader's own constructors do (or an
+            # error, which they word): the whole file again, their way
+            return _parse_yaml(data, doc, base, compose_only, fast=False)
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused, for building a large acyclic structure.
+
+    A 100k-record zone composes to about a million YAML nodes and then as many dicts,
+    lists and strings: every full collection on the way walks all of them (about 5 s
+    of 35 s of a lint) and frees nothing, as none of it is a cycle. Nested uses are fine.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _parse_yaml(data: bytes, doc: YamlFile, base: Any, compose_only: bool, fast: bool) -> Any:
+    _check_text(data, doc)
+    # a tree unless an anchor may be there: checked faster (and the tree walk falls back
+    # on the graph walk if it meets more nodes than a tree of this size can have)
+    sure = b"&" not in data  # no anchor, no alias: surely a tree
+    graph = _INCLUDE.encode() in data or (not sure and _ANCHOR.search(data) is not None)
+    c_cls = _c_loader(base)
+    if fast and sure and not graph and not compose_only and c_cls is not None:
+        pieces = _pieces(data) if c_cls.dnsops_tree is not None else None
+        if pieces is not None:
+            return _build_pieces(c_cls, pieces, doc)
+    if c_cls is not None:
+        stream: IO[Any] = io.BytesIO(data)
+        stream.name = doc.path  # type: ignore[misc]
+        try:
+            return _run(c_cls, stream, doc, graph, compose_only, len(data), sure, fast)
+        except ConstructorError:
+            raise  # the loader's own constructors: the same on either parser
+        except yaml.YAMLError as exc:
+            c_error = exc
+        # a syntax error, or nesting beyond libyaml's 1,000 levels: compose again in
+        # pure Python (depth-limited), so the message is octoDNS's or ours
+        stream = io.StringIO(data.decode("utf-8"))
+        stream.name = doc.path
+        _run(_py_loader(base), stream, doc, graph, True, len(data), sure, False)
+        raise c_error  # pure Python accepted what libyaml did not: libyaml's words
+    stream = io.StringIO(data.decode("utf-8"))
+    stream.name = doc.path
+    return _run(_py_loader(base), stream, doc, graph, compose_only, len(data), sure, fast)
+
+
+def _check_text(data: bytes, doc: YamlFile) -> None:
+    """UTF-8, and no character YAML refuses (the text itself is not kept: the parser
+    reads the bytes)."""
     text = decode(data, doc.shown)
     check_secrets(text, doc.shown)
     bad = _NOT_PRINTABLE.search(text)
@@ -291,29 +362,93 @@ def parse_yaml(data: bytes, doc: YamlFile, base: Any, *, compose_only: bool = Fa
             f"control character U+{ord(bad.group()):04X} is not allowed in YAML",
             column=column,
         )
-    # a tree unless an anchor may be there: checked faster (and the tree walk falls back
-    # on the graph walk if it meets more nodes than a tree of this size can have)
-    sure = b"&" not in data  # no anchor, no alias: surely a tree
-    graph = _INCLUDE.encode() in data or (not sure and _ANCHOR.search(data) is not None)
-    fast = _c_loader(base)
-    if fast is not None:
-        stream: IO[Any] = io.BytesIO(data)
+
+
+# -- a large tree in pieces --------------------------------------------------------
+
+_PIECE = 256 * 1024  # bytes of YAML composed at once when a file is loaded in pieces
+# what may start a line at column 0 in a file loaded in pieces: the first character of
+# a plain or quoted top-level key (a name), or a comment
+_TOP_LINE = re.compile(rb"\n(?=[^\s#])")
+_KEY_START = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_'\"")
+# line breaks other than \n that YAML counts (CR, NEL, LS, PS): lines would be miscounted
+_OTHER_BREAKS = re.compile(b"\r|\xc2\x85|\xe2\x80[\xa8\xa9]")
+
+
+def _pieces(data: bytes) -> list[tuple[int, bytes]] | None:
+    """A large document cut before top-level keys into pieces of about :data:`_PIECE`
+    bytes, each with the number of lines before it; None to load it whole.
+
+    A block mapping's entries at indentation 0 each start at column 0 and nothing else
+    of it does, except the continuation of a quoted scalar or flow collection: a piece
+    cut there does not parse (and the file is loaded whole). Cut only where every
+    column-0 line of the file starts a key, a comment or an entry of a sequence that is
+    a key's value (``key:`` then ``- item``, as PyYAML writes them): no document
+    marker, directive, explicit key, tag, alias or flow collection at column 0.
+    """
+    if len(data) <= 2 * _PIECE or _OTHER_BREAKS.search(data) is not None:
+        return None
+    starts = []
+    for m in _TOP_LINE.finditer(data):
+        i = m.end()
+        if data[i] in _KEY_START:
+            starts.append(i)
+        elif data[i : i + 2] not in (b"- ", b"-\n"):  # an indentless sequence's entry
+            return None
+    pieces: list[tuple[int, bytes]] = []
+    begin = line = 0
+    target = _PIECE
+    for cut in starts:
+        if cut < target:
+            continue
+        pieces.append((line, data[begin:cut]))
+        line += data.count(b"\n", begin, cut)
+        begin, target = cut, cut + _PIECE
+    pieces.append((line, data[begin:]))
+    return pieces if len(pieces) > 1 else None
+
+
+def _build_pieces(cls: Any, pieces: list[tuple[int, bytes]], doc: YamlFile) -> Any:
+    """The document of :func:`_pieces`, each piece composed and built on its own (only
+    one piece's nodes in memory at once), merged into the one root mapping.
+
+    Anything a piece cannot settle alone (it does not parse, is not a mapping, repeats a
+    key of another piece) raises :class:`_Fallback`: the file is loaded whole."""
+    root: Any = None
+    builder: _TreeBuilder | None = None
+    for offset, piece in pieces:
+        stream: IO[Any] = io.BytesIO(piece)
         stream.name = doc.path  # type: ignore[misc]
+        loader = cls(stream)
+        loader.dnsops_file = doc
         try:
-            return _run(fast, stream, doc, graph, compose_only, len(data), sure)
-        except ConstructorError:
-            raise  # the loader's own constructors: the same on either parser
-        except yaml.YAMLError as exc:
-            c_error = exc
-        # a syntax error, or nesting beyond libyaml's 1,000 levels: compose again in
-        # pure Python (depth-limited), so the message is octoDNS's or ours
-        stream = io.StringIO(text)
-        stream.name = doc.path
-        _run(_py_loader(base), stream, doc, graph, True, len(data), sure)
-        raise c_error  # pure Python accepted what libyaml did not: libyaml's words
-    stream = io.StringIO(text)
-    stream.name = doc.path
-    return _run(_py_loader(base), stream, doc, graph, compose_only, len(data), sure)
+            node = loader.get_single_node()
+            if node is None or node.__class__ is not MappingNode or node.tag != _MAP:
+                raise _Fallback
+            if builder is None:
+                builder = _TreeBuilder(loader, cls.dnsops_tree, doc.depth)
+            builder.loader, builder.line0 = loader, offset
+            built = builder.build_root(node, check_order=False)
+        except _Fallback:
+            raise
+        except Exception as exc:  # a piece that does not parse alone
+            raise _Fallback from exc
+        finally:
+            loader.dispose()
+        del node
+        if root is None:
+            root = built
+            continue
+        size = len(root)
+        root.update(built)
+        if len(root) != size + len(built):
+            raise _Fallback  # a key in two pieces: the whole file's checks word it
+    assert builder is not None
+    try:
+        builder.check_order(list(root), plain=False)
+    except Exception as exc:
+        raise _Fallback from exc
+    return root
 
 
 def _run(
@@ -324,6 +459,7 @@ def _run(
     compose_only: bool,
     size: int,
     sure: bool,
+    fast: bool,
 ) -> Any:
     loader = cls(stream)
     loader.dnsops_file = doc
@@ -331,6 +467,9 @@ def _run(
         node = loader.get_single_node()
         if node is None:
             return None
+        if fast and sure and not graph and not compose_only and cls.dnsops_tree is not None:
+            # surely a tree: checked while it is built, in one pass
+            return _TreeBuilder(loader, cls.dnsops_tree, doc.depth).build_root(node)
         if graph or not _check_tree(node, doc, 2 * size + 16, sure):
             _check_graph(node, doc)
         if compose_only:
@@ -346,6 +485,7 @@ class _SafeLoading:
 
     dnsops_file: YamlFile
     dnsops_base: Any
+    dnsops_tree: str | None = None  # how _TreeBuilder builds mappings (None: it does not)
     dnsops_depth = 0
 
     def construct_include(self, node: Any) -> Any:
@@ -391,13 +531,17 @@ def _make_safe(cls: Any, base: Any) -> Any:
     for tag, what in (("int", "integer"), ("float", "number"), ("timestamp", "timestamp")):
         full = f"tag:yaml.org,2002:{tag}"
         cls.add_constructor(full, _checked_scalar(base.yaml_constructors[full], what))
-    keygen = getattr(base, "KEYGEN", None)
-    if keygen is not None:
+    keygen = inspect.getattr_static(base, "KEYGEN", None)
+    if isinstance(keygen, staticmethod):
+        keygen = keygen.__func__
+    if keygen is not None and not inspect.isfunction(keygen):
         # octoDNS's key-order check computes the natural-sort key of every key of every
         # mapping: a sixth of loading a zone, mostly for the same few keys (ttl, type,
-        # value...). The same keys, remembered.
+        # value...). The same keys, remembered. (A KEYGEN written as a function in the
+        # class body is a method, called with the loader: left as it is.)
         cls.KEYGEN = staticmethod(functools.lru_cache(maxsize=4096)(keygen))
     cls.__name__ = cls.__qualname__ = f"{cls.__name__}{base.__name__}"
+    cls.dnsops_tree = _tree_mode(cls)
     return cls
 
 
@@ -432,6 +576,128 @@ def _py_loader(base: Any) -> Any:
         pass
 
     return _make_safe(Py, base)
+
+
+# -- building a tree ---------------------------------------------------------------
+
+_ORDER_MEMO = 4096  # key sequences whose order is memoised, per file
+
+
+class _Fallback(Exception):
+    """The tree builder leaves this document to the loader's own constructors."""
+
+
+def _tree_mode(cls: Any) -> str | None:
+    """How :class:`_TreeBuilder` builds ``cls``'s mappings, exactly as its constructors
+    would: "context" (octoDNS's ContextLoader), "sorted" (its sort-enforcing loaders), or
+    None when the class constructs anything its own way (then it is left to them)."""
+    constructors = cls.yaml_constructors
+    if constructors.get(_STR) is not SafeConstructor.construct_yaml_str:
+        return None
+    if constructors.get(_SEQ) is not SafeConstructor.construct_yaml_seq:
+        return None
+    mapping = constructors.get(_MAP)
+    if mapping is ContextLoader.construct_mapping:
+        return "context"
+    if mapping is SortEnforcingLoader.construct_mapping:
+        return "sorted"
+    return None
+
+
+class _TreeBuilder:
+    """``construct_document`` for a document that is surely a tree (not a ``&`` in it:
+    no anchor, so no alias; no ``!include``), with the same result: the same ContextDicts
+    with the same contexts, lists, and scalars from the loader's own scalar constructors;
+    octoDNS's key-order check, memoised per sequence of keys. It checks what
+    :func:`_check_tree` would (depth, duplicate keys) on the way, so the file's nodes are
+    walked once.
+
+    Anything else (a merge key, a collection as a key, a tag it does not know), any
+    error and any check that fails raise :class:`_Fallback`, and the caller loads the
+    file again the loader's way, checks first: errors are worded and ordered exactly as
+    before. The root mapping's entries are released as they are built: a zone's nodes
+    and its data are never all in memory at once.
+    """
+
+    def __init__(self, loader: Any, mode: str, depth: int) -> None:
+        self.loader = loader
+        self.limit = depth  # nesting levels of collections the file may use
+        self.constructors = loader.yaml_constructors
+        self.keygen = loader.KEYGEN if mode == "sorted" else None
+        self.ordered: dict[tuple[str, ...], bool] = {}
+        self.line0 = 0  # lines before the text being built (a piece of a file)
+
+    def build_root(self, node: Node, *, check_order: bool = True) -> Any:
+        try:
+            if node.__class__ is MappingNode and node.tag == _MAP:
+                return self._mapping(node, 1, consume=True, check_order=check_order)
+            return self._build(node, 0)
+        except Exception as exc:
+            raise _Fallback from exc
+
+    def _build(self, node: Node, depth: int) -> Any:
+        """``node``, a child of a collection nested ``depth`` levels deep."""
+        cls = node.__class__
+        if cls is ScalarNode:
+            if node.tag == _STR:
+                return node.value
+            construct = self.constructors.get(node.tag)
+            if construct is None:
+                raise _Fallback
+            return construct(self.loader, node)
+        depth += 1
+        if depth > self.limit:
+            raise _Fallback  # too deep: the checks say so
+        if cls is SequenceNode:
+            if node.tag != _SEQ:
+                raise _Fallback
+            return [self._build(child, depth) for child in node.value]
+        if node.tag != _MAP:
+            raise _Fallback
+        return self._mapping(node, depth, consume=False, check_order=True)
+
+    def _mapping(self, node: Node, depth: int, *, consume: bool, check_order: bool) -> Any:
+        mark = node.start_mark
+        line = mark.line + 1 + self.line0
+        mapping = ContextDict(context=f"{mark.name}, line {line}, column {mark.column + 1}")
+        pairs = node.value
+        plain = True  # every key a plain string: the order memo may answer
+        build = self._build
+        for i, (key_node, value_node) in enumerate(pairs):
+            if key_node.__class__ is not ScalarNode:
+                raise _Fallback
+            tag = key_node.tag
+            if tag == _STR:
+                key = key_node.value
+            elif tag in (_MERGE, _VALUE):
+                raise _Fallback
+            else:
+                key = build(key_node, depth)
+                plain = False
+            mapping[key] = build(value_node, depth)
+            if consume:
+                pairs[i] = None  # this entry's nodes are garbage now
+        if len(mapping) != len(pairs):
+            raise _Fallback  # a key twice (or two keys equal once loaded: 1 and true)
+        if consume:
+            node.value = []
+        if check_order:
+            self.check_order(list(mapping), plain)
+        return mapping
+
+    def check_order(self, keys: list[Any], plain: bool) -> None:
+        """octoDNS's SortEnforcingLoader check: the keys are in ``KEYGEN`` order."""
+        if self.keygen is None:
+            return
+        memo = tuple(keys) if plain else None
+        if memo is not None and memo in self.ordered:
+            ok = self.ordered[memo]
+        else:
+            ok = keys == sorted(keys, key=self.keygen)
+            if memo is not None and len(self.ordered) < _ORDER_MEMO:
+                self.ordered[memo] = ok
+        if not ok:
+            raise _Fallback  # the loader words it (expected X got Y at file, line)
 
 
 # -- !include ---------------------------------------------------------------------

@@ -28,6 +28,7 @@ from dnsops.yamlfile import (
     MAX_DEPTH,
     YamlFile,
     describe_yaml_error,
+    gc_paused,
     load_yaml,
     parse_yaml,
     read_bytes,
@@ -214,11 +215,16 @@ def load_zone(source: YamlProvider, name: str) -> tuple[Zone, list[str]]:
     if not isinstance(data, dict):
         return zone, [f"{shown}:1: a zone file is a mapping of record names"]
     problems: list[str] = []
-    for rname, rdata in data.items():
-        for item in rdata if isinstance(rdata, list) else [rdata]:
-            problem = _add_record(source, zone, str(rname), item, shown, path)
-            if problem:
-                problems.append(problem)
+    with gc_paused():
+        # each name's data is dropped once its records are built (a 100k-record zone's
+        # data need not stay in memory beside its records)
+        for rname in list(data):
+            rdata = data.pop(rname)
+            for item in rdata if isinstance(rdata, list) else [rdata]:
+                problem = _add_record(source, zone, str(rname), item, shown, path)
+                if problem:
+                    problems.append(problem)
+            del rdata
     for reason in zone.validators.process_zone(zone):
         locs = sorted({loc for r in reason.records or () if (loc := location(r))}, key=str)
         where = str(locs[0]) if locs else shown

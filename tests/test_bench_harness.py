@@ -75,6 +75,28 @@ def test_ratio_rows_point_the_right_way() -> None:
     assert none.ratio == math.inf and none.met is False and none.to_json()["ratio"] is None
 
 
+def test_scale_rows_fail_on_any_finding() -> None:
+    """The 1,000-zone rows: the octodns-report sample scaled to every zone, CPU ratio,
+    load, and NO when a command reported findings (zero expected) even if fast."""
+    from benchmarks.bench_xfr_scale import rows, scaled
+
+    sample = _run("octodns-report", wall=2.0)
+    sample.extra = {"zones": 2, "records": 30, "inconsistent": 0, "timeouts": 0}
+    report = [scaled(sample, 20.0)]
+    assert report[0].wall == 40.0 and report[0].cpu == 20.0
+    results = {
+        "health (new)": [(_run("health", 4.0), {"exit": 1, "findings": {"ns-tcp": 3}})],
+        "audit (new)": [(_run("audit", 4.0), {"exit": 0, "findings": {}})],
+    }
+    health, audit = rows(results, report, 40, 15, 20, 1.5)
+    assert health.met is False and audit.met is True
+    assert health.ratio == 0.1 and health.cpu_ratio == 0.1 and health.load == 1.5
+    assert health.data["findings"] == 3 and "ns-tcp" in health.note
+    assert "every 20th" in audit.note and "x20" in audit.note
+    text = markdown([health, audit])
+    assert text.count("**NO**") == 1 and "findings = 0" in text
+
+
 def test_markdown_table() -> None:
     rows = [
         Row("plan | 10k", "5.00 s (90 MiB)", "10.00 s (80 MiB)", 0.5, "≤ 0.7", True, note="cpu"),

@@ -97,8 +97,8 @@ def run(
         if problems:
             report.findings += core.validation_findings(name, problems)
             continue
-        say(f"linting {name} ({len(zone_obj.records)} records)…")
         view = ZoneView.build(zone_obj, zone_file(env.source, name))
+        say(f"linting {name} ({len(view.records)} records)…")  # zone.records copies a set
         views.append((view, core.evaluate(policy, view, ctx)))
     if online_checks and views:
         views = _online(policy, views, ctx, env.config, say)

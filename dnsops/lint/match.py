@@ -179,7 +179,11 @@ class Matcher:
         self.ttl_max = match.ttl.max if match.ttl is not None else None
         self.name_re = glob_regex(match.name) if match.name is not None else None
         self.name_regex = compile_regex(match.name_regex) if match.name_regex else None
-        self.nets = tuple(parse_cidr(c) for c in match.values_in or [])
+        nets = [parse_cidr(c) for c in match.values_in or []]
+        # (version, first, last) as integers: RecordView.ip_ints, no ipaddress objects
+        self.nets = tuple(
+            (n.version, int(n.network_address), int(n.broadcast_address)) for n in nets
+        )
         self.value_re = compile_regex(match.value_regex) if match.value_regex else None
 
     def test(self, view: RecordView) -> bool:
@@ -195,7 +199,11 @@ class Matcher:
             return False
         if self.nets:
             nets = self.nets
-            if not any(ip in net for ip in view.ips for net in nets):
+            if not any(
+                v == version and lo <= ip <= hi
+                for v, ip in view.ip_ints
+                for version, lo, hi in nets
+            ):
                 return False
         value_re = self.value_re
         return value_re is None or any(value_re.search(v) for v in view.values)

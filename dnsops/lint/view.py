@@ -9,6 +9,7 @@ addresses, metadata, source location) is computed on first use and cached.
 from __future__ import annotations
 
 import ipaddress
+import socket
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,7 @@ class RecordView:
     """One octoDNS record: relative name ('@' at the apex), type, TTL, values."""
 
     __slots__ = (
+        "_ip_ints",
         "_ips",
         "_meta",
         "_size",
@@ -49,6 +51,7 @@ class RecordView:
         self.ttl: int = record.ttl
         self._values: tuple[str, ...] | None = None
         self._ips: tuple[IPAddress, ...] | None = None
+        self._ip_ints: tuple[tuple[int, int], ...] | None = None
         self._meta: dict[str, Any] | None = None
         self._size: Size | None = None
         self._sized = False
@@ -87,6 +90,19 @@ class RecordView:
         return self._ips
 
     @property
+    def ip_ints(self) -> tuple[tuple[int, int], ...]:
+        """:attr:`ips` as (IP version, integer) pairs, read without ipaddress objects
+        (about 50x cheaper: selectors by CIDR test every A/AAAA record of a zone)."""
+        if self._ip_ints is None:
+            if self._ips is not None:
+                self._ip_ints = tuple((ip.version, int(ip)) for ip in self._ips)
+            elif self.type in _IP_TYPES:
+                self._ip_ints = tuple(_ip_int(str(v)) for v in self.raw_values)
+            else:
+                self._ip_ints = ()
+        return self._ip_ints
+
+    @property
     def meta(self) -> dict[str, Any]:
         """The record's ``octodns: {dnsops: {...}}`` metadata."""
         if self._meta is None:
@@ -115,6 +131,17 @@ class RecordView:
             "ttl": self.ttl,
             "values": ", ".join(self.values),
         }
+
+
+def _ip_int(text: str) -> tuple[int, int]:
+    """(version, integer) of an address, as ``ipaddress.ip_address`` reads it."""
+    try:
+        if ":" in text:
+            return 6, int.from_bytes(socket.inet_pton(socket.AF_INET6, text), "big")
+        return 4, int.from_bytes(socket.inet_pton(socket.AF_INET, text), "big")
+    except (OSError, ValueError):
+        ip = ipaddress.ip_address(text)  # what inet_pton does not read (a scope: fe80::1%lo)
+        return ip.version, int(ip)
 
 
 def _text(rtype: str, value: Any) -> str:
