@@ -12,9 +12,9 @@ from dnsops.audit import convert
 from dnsops.audit.core import compare, finding_key, locate
 from dnsops.audit.gather import Gatherer, Progress, _quiet
 from dnsops.audit.model import Audit
-from dnsops.audit.workers import paused_gc
 from dnsops.env import Env
 from dnsops.errors import ConfigError
+from dnsops.yamlfile import gc_paused
 
 if TYPE_CHECKING:  # the vantage modules cost 0.4 s to import: only for --vantage
     from dnsops.vantage.base import Vantage
@@ -45,7 +45,7 @@ def audit(
         return env.zones(names)
 
     findings = []
-    with paused_gc():
+    with gc_paused():
         zones, views = gatherer.run(names, load)
         for zv in views:
             found = compare(zv)

@@ -12,11 +12,10 @@ through a pipe.
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import multiprocessing
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
@@ -95,19 +94,6 @@ class Job:
             self._proc.join()
             self._conn.close()
             self._done = True
-
-
-@contextlib.contextmanager
-def paused_gc() -> Iterator[None]:
-    """No cyclic garbage collection meanwhile: building 10k octoDNS records triggers it
-    over and over for nothing (a third of the source's load time here); re-enabled after."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 class JobFailed:
