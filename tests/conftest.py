@@ -10,11 +10,13 @@ elsewhere the lab tests are skipped with the reason.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections import Counter
@@ -153,6 +155,30 @@ def cli() -> CliRunner:
 def run(cli: CliRunner, project_dir: Path, *args: str) -> object:
     """Run dnsops against the project in ``project_dir``."""
     return cli.invoke(app, ["--config", str(project_dir / "dnsops.yaml"), *args])
+
+
+def require_lab() -> None:
+    """Fail (CI=true) or skip when the lab cannot run here."""
+    reason = lab_unavailable()
+    if reason:
+        if IN_CI:
+            pytest.fail(f"CI=true: {reason}")
+        pytest.skip(reason)
+
+
+@contextlib.contextmanager
+def spare_lab(prefix: str) -> Iterator[Path]:
+    """A project copy on SPARE_NET with its lab up for the duration (a module's own
+    lab, beside the session's), stopped and removed afterwards."""
+    require_lab()
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        root = make_project(Path(tmp) / "p", net=SPARE_NET)
+        runner = LabRunner(load_project(root / "dnsops.yaml"))
+        runner.up()
+        try:
+            yield root
+        finally:
+            runner.down()
 
 
 @pytest.fixture(scope="session")

@@ -20,8 +20,8 @@ from dnsops.config import load_project
 from dnsops.env import Env
 from dnsops.lab.runner import LabRunner
 from dnsops.sync import run as sync_run
-from tests.conftest import IN_CI, SPARE_NET, lab_unavailable, make_project
 from tests.conftest import run as cli_run
+from tests.conftest import spare_lab
 
 pytestmark = pytest.mark.lab
 
@@ -31,19 +31,8 @@ MARKER = "    providers: [pdns, bind]\n"
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[Path]:
-    reason = lab_unavailable()
-    if reason:
-        pytest.fail(reason) if IN_CI else pytest.skip(reason)
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix="dnsops-batch-") as tmp:
-        root = make_project(Path(tmp) / "p", net=SPARE_NET)
-        runner = LabRunner(load_project(root / "dnsops.yaml"))
-        runner.up()
-        try:
-            yield root
-        finally:
-            runner.down()
+    with spare_lab("dnsops-batch-") as root:
+        yield root
 
 
 @pytest.fixture

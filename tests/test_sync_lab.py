@@ -28,8 +28,8 @@ from dnsops.config import Project, load_project
 from dnsops.env import Env
 from dnsops.lab.runner import LabRunner
 from dnsops.sync import run as sync_run
-from tests.conftest import IN_CI, SPARE_NET, lab_unavailable, make_project
 from tests.conftest import run as cli_run
+from tests.conftest import spare_lab
 
 pytestmark = pytest.mark.lab
 
@@ -40,19 +40,8 @@ API_NEW = "    - 192.0.2.99\n"
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[Path]:
-    reason = lab_unavailable()
-    if reason:
-        pytest.fail(reason) if IN_CI else pytest.skip(reason)
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix="dnsops-sync-") as tmp:
-        root = make_project(Path(tmp) / "p", net=SPARE_NET)
-        runner = LabRunner(load_project(root / "dnsops.yaml"))
-        runner.up()
-        try:
-            yield root
-        finally:
-            runner.down()
+    with spare_lab("dnsops-sync-") as root:
+        yield root
 
 
 @pytest.fixture
