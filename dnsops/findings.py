@@ -50,6 +50,8 @@ class Finding(BaseModel):
     record: str | None = None  # the record's FQDN, when the finding is about one
     rtype: str | None = None  # its type
     suppressed: str | None = None  # the reason, when a suppression silenced it
+    # findings with the same root cause, folded under this one (a lame server's records)
+    children: list[Finding] | None = None
 
     @property
     def where(self) -> str | None:
@@ -57,9 +59,21 @@ class Finding(BaseModel):
             return None
         return f"{self.file}:{self.line}" if self.line else self.file
 
+    @property
+    def explains(self) -> str | None:
+        """What is folded under this finding, counted by id: "13 rrset-served, ns-tcp"."""
+        if not self.children:
+            return None
+        counts: dict[str, int] = {}
+        for c in self.children:
+            counts[c.id] = counts.get(c.id, 0) + 1
+        return ", ".join(f"{n} {i}" if n > 1 else i for i, n in counts.items())
+
     def to_json(self) -> dict[str, Any]:
-        out = self.model_dump(exclude_none=True)
+        out = self.model_dump(exclude_none=True, exclude={"children"})
         out["severity"] = str(self.severity)
+        if self.children:
+            out["children"] = [c.to_json() for c in self.children]
         return out
 
 

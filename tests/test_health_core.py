@@ -364,7 +364,17 @@ def test_vantage_failures_and_a_covered_outage() -> None:
             "(eu-west)) resolved all 1 records: bind carried the zone",
         )
     ]
-    assert [f.id for f in rep.findings if f.severity >= Severity.ERROR] == ["ns-udp", "ns-tcp"]
+    # one root cause: pdns's only server is down; its UDP and TCP failures fold under it
+    [down_finding] = [f for f in rep.findings if f.severity >= Severity.ERROR]
+    assert (down_finding.id, down_finding.subject, down_finding.severity) == (
+        "provider-down",
+        "pdns",
+        Severity.ERROR,
+    )
+    assert down_finding.message.startswith("none of pdns's 1 nameserver address(es) answers")
+    assert down_finding.message.endswith("the zone hangs on bind alone")
+    assert [c.id for c in down_finding.children or []] == ["ns-udp", "ns-tcp"]
+    assert down_finding.explains == "ns-udp, ns-tcp"
 
 
 @pytest.mark.parametrize("method", ["queries", "axfr"])

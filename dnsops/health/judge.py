@@ -12,6 +12,7 @@ from dnsops.findings import Finding
 from dnsops.health.checks import CATALOGUE
 from dnsops.health.model import CheckRow, Outcome
 from dnsops.health.policy import HealthPolicy
+from dnsops.health.rootcause import fold
 
 
 class Judge:
@@ -39,8 +40,16 @@ class Judge:
             self.failed(outcome)
 
     def findings(self, policy: HealthPolicy) -> list[Finding]:
-        out = [
-            Finding(
+        """One finding per root cause (dnsops.health.rootcause), most severe first; what
+        a root cause explains is kept as its children."""
+        order = {check: i for i, check in enumerate(CATALOGUE)}
+
+        def key(f: Finding) -> tuple[int, str, int, str]:
+            return (-f.severity, f.zone or "", order[f.id], f.subject)
+
+        def finding(o: Outcome) -> Finding:
+            kids = sorted((finding(c) for c in o.children), key=key) if o.children else None
+            return Finding(
                 id=o.check,
                 severity=policy.severity_of(o.check),
                 subject=o.subject,
@@ -51,12 +60,10 @@ class Judge:
                 line=o.line,
                 hint=o.hint,
                 data=o.data,
+                children=kids,
             )
-            for o in self.outcomes
-        ]
-        order = {check: i for i, check in enumerate(CATALOGUE)}
-        out.sort(key=lambda f: (-f.severity, f.zone or "", order[f.id], f.subject))
-        return out
+
+        return sorted((finding(o) for o in fold(self.outcomes)), key=key)
 
     def rows(self, policy: HealthPolicy) -> list[CheckRow]:
         return [

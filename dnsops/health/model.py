@@ -188,6 +188,13 @@ class Outcome:
     line: int | None = None
     hint: str | None = None
     data: dict[str, Any] | None = None
+    children: tuple[Outcome, ...] = ()  # same root cause, folded under this one
+
+    @property
+    def address(self) -> str | None:
+        """The nameserver address the outcome is about, if it is about one."""
+        value = (self.data or {}).get("address")
+        return value if isinstance(value, str) else None
 
 
 @dataclass

@@ -7,6 +7,7 @@ import statistics
 from dnsops.health.judge import Judge
 from dnsops.health.model import HealthReport, NameserverRow, VantageRow, ZoneObs
 from dnsops.health.policy import HealthPolicy
+from dnsops.health.provider_checks import check_providers
 from dnsops.health.server_checks import check_server, median_ms, ms
 from dnsops.health.vantage_checks import check_outage_covered, check_reachable, check_vantages
 from dnsops.health.zone_checks import check_apex_ns, check_delegation, check_rrsets
@@ -15,6 +16,7 @@ from dnsops.health.zone_checks import check_apex_ns, check_delegation, check_rrs
 def evaluate(zones: list[ZoneObs], policy: HealthPolicy) -> Judge:
     judge = Judge()
     for zo in zones:
+        check_providers(zo, judge)
         for so in zo.servers:
             check_server(zo.layout.zone, so, policy, judge)
         apex = check_apex_ns(zo, judge)

@@ -136,7 +136,11 @@ class ServerChecks:
             return
         n = len(axfr.rrsets or {})
         message = f"hands the whole zone ({n} RRsets) to anyone who asks for a transfer"
-        self.judge.verdict(not axfr.transferred, self.fail("ns-axfr-refused", message, rrsets=n))
+        # a refusal is an answer (an rcode, or the connection closed on the request);
+        # a transfer that could not even connect proves nothing either way
+        answered = axfr.transferred or axfr.refused or axfr.rcode is not None
+        ok = None if not answered else not axfr.transferred
+        self.judge.verdict(ok, self.fail("ns-axfr-refused", message, rrsets=n))
 
 
 def _why(r: Result | None) -> str:

@@ -20,6 +20,10 @@ STYLE = {
 }
 
 
+# under a root-cause finding (dnsops.health.rootcause): what it explains, by id
+FOLDED = "caused by this, folded under it: "
+
+
 def table(findings: Iterable[Finding], title: str) -> Table:
     t = Table(title=title, title_justify="left", show_lines=False)
     for col in ("severity", "id"):
@@ -28,6 +32,8 @@ def table(findings: Iterable[Finding], title: str) -> Table:
         t.add_column(col, overflow="fold")
     for f in findings:
         msg = f.message + (f"\n[dim]hint: {f.hint}[/dim]" if f.hint else "")
+        if f.explains:
+            msg += f"\n[dim]{FOLDED}{f.explains}[/dim]"
         t.add_row(f"[{STYLE[f.severity]}]{f.severity}[/]", f.id, f.subject, f.where or "", msg)
     return t
 
@@ -45,6 +51,8 @@ def markdown(findings: list[Finding], title: str) -> str:
     lines += ["| severity | id | subject | where | message |", "|---|---|---|---|---|"]
     for f in findings:
         msg = f.message + (f" (hint: {f.hint})" if f.hint else "")
+        if f.explains:
+            msg += f" ({FOLDED}{f.explains})"
         lines.append(md.row([str(f.severity), f.id, f.subject, f.where or "", msg]))
     return "\n".join([*lines, ""])
 
@@ -124,6 +132,8 @@ def paragraphs(findings: Iterable[Finding], title: str, width: int | None = None
             first[0] = f"[{STYLE[f.severity]}]{f.severity}[/]  " + first[0]
             out += first
             out += lines(f.message, "    ")
+            if f.explains:
+                out += [f"[dim]{x}[/]" for x in lines(FOLDED + f.explains, "    ")]
             if f.hint and (f.id, f.hint) not in shown:
                 shown.add((f.id, f.hint))
                 out += [f"[dim]{x}[/]" for x in lines("hint: " + f.hint, "    ")]
