@@ -6,7 +6,9 @@ The session lab is synced once for the module; each scenario that breaks it
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -431,3 +433,38 @@ def test_a_lame_server_is_one_finding_with_its_records_folded_under_it(
         text.stdout.split()
     )
     assert text.exit_code == result.exit_code == 0  # one lame server of three: a warning
+
+
+@contextlib.contextmanager
+def _tcp_dropped(address: str) -> Iterator[None]:
+    """nft: TCP to ``address`` port 53 dropped on the way out (loopback only), removed after."""
+    table = f"dnsops_test_{os.getpid()}"
+    rules = (
+        f"table inet {table} {{\n chain out {{\n  type filter hook output priority 0;\n"
+        f"  ip daddr {address} tcp dport 53 drop\n }}\n}}\n"
+    )
+    subprocess.run(["nft", "-f", "-"], input=rules, text=True, check=True)
+    try:
+        yield
+    finally:
+        subprocess.run(["nft", "delete", "table", "inet", table], check=True)
+
+
+def test_a_server_unreachable_over_tcp_is_a_warning_and_its_transfer_check_is_not_passed(
+    cli, lab_dir: Path, synced: Project
+) -> None:
+    """nft drops TCP to ns2.bind.test.: ns-tcp fails; the anonymous transfer could not
+    connect, which proves nothing (skipped, not passed); records are still checked."""
+    address = BIND["ns2.bind.test."]
+    with _tcp_dropped(address):
+        code, doc = health(cli, lab_dir, "--vantage", "iad")
+    assert code == 0  # a warning
+    assert [(f["id"], f["subject"], f["severity"]) for f in doc["findings"]] == [
+        ("ns-tcp", f"bind ns2.bind.test. ({address})", "warning")
+    ]
+    assert doc["findings"][0]["message"].startswith("no answer over TCP: ")
+    checks = by_check(doc)
+    assert (checks["ns-axfr-refused"]["passed"], checks["ns-axfr-refused"]["skipped"]) == (3, 1)
+    rows = {r["name"]: r for r in doc["nameservers"]}
+    assert (rows["ns2.bind.test."]["tcp"], rows["ns2.bind.test."]["method"]) == (False, "queries")
+    assert rows["ns2.bind.test."]["checked"] == 13 and rows["ns2.bind.test."]["mismatches"] == 0
