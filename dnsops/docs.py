@@ -27,9 +27,23 @@ def _health_checks() -> str:
     return catalogue_markdown()
 
 
+def _health_severities() -> str:
+    from dnsops.render.health import severity_markdown
+
+    return severity_markdown()
+
+
+def _zonemaster() -> str:
+    from dnsops.health.zonemaster import markdown
+
+    return markdown()
+
+
 # block name -> (page under docs/, what renders it)
 BLOCKS: dict[str, tuple[str, Callable[[], str]]] = {
     "health-checks": ("health-checks.md", _health_checks),
+    "health-severities": ("health-checks.md", _health_severities),
+    "zonemaster": ("health-checks.md", _zonemaster),
 }
 
 

@@ -179,14 +179,16 @@ def _list_checks(fmt: Format) -> None:
                 "scope": c.scope,
                 "title": c.title,
                 "explain": c.explain,
+                "zonemaster": c.zonemaster or None,
+                "basis": c.basis or None,
             }
             for c in CATALOGUE.values()
         ]
         emit_json(json.dumps({"checks": doc}, indent=2))
         return
     t = Table(title="dnsops health checks", title_justify="left")
-    for col in ("check", "severity", "scope", "what it means"):
+    for col in ("check", "severity", "scope", "Zonemaster", "what it means"):
         t.add_column(col)
     for c in CATALOGUE.values():
-        t.add_row(c.id, str(c.severity), c.scope, c.explain)
+        t.add_row(c.id, str(c.severity), c.scope, c.test_case or "", c.explain)
     out.print(t)

@@ -290,9 +290,33 @@ def catalogue_markdown(catalogue: dict[str, Check] | None = None) -> str:
     def cell(text: str) -> str:
         return md.cell(text, max_chars=100_000)
 
-    lines = ["| check | default severity | scope | checks that it... | why it matters |"]
-    lines.append("|---|---|---|---|---|")
+    lines = [
+        "| check | default severity | scope | Zonemaster | checks that it... | why it matters |"
+    ]
+    lines.append("|---|---|---|---|---|---|")
     for c in checks.values():
-        row = [f"`{c.id}`", str(c.severity), c.scope, cell(c.title), cell(c.explain)]
+        zm = c.test_case or "—"
+        row = [f"`{c.id}`", str(c.severity), c.scope, cell(zm), cell(c.title), cell(c.explain)]
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def severity_markdown(catalogue: dict[str, Check] | None = None) -> str:
+    """Check → Zonemaster tag → level, and why where dnsops departs (docs/health-checks.md)."""
+    checks = CATALOGUE if catalogue is None else catalogue
+    lines = [
+        "| check | Zonemaster test case | tag | dnsops level | basis |",
+        "|---|---|---|---|---|",
+    ]
+    for c in checks.values():
+        case, _, tag = c.zonemaster.partition(" ")
+        basis = c.basis or "Zonemaster's level for the tag"
+        row = [
+            f"`{c.id}`",
+            case or "—",
+            tag or "—",
+            str(c.severity),
+            md.cell(basis, max_chars=100_000),
+        ]
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines) + "\n"
