@@ -209,6 +209,8 @@ webserver-allow-from=127.0.0.0/8
 default-soa-content={mname} hostmaster.@ 0 {SOA_TIMERS}
 disable-axfr=yes
 security-poll-suffix=
+# NSID (RFC 5001): which server instance answered, as an anycast site would say
+server-id={name}.lab
 socket-dir={home}
 daemon=no
 guardian=no
@@ -256,6 +258,7 @@ options {{
     session-keyfile none;
     managed-keys-directory "{home}";
     recursion no;
+    server-id "{name}.lab"; // NSID (RFC 5001): which instance answered
     allow-transfer {{ key {key}; }};
     notify no;
     dnssec-validation no;
@@ -322,6 +325,8 @@ server:
     verbosity: 1
     module-config: "iterator"
     qname-minimisation: no
+    # NSID (RFC 5001): which resolver instance answered
+    nsid: "ascii_{name}.lab"
     infra-host-ttl: 30
     local-zone: "{lab.parent_zone}" nodefault
 remote-control:
