@@ -62,6 +62,18 @@ def test_a_healthy_lab_passes_every_check(cli, lab_dir: Path, synced: Project) -
         assert passed[per_server] == 4, per_server
     for per_server in ("ns-axfr-refused", "ns-edns", "ns-edns-version", "ns-nxdomain"):
         assert passed[per_server] == 4, per_server
+    # -- nameserver behaviour (dnsops.health.behaviour): once per nameserver address --
+    for per_address in (
+        "ns-edns-breaks",
+        "ns-edns-option",
+        "ns-edns-flags",
+        "ns-qname-case",
+        "ns-upward-referral",
+    ):
+        assert passed[per_address] == 4, per_address
+    # the lab's zone never truncates at 512 bytes (tests/test_health_edns.py makes one that does)
+    assert (passed["ns-edns-truncated"], checks["ns-edns-truncated"]["skipped"]) == (0, 4)
+    # -- end of nameserver behaviour --
     assert passed["apex-ns-consistent"] == passed["apex-ns-providers"] == 1
     assert passed["delegation-ns"] == 1 and passed["delegation-glue"] == 4
     assert passed["rrset-served"] == 13 * 2  # every desired RRset at each provider
@@ -79,7 +91,8 @@ def test_a_healthy_lab_passes_every_check(cli, lab_dir: Path, synced: Project) -
         ), name
         assert r["latency_ms"] > 0 and r["p95_ms"] >= r["latency_ms"]
         assert r["method"] == ("axfr" if name in BIND else "queries")
-    assert rows["ns1.pdns.test."]["queries"] == 5 + 13  # UDP probes + one per RRset
+    # UDP probes (5, and 6 of nameserver behaviour) + one per RRset
+    assert rows["ns1.pdns.test."]["queries"] == 5 + 6 + 13
     vantages = {v["name"]: v for v in doc["vantages"]}
     assert sorted(vantages) == ["iad", "lhr", "nrt"]
     for v in vantages.values():

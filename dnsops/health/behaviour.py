@@ -250,7 +250,7 @@ def judge_breaks(edns: Result | None, plain: Result | None, zone: str) -> Verdic
     got = _got(edns)
     message = (
         f"answers a plain SOA query for {zone} ({plain.rcode_text}), but the same query "
-        f"with EDNS0 gets {got}: resolvers that send EDNS (all of them) time out or fail"
+        f"with EDNS0 gets {got}: resolvers, which all send EDNS, time out and retry without it"
     )
     data = {
         "plain_rcode": plain.rcode_text,
@@ -302,8 +302,8 @@ def judge_option(r: Result | None, edns: Result | None, zone: str) -> Verdict:
 
 def judge_flags(r: Result | None, edns: Result | None, zone: str) -> Verdict:
     """NAMESERVER12: an unknown EDNS flag must be ignored and clear in the reply."""
-    if edns is None or not edns.answered:
-        return NOT_APPLICABLE  # EDNS itself broken: ns-edns-breaks
+    if edns is None or not edns.answered or opt_of(edns.wire) is None:
+        return NOT_APPLICABLE  # EDNS itself broken: ns-edns-breaks, ns-edns
     asked = f"a SOA query for {zone} with an unknown EDNS flag (0x{UNKNOWN_FLAG:04x})"
     if r is None or not r.answered:
         return False, f"no answer to {asked}: {_got(r)}", {"problem": "no-response"}

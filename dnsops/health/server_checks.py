@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 
+import dns.name
 import dns.rcode
 import dns.rdatatype
 
@@ -125,7 +126,7 @@ class ServerChecks:
         if r.rcode != dns.rcode.NXDOMAIN:
             message = f"{name} does not exist, yet it answered {r.rcode_text}"
             self.judge.failed(self.fail("ns-nxdomain", message))
-        elif soa is None or soa.name.to_text() != self.zone:
+        elif soa is None or soa.name != dns.name.from_text(self.zone):  # any case
             message = f"NXDOMAIN for {name} without the zone's SOA in the authority section"
             self.judge.failed(self.fail("ns-nxdomain", message))
         else:
