@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -232,20 +234,18 @@ def test_a_server_that_truncates_keeps_opt(cli, pinned: Path, big_dnskey: str) -
     assert checks["ns-upward-referral"]["passed"] == 4
 
 
-def test_the_proxy_stops_cleanly() -> None:
-    """No thread and no socket left behind: the address is free again at once."""
-    import threading
-
-    with EdnsProxy("127.0.0.1", "127.0.0.1", "pass", port=_free_port()) as proxy:
+def test_the_proxy_stops_cleanly(addresses: None) -> None:
+    """No thread and no socket left behind: the address and port are free again at once."""
+    with EdnsProxy(PROXY, BIND["ns2.bind.test."], "pass", port=_free_port()) as proxy:
         assert proxy._thread is not None and proxy._thread.is_alive()
     assert not any(t.name == "ednsproxy" for t in threading.enumerate())
-    with EdnsProxy("127.0.0.1", "127.0.0.1", "pass", port=proxy.port):
+    with EdnsProxy(PROXY, BIND["ns2.bind.test."], "pass", port=proxy.port):
         pass  # bound again: the last one closed its UDP and TCP sockets
+    with pytest.raises(ValueError, match="no mode 'drop-all'"):
+        EdnsProxy(PROXY, BIND["ns2.bind.test."], "drop-all")
 
 
 def _free_port() -> int:
-    import socket
-
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((PROXY, 0))
         return int(s.getsockname()[1])
