@@ -98,9 +98,15 @@ def test_probes_are_asked_once_per_address() -> None:
         0x8000,
         False,
     )
-    # the plain SOA is shared with the other zone's ServerObs of the same address
+    # EDNS answered: the plain SOA stays with its zone (another zone's silence is its own)
     plain = Result(by["soa-plain"], rcode=0)
     zones[0].servers[0].probes["soa-plain"] = plain
+    zones[0].servers[0].probes["soa-udp"] = Result(soa_query(), rcode=0)
+    behaviour.share(zones)
+    assert "soa-plain" not in zones[1].servers[1].probes
+    assert not zones[1].servers[1].up
+    # broken on EDNS: shared with the other zone's ServerObs of the same address
+    zones[0].servers[0].probes["soa-udp"] = silence(soa_query())
     behaviour.share(zones)
     assert zones[1].servers[1].probes["soa-plain"] is plain
     assert "soa-plain" not in zones[1].servers[0].probes

@@ -121,14 +121,17 @@ def server_queries(zones: Iterable[ZoneObs]) -> list[Query]:
 
 def share(zones: Iterable[ZoneObs]) -> None:
     """Give every zone's ServerObs of an address its ``soa-plain`` (asked about the
-    first zone), so a server that breaks on EDNS counts as up in every zone."""
+    first zone) when that server breaks on EDNS (the first zone's EDNS SOA got no
+    answer, the plain one did), so it counts as up in every zone. A server that answers
+    EDNS for the first zone and not for another is not broken on EDNS: that zone keeps
+    its own verdict (``ns-udp``)."""
     plain: dict[tuple[str, int], Result] = {}
     obs: list[ServerObs] = []
     for zo in zones:
         for so in zo.servers:
             obs.append(so)
-            r = so.probes.get("soa-plain")
-            if r is not None:
+            r, edns = so.probes.get("soa-plain"), so.probes.get("soa-udp")
+            if r is not None and r.answered and (edns is None or not edns.answered):
                 plain.setdefault((so.ns.address, so.ns.port), r)
     for so in obs:
         r = plain.get((so.ns.address, so.ns.port))
