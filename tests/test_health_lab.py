@@ -64,6 +64,18 @@ def test_a_healthy_lab_passes_every_check(cli, lab_dir: Path, synced: Project) -
         assert passed[per_server] == 4, per_server
     for per_server in ("ns-axfr-refused", "ns-edns", "ns-edns-version", "ns-nxdomain"):
         assert passed[per_server] == 4, per_server
+    # -- nameserver behaviour (dnsops.health.behaviour): once per nameserver address --
+    for per_address in (
+        "ns-edns-breaks",
+        "ns-edns-option",
+        "ns-edns-flags",
+        "ns-qname-case",
+        "ns-upward-referral",
+    ):
+        assert passed[per_address] == 4, per_address
+    # the lab's zone never truncates at 512 bytes (tests/test_health_edns.py makes one that does)
+    assert (passed["ns-edns-truncated"], checks["ns-edns-truncated"]["skipped"]) == (0, 4)
+    # -- end of nameserver behaviour --
     assert passed["apex-ns-consistent"] == passed["apex-ns-providers"] == 1
     # the roots of one-finding-per-cause: the zone answers, through each provider
     assert passed["zone-reachable"] == 1 and passed["provider-down"] == 2
@@ -83,7 +95,8 @@ def test_a_healthy_lab_passes_every_check(cli, lab_dir: Path, synced: Project) -
         ), name
         assert r["latency_ms"] > 0 and r["p95_ms"] >= r["latency_ms"]
         assert r["method"] == ("axfr" if name in BIND else "queries")
-    assert rows["ns1.pdns.test."]["queries"] == 5 + 13  # UDP probes + one per RRset
+    # UDP probes (5, and 6 of nameserver behaviour) + one per RRset
+    assert rows["ns1.pdns.test."]["queries"] == 5 + 6 + 13
     vantages = {v["name"]: v for v in doc["vantages"]}
     assert sorted(vantages) == ["iad", "lhr", "nrt"]
     for v in vantages.values():
@@ -420,7 +433,9 @@ def test_a_lame_server_is_one_finding_with_its_records_folded_under_it(
     )
     folded = [c["id"] for c in root_cause["children"]]
     assert folded.count("rrset-served") == 13
-    assert sorted(set(folded)) == ["ns-nxdomain", "ns-soa", "rrset-served"]
+    # what a lame server fails besides: no SOA, no NXDOMAIN, and the EDNS flag probe (its
+    # reply holds no SOA either): all the same cause
+    assert sorted(set(folded)) == ["ns-edns-flags", "ns-nxdomain", "ns-soa", "rrset-served"]
     assert all(
         [s["address"] for s in c["data"]["served"]] == [parent]
         for c in root_cause["children"]
@@ -429,8 +444,9 @@ def test_a_lame_server_is_one_finding_with_its_records_folded_under_it(
     # nothing about the lame server is reported beside its root cause
     assert [f for f in doc["findings"] if parent in json.dumps(f) and f is not root_cause] == []
     text = run(cli, root, "health", "--vantage", "iad")
-    assert "caused by this, folded under it: ns-soa, ns-nxdomain, 13 rrset-served" in " ".join(
-        text.stdout.split()
+    assert (
+        "caused by this, folded under it: ns-soa, ns-nxdomain, 13 rrset-served, ns-edns-flags"
+        in " ".join(text.stdout.split())
     )
     assert text.exit_code == result.exit_code == 0  # one lame server of three: a warning
 

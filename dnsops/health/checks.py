@@ -91,7 +91,8 @@ CATALOGUE: dict[str, Check] = {
               "NAMESERVER12 Z_FLAGS_NOTCLEAR"),
         Check("ns-edns-truncated", W, "keeps the OPT record in truncated replies",
               "A truncated reply to an EDNS query must still carry OPT, or resolvers conclude "
-              "the server does not speak EDNS (RFC 6891 §7).", "nameserver",
+              "the server does not speak EDNS (RFC 6891 §7). Asked: the DNSKEY with DO at 512 "
+              "bytes; not applicable when that reply is not truncated.", "nameserver",
               "NAMESERVER13 MISSING_OPT_IN_TRUNCATED"),
         Check("ns-qname-case", W, "answers a query name in any case, preserving it",
               "Resolvers randomise the case of query names against spoofing (0x20); a server "

@@ -25,7 +25,7 @@ from octodns.zone import Zone
 
 from dnsops.env import Env
 from dnsops.errors import ConfigError
-from dnsops.health import plan
+from dnsops.health import behaviour, plan
 from dnsops.health.model import (
     Nameserver,
     ParentObs,
@@ -136,6 +136,7 @@ async def _phase_a(
         for i in range(len(zo.servers)):
             queries += plan.server_queries(zo.layout, i)
         queries += plan.parent_queries(zo.layout)
+    queries += behaviour.server_queries(zones)  # once per nameserver address
     jobs = len(queries) + sum(len(zo.servers) for zo in zones)
     latencies = await _latencies(zones, options)
     results = await options.engine().run(queries, lambda d, _t: say("nameserver checks", d, jobs))
@@ -144,6 +145,7 @@ async def _phase_a(
         zo.parents = [ParentObs(p) for p in zo.layout.parents]
     for r in results:
         _file_probe(by_zone, r)
+    behaviour.share(zones)
     for zo in zones:
         for so in zo.servers:
             so.latencies = list(latencies.get(so.ns.target, []))

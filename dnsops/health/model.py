@@ -137,8 +137,10 @@ class ServerObs:
 
     @property
     def up(self) -> bool:
-        soa = self.probes.get("soa-udp")
-        return soa is not None and soa.answered
+        """It answers the zone's SOA over UDP, with EDNS or at least without
+        (dnsops.health.behaviour: a server that breaks on EDNS is up, and broken)."""
+        soa, plain = self.probes.get("soa-udp"), self.probes.get("soa-plain")
+        return (soa is not None and soa.answered) or (plain is not None and plain.answered)
 
 
 @dataclass

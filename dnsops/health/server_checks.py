@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import statistics
 
+import dns.name
 import dns.rcode
 import dns.rdatatype
 
+from dnsops.health import behaviour
 from dnsops.health.judge import Judge
 from dnsops.health.model import Outcome, ServerObs
 from dnsops.health.policy import HealthPolicy
@@ -57,7 +59,8 @@ class ServerChecks:
         self.judge.verdict(self.so.up, self.fail("ns-udp", f"no answer over UDP: {_why(udp)}"))
         tcp_ok = tcp is not None and tcp.answered
         self.judge.verdict(tcp_ok, self.fail("ns-tcp", f"no answer over TCP: {_why(tcp)}"))
-        if udp is None or not self.so.up:
+        behaviour.check(self)  # once per nameserver address: EDNS, query-name case...
+        if udp is None or not udp.answered:  # down, or broken on EDNS (ns-edns-breaks)
             for check in NEEDS_UDP:
                 self.judge.skipped(check)
             return
@@ -123,7 +126,7 @@ class ServerChecks:
         if r.rcode != dns.rcode.NXDOMAIN:
             message = f"{name} does not exist, yet it answered {r.rcode_text}"
             self.judge.failed(self.fail("ns-nxdomain", message))
-        elif soa is None or soa.name.to_text() != self.zone:
+        elif soa is None or soa.name != dns.name.from_text(self.zone):  # any case
             message = f"NXDOMAIN for {name} without the zone's SOA in the authority section"
             self.judge.failed(self.fail("ns-nxdomain", message))
         else:

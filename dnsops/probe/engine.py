@@ -130,7 +130,7 @@ class _Batch:
         qwires: dict[tuple[int, int], bytes] = {}
         out = []
         for q in self.queries:
-            key = (id(q.qname), q.rdtype, q.rd, q.edns, q.payload)
+            key = (id(q.qname), q.rdtype, q.rd, q.edns, q.payload, q.ednsflags, q.options)
             tpl = cache.get(key)
             if tpl is None:
                 qw = qwires.get((id(q.qname), q.rdtype))
@@ -212,7 +212,8 @@ class _Batch:
     def reply(self, i: int, data: bytes, latency: float, transport: str) -> None:
         """A reply for query ``i`` arrived (its ID and question already checked)."""
         flags = (data[2] << 8) | data[3]
-        if flags & wire.TC and transport == "udp" and self.engine.tcp_fallback:
+        fallback = self.engine.tcp_fallback and self.queries[i].tcp_fallback
+        if flags & wire.TC and transport == "udp" and fallback:
             self.start_tcp(i)
             return
         res = judge(

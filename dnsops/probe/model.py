@@ -57,9 +57,11 @@ class Expected:
 class Query:
     """One question for one target.
 
-    ``edns`` is the EDNS version to send (``None``: no OPT record at all);
-    ``tcp`` asks over TCP from the start (UDP otherwise, with a TCP retry when
-    the reply is truncated); ``key`` is the caller's, returned untouched.
+    ``edns`` is the EDNS version to send (``None``: no OPT record at all), with
+    ``payload``, the OPT record's ``ednsflags`` (DO: 0x8000) and ``options``
+    ((code, data) pairs); ``tcp`` asks over TCP from the start (UDP otherwise, with a
+    TCP retry when the reply is truncated, unless ``tcp_fallback`` is False: the
+    truncated reply is then the result); ``key`` is the caller's, returned untouched.
     """
 
     target: Target
@@ -71,6 +73,9 @@ class Query:
     tcp: bool = False
     expect: Expected | None = None
     key: Hashable = None
+    ednsflags: int = 0
+    options: tuple[tuple[int, bytes], ...] = ()
+    tcp_fallback: bool = True
 
     @classmethod
     def make(

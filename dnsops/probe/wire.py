@@ -68,7 +68,11 @@ class Template:
         opt = b""
         if query.edns is not None:
             # root owner, type OPT, class = payload, TTL = ext-rcode/version/flags, no rdata
-            opt = b"\x00" + struct.pack("!HHBBHH", 41, query.payload, 0, query.edns, 0, 0)
+            rdata = b"".join(struct.pack("!HH", c, len(d)) + d for c, d in query.options)
+            opt = b"\x00" + struct.pack(
+                "!HHBBHH", 41, query.payload, 0, query.edns, query.ednsflags, len(rdata)
+            )
+            opt += rdata
         self.flags = RD if query.rd else 0
         self.qlen = len(qwire)
         self.tail = struct.pack("!HHHH", 1, 0, 0, 1 if opt else 0) + qwire + opt
