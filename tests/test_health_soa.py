@@ -1,0 +1,263 @@
+"""SOA consistency (soa-serial, soa-rname, soa-timers) and glue vs the zone's own addresses
+(glue-matches-zone): the pure judging over hand-built observations, then real faults on the
+lab's real servers (dnsops/health/consistency.py)."""
+
+from __future__ import annotations
+
+import dns.rcode
+import pytest
+
+from dnsops.health import plan
+from dnsops.health.consistency import check_consistency, in_bailiwick
+from dnsops.health.judge import Judge
+from dnsops.health.model import Nameserver, ParentObs, ServerObs, ZoneObs
+from dnsops.health.policy import HealthPolicy
+from dnsops.health.report import report
+from dnsops.probe import Target
+from tests.test_health_core import NS, ZONE, healthy, layout, result, rr
+
+MINE = ("soa-serial", "soa-rname", "soa-timers", "glue-matches-zone")
+NS2 = Nameserver("bind", "ns2.bind.test.", "192.0.2.3")
+
+
+def soa(so: ServerObs, text: str) -> None:
+    """Make one server serve this SOA (over UDP and TCP)."""
+    t = so.ns.target
+    answer = [rr(ZONE, 3600, "SOA", text)]
+    so.probes["soa-udp"] = result(t, ZONE, "SOA", answer=answer)
+    so.probes["soa-tcp"] = result(t, ZONE, "SOA", answer=answer, tcp=True)
+
+
+def three(**kw: object) -> ZoneObs:
+    """pdns ns1 and bind ns1/ns2, each with the same SOA but for the serial (per provider)."""
+    lay = layout(nameservers=(*NS["pdns"], *NS["bind"], NS2), **kw)
+    zo = ZoneObs(lay, [healthy(ns) for ns in lay.nameservers])
+    soa(zo.servers[0], "ns1.pdns.test. hostmaster.example.test. 7 3600 600 604800 60")
+    for so in zo.servers[1:]:
+        soa(so, "ns1.bind.test. hostmaster.example.test. 2026113001 3600 600 604800 60")
+    return zo
+
+
+def judged(zo: ZoneObs) -> Judge:
+    judge = Judge()
+    check_consistency(zo, judge)
+    return judge
+
+
+def tally(judge: Judge) -> dict[str, dict[str, int]]:
+    return {k: dict(v) for k, v in judge.tally.items() if k in MINE}
+
+
+def test_serials_differ_between_providers_by_design() -> None:
+    judge = judged(three())
+    assert judge.outcomes == []
+    assert tally(judge) == {
+        "soa-serial": {"passed": 2},  # one per provider
+        "soa-rname": {"passed": 1},
+        "soa-timers": {"passed": 1},
+    }  # no nameserver named inside the zone: glue-matches-zone neither run nor skipped
+
+
+def test_a_nameserver_behind_within_one_provider_is_named_with_its_serial() -> None:
+    zo = three()
+    soa(zo.servers[2], "ns1.bind.test. hostmaster.example.test. 2026113000 3600 600 604800 60")
+    judge = judged(zo)
+    [o] = judge.outcomes
+    assert (o.check, o.subject, o.zone, o.provider) == (
+        "soa-serial",
+        "example.test. at bind",
+        ZONE,
+        "bind",
+    )
+    assert o.message == (
+        "bind's nameservers serve different SOA serials: ns1.bind.test. (192.0.2.2) serves "
+        "serial 2026113001; ns2.bind.test. (192.0.2.3) serves serial 2026113000"
+    )
+    assert o.data == {
+        "serials": [
+            {
+                "serial": 2026113001,
+                "servers": [
+                    {"provider": "bind", "nameserver": "ns1.bind.test.", "address": "192.0.2.2"}
+                ],
+            },
+            {
+                "serial": 2026113000,
+                "servers": [
+                    {"provider": "bind", "nameserver": "ns2.bind.test.", "address": "192.0.2.3"}
+                ],
+            },
+        ]
+    }
+    assert tally(judge)["soa-serial"] == {"passed": 1, "failed": 1}
+
+
+def test_rname_compared_without_case_and_differences_named_per_provider() -> None:
+    zo = three()
+    soa(zo.servers[0], "ns1.pdns.test. HostMaster.Example.Test. 7 3600 600 604800 60")
+    assert judged(zo).outcomes == []
+    soa(zo.servers[0], "ns1.pdns.test. dns-admin.example.test. 7 3600 600 604800 60")
+    judge = judged(zo)
+    [o] = judge.outcomes
+    assert (o.check, o.subject, o.provider) == ("soa-rname", "example.test. SOA", None)
+    assert o.message == (
+        "SOA RNAME (contact): pdns ns1.pdns.test. (192.0.2.1) serves dns-admin.example.test.; "
+        "bind ns1.bind.test. (192.0.2.2), ns2.bind.test. (192.0.2.3) serve "
+        "hostmaster.example.test."
+    )
+    assert [r["rname"] for r in o.data["rnames"]] == [
+        "dns-admin.example.test.",
+        "hostmaster.example.test.",
+    ]
+
+
+def test_timers_one_finding_naming_each_timer_that_differs() -> None:
+    zo = three()
+    soa(zo.servers[1], "ns1.bind.test. hostmaster.example.test. 2026113001 7200 600 604800 300")
+    soa(zo.servers[2], "ns1.bind.test. hostmaster.example.test. 2026113001 7200 600 604800 300")
+    judge = judged(zo)
+    [o] = judge.outcomes
+    assert (o.check, o.subject) == ("soa-timers", "example.test. SOA")
+    assert o.message == (
+        "refresh: pdns ns1.pdns.test. (192.0.2.1) serves 3600; bind ns1.bind.test. (192.0.2.2), "
+        "ns2.bind.test. (192.0.2.3) serve 7200. minimum (negative-cache TTL): pdns "
+        "ns1.pdns.test. (192.0.2.1) serves 60; bind ns1.bind.test. (192.0.2.2), ns2.bind.test. "
+        "(192.0.2.3) serve 300"
+    )
+    assert sorted(o.data["differs"]) == ["minimum", "refresh"]
+    assert [g["value"] for g in o.data["differs"]["minimum"]] == [60, 300]
+
+
+def test_a_value_served_by_both_providers_names_them_together() -> None:
+    zo = three()
+    soa(zo.servers[2], "ns1.bind.test. hostmaster.example.test. 2026113001 3600 900 604800 60")
+    [o] = judged(zo).outcomes
+    assert o.message == (
+        "retry: pdns ns1.pdns.test. (192.0.2.1) and bind ns1.bind.test. (192.0.2.2) serve 600; "
+        "bind ns2.bind.test. (192.0.2.3) serves 900"
+    )
+
+
+def test_a_server_without_an_soa_does_not_count() -> None:
+    zo = three()
+    t = zo.servers[2].ns.target
+    zo.servers[2].probes["soa-udp"] = result(t, ZONE, "SOA", rcode=dns.rcode.REFUSED, aa=False)
+    zo.servers[2].probes["soa-tcp"] = result(t, ZONE, "SOA", rcode=dns.rcode.REFUSED, aa=False)
+    judge = judged(zo)
+    assert judge.outcomes == []
+    assert tally(judge)["soa-serial"] == {"passed": 2}
+    for so in zo.servers:
+        so.probes = {}
+    judge = judged(zo)
+    assert tally(judge) == {
+        "soa-serial": {"skipped": 2},
+        "soa-rname": {"skipped": 1},
+        "soa-timers": {"skipped": 1},
+    }
+
+
+def test_the_report_shows_each_nameservers_serial() -> None:
+    rep = report("lab", [three()], HealthPolicy())
+    assert [(r.name, r.serial) for r in rep.nameservers] == [
+        ("ns1.pdns.test.", 7),
+        ("ns1.bind.test.", 2026113001),
+        ("ns2.bind.test.", 2026113001),
+    ]
+    assert rep.nameservers[0].to_json()["serial"] == 7
+
+
+# -- glue-matches-zone ----------------------------------------------------------------
+
+NS3 = "ns3.example.test."
+PARENT = Target("192.0.2.100", 53, "parent ns.test.")
+
+
+def vanity(glue: tuple[str, ...], served: dict[int, tuple[str, ...]]) -> ZoneObs:
+    """example.test. with ns3.example.test. in its NS set; the parent's glue for it, and
+    what each nameserver (by index) serves as its A records (no AAAA)."""
+    zo = three(apex_ns=(*sorted(NS_NAMES), NS3), parents=(PARENT,))
+    po = ParentObs(PARENT)
+    po.referral = result(
+        PARENT,
+        ZONE,
+        "NS",
+        aa=False,
+        authority=[rr(ZONE, 86400, "NS", *sorted(NS_NAMES), NS3)],
+        additional=[rr(NS3, 86400, "A", *glue)] if glue else [],
+    )
+    zo.parents = [po]
+    for i, so in enumerate(zo.servers):
+        t = so.ns.target
+        values = served.get(i, ())
+        answer = [rr(NS3, 3600, "A", *values)] if values else []
+        so.probes[f"address {NS3} A"] = result(t, NS3, "A", answer=answer)
+        so.probes[f"address {NS3} AAAA"] = result(t, NS3, "AAAA")
+    return zo
+
+
+NS_NAMES = ("ns1.bind.test.", "ns1.pdns.test.", "ns2.bind.test.")
+
+
+def test_only_nameserver_names_inside_the_zone_are_asked_for() -> None:
+    outside = layout()
+    assert in_bailiwick(outside) == []
+    assert [q.key[2] for q in plan.server_queries(outside, 0, "n")] == list(plan.SERVER_PROBES)
+    inside = layout(apex_ns=("ns1.pdns.test.", "NS3.Example.Test."), delegation_ns=("ns.x.test.",))
+    assert in_bailiwick(inside) == [NS3]
+    keys = [q.key[2] for q in plan.server_queries(inside, 1, "n")]
+    assert keys == [*plan.SERVER_PROBES, f"address {NS3} A", f"address {NS3} AAAA"]
+    # a name only the parent delegates to counts too
+    assert in_bailiwick(layout(delegation_ns=("a.example.test.",))) == ["a.example.test."]
+
+
+def test_glue_equal_to_the_zones_own_addresses_passes() -> None:
+    zo = vanity(("192.0.2.53",), {0: ("192.0.2.53",), 1: ("192.0.2.53",), 2: ("192.0.2.53",)})
+    judge = judged(zo)
+    assert judge.outcomes == []
+    assert tally(judge)["glue-matches-zone"] == {"passed": 1}  # one name, one parent server
+
+
+def test_glue_that_differs_names_the_parent_glue_and_each_providers_values() -> None:
+    zo = vanity(("192.0.2.53",), {0: ("192.0.2.53",), 1: ("192.0.2.99",), 2: ("192.0.2.99",)})
+    [o] = judged(zo).outcomes
+    assert (o.check, o.subject, o.zone) == (
+        "glue-matches-zone",
+        f"{NS3} at parent 192.0.2.100",
+        ZONE,
+    )
+    assert o.message == (
+        f"{NS3}: the parent ns.test. (192.0.2.100) gives glue 192.0.2.53; pdns ns1.pdns.test. "
+        "(192.0.2.1) serves 192.0.2.53; bind ns1.bind.test. (192.0.2.2), ns2.bind.test. "
+        "(192.0.2.3) serve 192.0.2.99"
+    )
+    assert o.data is not None
+    assert (o.data["name"], o.data["parent"]) == (NS3, ["192.0.2.53"])
+    assert [z["addresses"] for z in o.data["zone"]] == [["192.0.2.53"], ["192.0.2.99"]]
+
+
+def test_no_glue_or_no_address_in_the_zone_is_a_mismatch() -> None:
+    [o] = judged(vanity((), {0: ("192.0.2.53",), 1: ("192.0.2.53",), 2: ("192.0.2.53",)})).outcomes
+    assert o.message.startswith(f"{NS3}: the parent ns.test. (192.0.2.100) gives glue (none); ")
+    [o] = judged(vanity(("192.0.2.53",), {})).outcomes
+    assert o.message.endswith(
+        "pdns ns1.pdns.test. (192.0.2.1) and bind ns1.bind.test. (192.0.2.2), ns2.bind.test. "
+        "(192.0.2.3) serve no address"
+    )
+
+
+@pytest.mark.parametrize("how", ["silent", "not authoritative", "no referral"])
+def test_what_cannot_be_compared_is_left_out(how: str) -> None:
+    zo = vanity(("192.0.2.53",), {0: ("192.0.2.53",), 1: ("192.0.2.99",), 2: ("192.0.2.99",)})
+    if how == "no referral":
+        zo.parents[0].referral = None
+        judge = judged(zo)
+        assert judge.outcomes == [] and tally(judge)["glue-matches-zone"] == {"skipped": 1}
+        return
+    for so in zo.servers[1:]:  # the bind servers, which serve the other address
+        t = so.ns.target
+        if how == "silent":
+            so.probes.pop(f"address {NS3} A")
+        else:
+            so.probes[f"address {NS3} A"] = result(t, NS3, "A", rcode=dns.rcode.REFUSED, aa=False)
+    judge = judged(zo)
+    assert judge.outcomes == [] and tally(judge)["glue-matches-zone"] == {"passed": 1}
