@@ -4,9 +4,16 @@ lab's real servers (dnsops/health/consistency.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import dns.message
+import dns.query
 import dns.rcode
 import pytest
 
+from dnsops.config import Project
 from dnsops.health import plan
 from dnsops.health.consistency import check_consistency, in_bailiwick
 from dnsops.health.judge import Judge
@@ -14,7 +21,10 @@ from dnsops.health.model import Nameserver, ParentObs, ServerObs, ZoneObs
 from dnsops.health.policy import HealthPolicy
 from dnsops.health.report import report
 from dnsops.probe import Target
+from tests.conftest import TEST_NET
 from tests.test_health_core import NS, ZONE, healthy, layout, result, rr
+from tests.test_health_lab import _update, by_check, health
+from tests.test_health_lab import synced as synced  # the module's fixture: the lab, synced
 
 MINE = ("soa-serial", "soa-rname", "soa-timers", "glue-matches-zone")
 NS2 = Nameserver("bind", "ns2.bind.test.", "192.0.2.3")
@@ -261,3 +271,116 @@ def test_what_cannot_be_compared_is_left_out(how: str) -> None:
             so.probes[f"address {NS3} A"] = result(t, NS3, "A", rcode=dns.rcode.REFUSED, aa=False)
     judge = judged(zo)
     assert judge.outcomes == [] and tally(judge)["glue-matches-zone"] == {"passed": 1}
+
+
+# -- against the lab: real faults on real servers ----------------------------------------
+# PowerDNS serves "ns1.pdns.test. hostmaster.example.test. <serial> 3600 600 604800 60"
+# (dnsops/lab/render.py SOA_TIMERS); BIND the same with its own MNAME and serial. Each fault
+# is a TSIG-signed dynamic update of BIND's SOA, with a serial above the one it serves (a
+# serial only goes forward); the fixture puts the SOA back the same way.
+
+# each provider's nameservers as the messages name them
+PDNS_NS = f"pdns ns1.pdns.test. ({TEST_NET}.1.1), ns2.pdns.test. ({TEST_NET}.1.2)"
+BIND_NS = f"bind ns1.bind.test. ({TEST_NET}.2.1), ns2.bind.test. ({TEST_NET}.2.2)"
+BIND1 = f"{TEST_NET}.2.1"
+
+
+def bind_soa() -> Any:
+    reply = dns.query.udp(dns.message.make_query(ZONE, "SOA"), BIND1, timeout=5)
+    return reply.answer[0][0]
+
+
+def set_bind_soa(project: Project, rname: str, timers: str) -> None:
+    """Replace BIND's SOA (the serial one above what it serves) by TSIG dynamic update."""
+    old = bind_soa()
+    text = f"{old.mname} {rname} {old.serial + 1} {timers}"
+    _update(project, lambda u: u.replace("@", 3600, "SOA", text))
+    new = bind_soa()
+    assert (new.rname.to_text(), new.serial > old.serial) == (rname, True), new
+
+
+@pytest.fixture
+def bind_soa_changed(synced: Project) -> Iterator[Callable[[str, str], None]]:
+    """Change BIND's SOA RNAME or timers (PowerDNS keeps its own); put back at the end."""
+    before = bind_soa()
+    timers = f"{before.refresh} {before.retry} {before.expire} {before.minimum}"
+    assert (before.rname.to_text(), timers) == ("hostmaster.example.test.", "3600 600 604800 60")
+    try:
+        yield lambda rname, timers: set_bind_soa(synced, rname, timers)
+    finally:
+        set_bind_soa(synced, "hostmaster.example.test.", timers)
+
+
+def soa_findings(doc: dict) -> list[tuple[str, str, str, str]]:
+    return [
+        (f["id"], f["severity"], f["subject"], f["message"])
+        for f in doc["findings"]
+        if f["id"] in MINE
+    ]
+
+
+@pytest.mark.lab
+def test_a_different_rname_at_bind_is_a_notice(
+    cli, lab_dir: Path, bind_soa_changed: Callable[[str, str], None]
+) -> None:
+    bind_soa_changed("dns-admin.example.test.", "3600 600 604800 60")
+    code, doc = health(cli, lab_dir, "--vantage", "iad")
+    assert code == 0 and doc["ok"] is True  # a notice: reported, not failing
+    assert soa_findings(doc) == [
+        (
+            "soa-rname",
+            "notice",
+            "example.test. SOA",
+            f"SOA RNAME (contact): {PDNS_NS} serve hostmaster.example.test.; {BIND_NS} serve "
+            "dns-admin.example.test.",
+        )
+    ]
+    assert [f["id"] for f in doc["findings"]] == ["soa-rname"]
+    checks = by_check(doc)
+    assert (checks["soa-rname"]["failed"], checks["soa-timers"]["passed"]) == (1, 1)
+    assert checks["soa-serial"]["passed"] == 2  # BIND's serial moved: its own, both agree
+
+
+@pytest.mark.lab
+def test_different_refresh_retry_expire_at_bind(
+    cli, lab_dir: Path, bind_soa_changed: Callable[[str, str], None]
+) -> None:
+    bind_soa_changed("hostmaster.example.test.", "7200 900 1209600 60")
+    code, doc = health(cli, lab_dir, "--vantage", "iad")
+    assert code == 0
+    assert soa_findings(doc) == [
+        (
+            "soa-timers",
+            "notice",
+            "example.test. SOA",
+            f"refresh: {PDNS_NS} serve 3600; {BIND_NS} serve 7200. "
+            f"retry: {PDNS_NS} serve 600; {BIND_NS} serve 900. "
+            f"expire: {PDNS_NS} serve 604800; {BIND_NS} serve 1209600",
+        )
+    ]
+    [f] = [f for f in doc["findings"] if f["id"] == "soa-timers"]
+    assert sorted(f["data"]["differs"]) == ["expire", "refresh", "retry"]
+
+
+@pytest.mark.lab
+def test_a_longer_negative_cache_ttl_at_bind(
+    cli, lab_dir: Path, bind_soa_changed: Callable[[str, str], None]
+) -> None:
+    bind_soa_changed("hostmaster.example.test.", "3600 600 604800 300")
+    code, doc = health(cli, lab_dir, "--vantage", "iad")
+    assert code == 0 and [f["id"] for f in doc["findings"]] == ["soa-timers"]
+    assert soa_findings(doc) == [
+        (
+            "soa-timers",
+            "notice",
+            "example.test. SOA",
+            f"minimum (negative-cache TTL): {PDNS_NS} serve 60; {BIND_NS} serve 300",
+        )
+    ]
+    # a stricter policy makes it fail the run
+    strict = lab_dir / "strict-soa.yaml"
+    strict.write_text("severity:\n  soa-timers: error\n")
+    code, doc = health(cli, lab_dir, "--vantage", "iad", "--policy", str(strict))
+    assert code == 1 and [(f["id"], f["severity"]) for f in doc["findings"]] == [
+        ("soa-timers", "error")
+    ]
