@@ -4,6 +4,8 @@ lab's real servers (dnsops/health/consistency.py)."""
 
 from __future__ import annotations
 
+import json
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,9 @@ from typing import Any
 import dns.message
 import dns.query
 import dns.rcode
+import dns.rdataset
+import dns.tsigkeyring
+import dns.zone
 import pytest
 
 from dnsops.config import Project
@@ -20,10 +25,11 @@ from dnsops.health.judge import Judge
 from dnsops.health.model import Nameserver, ParentObs, ServerObs, ZoneObs
 from dnsops.health.policy import HealthPolicy
 from dnsops.health.report import report
+from dnsops.lab.runner import LabRunner
 from dnsops.probe import Target
-from tests.conftest import TEST_NET
+from tests.conftest import TEST_NET, make_project, run
 from tests.test_health_core import NS, ZONE, healthy, layout, result, rr
-from tests.test_health_lab import _update, by_check, health
+from tests.test_health_lab import _update, _wait_answering, by_check, health
 from tests.test_health_lab import synced as synced  # the module's fixture: the lab, synced
 
 MINE = ("soa-serial", "soa-rname", "soa-timers", "glue-matches-zone")
@@ -384,3 +390,93 @@ def test_a_longer_negative_cache_ttl_at_bind(
     assert code == 1 and [(f["id"], f["severity"]) for f in doc["findings"]] == [
         ("soa-timers", "error")
     ]
+
+
+STALE = f"{TEST_NET}.9.3"  # a third "bind" nameserver: a BIND of its own, one serial behind
+
+
+@pytest.fixture
+def stale_bind(tmp_path: Path, synced: Project) -> Iterator[int]:
+    """A BIND on its own address serving a copy of the lab BIND's zone (read by a signed
+    zone transfer) with the serial one lower: a nameserver that missed the last change.
+    Yields the lab BIND's serial."""
+    secrets = LabRunner(synced).secrets()
+    keyring = dns.tsigkeyring.from_text({secrets.tsig_name: secrets.tsig_secret})
+    zone = dns.zone.from_xfr(
+        dns.query.xfr(BIND1, ZONE, keyring=keyring, keyalgorithm="hmac-sha256", lifetime=10)
+    )
+    current = zone.get_rdataset("@", "SOA")[0]
+    home = tmp_path / "stale"
+    home.mkdir()
+    with zone.writer() as txn:
+        txn.replace("@", dns.rdataset.from_rdata(3600, current.replace(serial=current.serial - 1)))
+    zone.to_file(str(home / "example.test.zone"), relativize=False)
+    (home / "named.conf").write_text(
+        f"""options {{
+    directory "{home}";
+    listen-on port 53 {{ {STALE}; }};
+    listen-on-v6 {{ none; }};
+    pid-file none;
+    session-keyfile none;
+    recursion no;
+    allow-transfer {{ none; }};
+    notify no;
+    dnssec-validation no;
+}};
+controls {{ }};
+zone "example.test" {{ type primary; file "{home}/example.test.zone"; }};
+"""
+    )
+    added = subprocess.run(["ip", "addr", "add", f"{STALE}/32", "dev", "lo"], capture_output=True)
+    log = (home / "named.log").open("wb")
+    proc = subprocess.Popen(
+        ["named", "-g", "-c", str(home / "named.conf")], stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        _wait_answering(STALE, proc, home)
+        yield int(current.serial)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()
+        if added.returncode == 0:
+            subprocess.run(["ip", "addr", "del", f"{STALE}/32", "dev", "lo"], capture_output=True)
+
+
+@pytest.mark.lab
+def test_a_nameserver_behind_within_one_provider_is_a_warning(
+    cli, tmp_path: Path, stale_bind: int, synced: Project
+) -> None:
+    """A copy of the project pinning bind's nameservers to the lab's two and the stale one."""
+    root = make_project(tmp_path / "p")
+    config = root / "dnsops.yaml"
+    marker = "    lab: true\n"
+    pin = f"    nameservers: {{bind: [ns1.bind.test., ns2.bind.test., {STALE}]}}\n"
+    text = config.read_text().replace(marker, marker + pin)
+    text = text.replace("  state: .dnsops", f"  state: {synced.state_dir}")  # its secrets
+    config.write_text(text)
+    result = run(cli, root, "health", "--format", "json", "--vantage", "iad")
+    doc = json.loads(result.stdout)
+    serial = stale_bind
+    assert soa_findings(doc) == [
+        (
+            "soa-serial",
+            "warning",
+            "example.test. at bind",
+            f"bind's nameservers serve different SOA serials: ns1.bind.test. ({TEST_NET}.2.1), "
+            f"ns2.bind.test. ({TEST_NET}.2.2) serve serial {serial}; {STALE} serves serial "
+            f"{serial - 1}",
+        )
+    ]
+    [f] = [f for f in doc["findings"] if f["id"] == "soa-serial"]
+    assert f["provider"] == "bind"
+    assert [(s["serial"], [m["address"] for m in s["servers"]]) for s in f["data"]["serials"]] == [
+        (serial, [f"{TEST_NET}.2.1", f"{TEST_NET}.2.2"]),
+        (serial - 1, [STALE]),
+    ]
+    rows = {r["address"]: r["serial"] for r in doc["nameservers"] if r["provider"] == "bind"}
+    assert rows == {f"{TEST_NET}.2.1": serial, f"{TEST_NET}.2.2": serial, STALE: serial - 1}
+    checks = by_check(doc)
+    assert (checks["soa-serial"]["passed"], checks["soa-serial"]["failed"]) == (1, 1)  # pdns ok
+    assert [f["id"] for f in doc["findings"]] == ["soa-serial"]
+    assert result.exit_code == 0, result.output  # a warning: reported, not failing
