@@ -15,10 +15,11 @@ import dns.query
 import dns.rcode
 import dns.rdataset
 import dns.tsigkeyring
+import dns.update
 import dns.zone
 import pytest
 
-from dnsops.config import Project
+from dnsops.config import Project, load_project
 from dnsops.health import plan
 from dnsops.health.consistency import check_consistency, in_bailiwick
 from dnsops.health.judge import Judge
@@ -27,10 +28,11 @@ from dnsops.health.policy import HealthPolicy
 from dnsops.health.report import report
 from dnsops.lab.runner import LabRunner
 from dnsops.probe import Target
-from tests.conftest import TEST_NET, make_project, run
+from tests.conftest import SPARE_NET, TEST_NET, make_project, run, spare_lab
 from tests.test_health_core import NS, ZONE, healthy, layout, result, rr
 from tests.test_health_lab import _update, _wait_answering, by_check, health
 from tests.test_health_lab import synced as synced  # the module's fixture: the lab, synced
+from tests.test_lab import sync_lab
 
 MINE = ("soa-serial", "soa-rname", "soa-timers", "glue-matches-zone")
 NS2 = Nameserver("bind", "ns2.bind.test.", "192.0.2.3")
@@ -480,3 +482,92 @@ def test_a_nameserver_behind_within_one_provider_is_a_warning(
     assert (checks["soa-serial"]["passed"], checks["soa-serial"]["failed"]) == (1, 1)  # pdns ok
     assert [f["id"] for f in doc["findings"]] == ["soa-serial"]
     assert result.exit_code == 0, result.output  # a warning: reported, not failing
+
+
+# -- glue-matches-zone: a nameserver named inside the zone ------------------------------
+# A module-own lab on the spare net (the parent's glue comes from the lab config): BIND
+# also answers as ns3.example.test. on an address of its own (ns-distinct-addresses stays
+# quiet), the parent holds glue for it (dnsops/lab/render.py renders an A record for every
+# provider nameserver under the parent zone), and the zone adds it to its apex NS with its
+# own A record, synced to both providers.
+
+VANITY = "ns3.example.test."
+VANITY_ADDR = f"{SPARE_NET}.2.3"
+
+
+def _add_vanity_nameserver(root: Path) -> None:
+    config = root / "dnsops.yaml"
+    text = config.read_text()
+    bind = f"nameservers: {{ns1.bind.test.: {SPARE_NET}.2.1, ns2.bind.test.: {SPARE_NET}.2.2}}"
+    assert bind in text
+    config.write_text(text.replace(bind, bind[:-1] + f", {VANITY}: {VANITY_ADDR}}}"))
+    zone = root / "zones" / "example.test.yaml"
+    text = zone.read_text()
+    apex = "      - ns2.pdns.test.\n"
+    assert apex in text and "\nsip:\n" in text
+    text = text.replace(apex, apex + f"      - {VANITY}\n")
+    text = text.replace(
+        "\nsip:\n", f"\nns3:\n  ttl: 3600\n  type: A\n  value: {VANITY_ADDR}\nsip:\n"
+    )
+    zone.write_text(text)
+
+
+@pytest.fixture(scope="module")
+def vanity_lab() -> Iterator[Path]:
+    with spare_lab("dnsops-soa-", _add_vanity_nameserver) as root:
+        project = load_project(root / "dnsops.yaml")
+        assert not sync_lab(project).has_changes
+        yield root
+
+
+def _update_spare(root: Path, build: Callable[[Any], Any]) -> None:
+    secrets = LabRunner(load_project(root / "dnsops.yaml")).secrets()
+    keyring = dns.tsigkeyring.from_text({secrets.tsig_name: secrets.tsig_secret})
+    update = dns.update.Update(ZONE, keyring=keyring, keyalgorithm="hmac-sha256")
+    build(update)
+    assert dns.query.tcp(update, f"{SPARE_NET}.2.1", timeout=5).rcode() == 0
+
+
+@pytest.mark.lab
+def test_glue_and_the_zones_own_address_for_an_in_zone_nameserver(cli, vanity_lab: Path) -> None:
+    code, doc = health(cli, vanity_lab, "--vantage", "iad")
+    assert code == 0 and doc["findings"] == [], doc["findings"]
+    checks = by_check(doc)
+    assert (checks["glue-matches-zone"]["passed"], checks["glue-matches-zone"]["failed"]) == (1, 0)
+    assert checks["delegation-glue"]["passed"] == 5  # ns3 among them
+    rows = {r["name"]: r for r in doc["nameservers"]}
+    assert (rows[VANITY]["provider"], rows[VANITY]["address"]) == ("bind", VANITY_ADDR)
+    # the zone's A for ns3 changed on BIND only: the glue no longer matches what bind serves
+    _update_spare(vanity_lab, lambda u: u.replace("ns3", 3600, "A", f"{SPARE_NET}.2.9"))
+    try:
+        code, doc = health(cli, vanity_lab, "--vantage", "iad")
+    finally:
+        _update_spare(vanity_lab, lambda u: u.replace("ns3", 3600, "A", VANITY_ADDR))
+    assert code == 1
+    # discovery resolves nameserver names as a resolver does, so it now finds ns3 at the
+    # zone's new address, where nothing answers: bind is its two other servers
+    names = [(r["provider"], r["name"]) for r in doc["nameservers"]]
+    assert names == [(p, f"ns{i}.{p}.test.") for p in ("pdns", "bind") for i in (1, 2)]
+    [f] = [f for f in doc["findings"] if f["id"] == "glue-matches-zone"]
+    n = SPARE_NET
+    assert (f["severity"], f["subject"], f["zone"]) == (
+        "error",
+        f"{VANITY} at parent {n}.0.1",
+        ZONE,
+    )
+    assert f["message"] == (
+        f"{VANITY}: the parent ns.test. ({n}.0.1) gives glue {VANITY_ADDR}; pdns ns1.pdns.test. "
+        f"({n}.1.1), ns2.pdns.test. ({n}.1.2) serve {VANITY_ADDR}; bind ns1.bind.test. "
+        f"({n}.2.1), ns2.bind.test. ({n}.2.2) serve {n}.2.9"
+    )
+    assert (f["data"]["parent"], [z["addresses"] for z in f["data"]["zone"]]) == (
+        [VANITY_ADDR],
+        [[VANITY_ADDR], [f"{n}.2.9"]],
+    )
+    # the same change is also a record bind serves wrong: a different check's finding
+    assert sorted((f["id"], f["subject"]) for f in doc["findings"]) == [
+        ("glue-matches-zone", f"{VANITY} at parent {n}.0.1"),
+        ("rrset-served", f"{VANITY} A"),
+    ]
+    code, doc = health(cli, vanity_lab, "--vantage", "iad")
+    assert code == 0 and doc["findings"] == []
