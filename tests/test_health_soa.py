@@ -571,3 +571,16 @@ def test_glue_and_the_zones_own_address_for_an_in_zone_nameserver(cli, vanity_la
     ]
     code, doc = health(cli, vanity_lab, "--vantage", "iad")
     assert code == 0 and doc["findings"] == []
+
+
+@pytest.mark.lab
+def test_each_nameservers_serial_in_the_text_table(cli, lab_dir: Path, synced: Project) -> None:
+    _, doc = health(cli, lab_dir, "--vantage", "iad")
+    serials = {r["name"]: r["serial"] for r in doc["nameservers"]}
+    assert serials["ns1.bind.test."] == bind_soa().serial
+    text = run(cli, lab_dir, "health", "--vantage", "iad")
+    assert text.exit_code == 0, text.output
+    rows = {line.split()[0]: line for line in text.stdout.splitlines() if ".test. " in line[:20]}
+    for name, serial in serials.items():
+        assert f" {serial} " in rows[name], rows[name]
+        assert "…" not in rows[name] and len(rows[name]) <= 80, rows[name]  # fits, uncut
