@@ -229,6 +229,8 @@ def test_prometheus_metrics_of_a_report(tmp_path: Path) -> None:
     assert f"dnsops_health_nameserver_latency_median_seconds{{{bind}}} 0.0015" in lines
     assert f"dnsops_health_nameserver_latency_p95_seconds{{{bind}}} 0.0025" in lines
     assert "quantile=" not in text
+    assert f"dnsops_health_nameserver_soa_serial{{{bind}}} 1764500000" in lines
+    assert f"dnsops_health_nameserver_soa_serial{{{ns}}}" not in text  # no SOA: no serial
     iad = 'environment="lab",zone="example.test.",vantage="iad",kind="resolver",region="us-east"'
     assert f"dnsops_health_vantage_success_ratio{{{iad}}} 0.923077" in lines
     assert 'dnsops_health_findings{environment="lab",severity="critical"} 1' in lines

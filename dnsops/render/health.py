@@ -240,6 +240,10 @@ def metrics(report: HealthReport, now: float | None = None) -> list[Metric]:
         "dnsops_health_nameserver_mismatches", "desired RRsets the nameserver serves differently"
     )
     checked = Metric("dnsops_health_nameserver_rrsets_checked", "desired RRsets compared")
+    serial = Metric(
+        "dnsops_health_nameserver_soa_serial",
+        "the SOA serial the nameserver serves (compare within one provider only)",
+    )
     for r in report.nameservers:
         labels = {
             "environment": env,
@@ -255,6 +259,8 @@ def metrics(report: HealthReport, now: float | None = None) -> list[Metric]:
                 metric.add(round(value / 1000, 6), **labels)
         mism.add(r.mismatches, **labels)
         checked.add(r.checked, **labels)
+        if r.serial is not None:
+            serial.add(r.serial, **labels)
     success = Metric("dnsops_health_vantage_success_ratio", "share of records resolved as desired")
     vlat = Metric(
         "dnsops_health_vantage_latency_median_seconds", "median lookup latency through the vantage"
@@ -288,7 +294,8 @@ def metrics(report: HealthReport, now: float | None = None) -> list[Metric]:
     last.add(round(now if now is not None else time.time(), 3), environment=env)
     took = Metric("dnsops_health_duration_seconds", "how long the health run took")
     took.add(round(report.seconds, 3), environment=env)
-    return [up, tcp, lat, lat95, mism, checked, success, vlat, vlat95, fails, found, ok, last, took]
+    per_server = [up, tcp, lat, lat95, mism, checked, serial]
+    return [*per_server, success, vlat, vlat95, fails, found, ok, last, took]
 
 
 def catalogue_markdown(catalogue: dict[str, Check] | None = None) -> str:
