@@ -20,7 +20,7 @@ import tempfile
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -167,12 +167,15 @@ def require_lab() -> None:
 
 
 @contextlib.contextmanager
-def spare_lab(prefix: str) -> Iterator[Path]:
+def spare_lab(prefix: str, edit: Callable[[Path], None] | None = None) -> Iterator[Path]:
     """A project copy on SPARE_NET with its lab up for the duration (a module's own
-    lab, beside the session's), stopped and removed afterwards."""
+    lab, beside the session's), stopped and removed afterwards. ``edit`` changes the
+    copy (its root) before the lab starts."""
     require_lab()
     with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         root = make_project(Path(tmp) / "p", net=SPARE_NET)
+        if edit is not None:
+            edit(root)
         runner = LabRunner(load_project(root / "dnsops.yaml"))
         runner.up()
         try:

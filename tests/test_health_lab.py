@@ -83,6 +83,14 @@ def test_a_healthy_lab_passes_every_check(cli, lab_dir: Path, synced: Project) -
     assert passed["rrset-served"] == 13 * 2  # every desired RRset at each provider
     assert passed["rrset-extra"] == 1  # BIND's zone transfer holds nothing more
     assert passed["vantage-answer"] == passed["vantage-values"] == 13 * 3
+    # -- SOA consistency and glue vs the zone (dnsops/health/consistency.py) --
+    assert passed["soa-serial"] == 2  # one per provider: its nameservers agree
+    assert passed["soa-rname"] == passed["soa-timers"] == 1  # one per zone, both providers
+    # no nameserver named inside example.test.: nothing to compare, nothing asked
+    assert (passed["glue-matches-zone"], checks["glue-matches-zone"]["skipped"]) == (0, 0)
+    serials = {r["provider"]: r["serial"] for r in doc["nameservers"]}
+    assert all(isinstance(s, int) for s in serials.values()), serials
+    # -- end SOA consistency --
     rows = {r["name"]: r for r in doc["nameservers"]}
     assert {n: r["address"] for n, r in rows.items()} == PDNS | BIND
     for name, r in rows.items():

@@ -205,6 +205,7 @@ def sample_report() -> HealthReport:
                 1.5,
                 2.5,
                 5,
+                serial=1764500000,
             ),
         ],
         vantages=[VantageRow("example.test.", "iad", "us-east", "192.0.2.9", 13, 12, 1, 3.0, 9.0)],
@@ -228,6 +229,8 @@ def test_prometheus_metrics_of_a_report(tmp_path: Path) -> None:
     assert f"dnsops_health_nameserver_latency_median_seconds{{{bind}}} 0.0015" in lines
     assert f"dnsops_health_nameserver_latency_p95_seconds{{{bind}}} 0.0025" in lines
     assert "quantile=" not in text
+    assert f"dnsops_health_nameserver_soa_serial{{{bind}}} 1764500000" in lines
+    assert f"dnsops_health_nameserver_soa_serial{{{ns}}}" not in text  # no SOA: no serial
     iad = 'environment="lab",zone="example.test.",vantage="iad",kind="resolver",region="us-east"'
     assert f"dnsops_health_vantage_success_ratio{{{iad}}} 0.923077" in lines
     assert 'dnsops_health_findings{environment="lab",severity="critical"} 1' in lines
@@ -242,8 +245,10 @@ def test_json_and_markdown_of_a_report() -> None:
     assert (doc["ok"], doc["queries"], doc["findings"][0]["severity"]) == (False, 99, "critical")
     assert doc["vantages"][0]["success"] == round(12 / 13, 4)
     md = render.markdown(rep)
-    row = "| bind | example.test. | ns1.bind.test. | 192.0.2.2 | yes | yes | yes | 1.5 | 2.5 |"
-    assert row + " 13 | 0 |" in md
+    row = "| bind | example.test. | ns1.bind.test. | 192.0.2.2 | yes | yes | yes | 1764500000 |"
+    assert row + " 1.5 | 2.5 | 13 | 0 |" in md
+    assert "| 192.0.2.1 | &#42;&#42;NO&#42;&#42; |" in md
+    assert "&#42;&#42;NO&#42;&#42; | - | - | - | 0 | 0 |" in md  # no SOA: no serial
     assert "pdns ns1 &#124; x" in md and "down<br>hard" in md  # escaped for a table cell
     assert render.summary(rep) == "health FAIL: 1 finding(s) (1 critical); 99 queries in 1.5 s"
 

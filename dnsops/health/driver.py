@@ -96,6 +96,7 @@ def layouts(env: Env, zones: dict[str, Zone], options: Options) -> list[ZoneLayo
                 vantages=tuple(vantages),
                 apex_ns=apex,
                 manages_apex_ns=manages,
+                delegation_ns=tuple(delegation.ns),
             )
         )
     return out

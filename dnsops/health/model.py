@@ -98,6 +98,7 @@ class ZoneLayout:
     vantages: tuple[Vantage, ...] = ()
     apex_ns: tuple[str, ...] = ()  # the apex NS names the zone declares
     manages_apex_ns: bool = True  # False when octoDNS leaves the apex NS to the providers
+    delegation_ns: tuple[str, ...] = ()  # the NS names the parent delegates to (env model)
 
     def of(self, provider: str) -> list[Nameserver]:
         return [ns for ns in self.nameservers if ns.provider == provider]
@@ -214,6 +215,7 @@ class NameserverRow:
     latency_ms: float | None  # median of the probes' UDP latencies
     p95_ms: float | None
     queries: int  # UDP queries it answered
+    serial: int | None = None  # the SOA serial it serves (providers' serials differ)
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)

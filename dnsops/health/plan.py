@@ -15,6 +15,7 @@ import dns.name
 import dns.rdatatype
 
 from dnsops.expect import ANSWER, GLUE, NOT_ON_WIRE, REFERRAL, VARIES, ZoneExpectation
+from dnsops.health import consistency
 from dnsops.health.model import DesiredRRset, Vantage, ZoneLayout
 from dnsops.probe import Expected, Query, wire
 from dnsops.zones import location
@@ -155,6 +156,7 @@ def server_queries(layout: ZoneLayout, index: int, nonce: str | None = None) -> 
         Query(t, parent, dns.rdatatype.SOA, rd=True, key=key("open-resolver")),
         Query(t, zone, dns.rdatatype.SOA, edns=1, key=key("badvers")),
         Query(t, missing, dns.rdatatype.A, key=key("nxdomain")),
+        *consistency.address_queries(layout, index),  # glue-matches-zone: in-zone NS names
     ]
 
 

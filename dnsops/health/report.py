@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 
+from dnsops.health.consistency import check_consistency, serial_of
 from dnsops.health.judge import Judge
 from dnsops.health.model import HealthReport, NameserverRow, VantageRow, ZoneObs
 from dnsops.health.policy import HealthPolicy
@@ -22,6 +23,7 @@ def evaluate(zones: list[ZoneObs], policy: HealthPolicy) -> Judge:
         apex = check_apex_ns(zo, judge)
         check_delegation(zo, apex, judge)
         check_rrsets(zo, judge)
+        check_consistency(zo, judge)
         check_reachable(zo, judge)
         check_vantages(zo, judge)
         check_outage_covered(zo, judge)
@@ -70,6 +72,7 @@ def nameserver_rows(zo: ZoneObs) -> list[NameserverRow]:
                 latency_ms=median_ms(so.latencies),
                 p95_ms=_p95(so.latencies),
                 queries=so.queries,
+                serial=serial_of(zo.layout.zone, so),
             )
         )
     return out

@@ -1,7 +1,8 @@
 """Consistency across providers: apex NS, delegation and glue, every RRset. No I/O.
 
 Multi-provider aware: SOA serials and MNAMEs legitimately differ between
-providers, so the SOA is never compared; everything git declares is.
+providers, so the SOA is not compared here; everything git declares is. The SOA's
+serial (within a provider), RNAME and timers are compared in dnsops.health.consistency.
 """
 
 from __future__ import annotations

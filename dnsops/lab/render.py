@@ -63,11 +63,12 @@ def specs(
     ``"transfers-out 2;"`` (tests of the transfer limits).
     """
     out = [_root(lab, state / "root"), _parent(lab, zones, state / "parent")]
+    hosts = {n: a for prov in lab.providers.values() for n, a in prov.nameservers.items()}
     for pname, prov in lab.providers.items():
         if prov.kind == "powerdns":
             out.append(_powerdns(pname, prov, secrets, state / pname, lab))
         else:
-            out.append(_bind(pname, prov, zones, secrets, state / pname, bind_options))
+            out.append(_bind(pname, prov, zones, secrets, state / pname, bind_options, hosts))
     for res in env.resolvers:
         out.append(_unbound(res.name, res.address, res.port, res.region, lab, state))
     return out
@@ -238,6 +239,7 @@ def _bind(
     secrets: Secrets,
     home: Path,
     options: tuple[str, ...] = (),
+    hosts: dict[str, str] | None = None,
 ) -> ServerSpec:
     addrs = prov.addresses
     mname = next(iter(prov.nameservers))
@@ -271,7 +273,7 @@ controls {{ }};
 {zone_stanzas}"""
     files = {"named.conf": conf}
     for z in zones:
-        files[f"zones/{z.name}zone"] = seed_zone_file(z, mname)
+        files[f"zones/{z.name}zone"] = seed_zone_file(z, mname, hosts)
     return ServerSpec(
         name=name,
         home=home,
@@ -285,14 +287,23 @@ controls {{ }};
     )
 
 
-def seed_zone_file(zone: ZoneSeed, mname: str) -> str:
-    """SOA and the apex NS the YAML declares: octodns-bind needs the zone to exist."""
+def seed_zone_file(zone: ZoneSeed, mname: str, hosts: dict[str, str] | None = None) -> str:
+    """SOA and the apex NS the YAML declares: octodns-bind needs the zone to exist.
+
+    An NS name inside the zone itself (ns3.example.test.) gets its lab address
+    (``hosts``: every lab nameserver): BIND will not load a zone whose in-zone
+    nameserver has no address record.
+    """
     lines = [
         f"$ORIGIN {zone.name}",
         "$TTL 3600",
         f"@ IN SOA {mname} hostmaster.{zone.name} 1 {SOA_TIMERS}",
     ]
     lines += [f"@ {zone.ns_ttl} IN NS {ns}" for ns in zone.ns]
+    for ns in zone.ns:
+        addr = (hosts or {}).get(ns)
+        if addr is not None and (ns == zone.name or ns.endswith("." + zone.name)):
+            lines.append(f"{ns} {zone.ns_ttl} IN {'AAAA' if ':' in addr else 'A'} {addr}")
     return "\n".join(lines) + "\n"
 
 

@@ -46,11 +46,16 @@ def _flags(r: NameserverRow) -> str:
 
 
 def nameserver_table(title: str, rows: list[NameserverRow]) -> Table:
-    t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    # one space between columns (the box's): with the serial, lab rows fit 80 columns
+    t = Table(
+        title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 0)
+    )
     t.add_column("nameserver", no_wrap=True)
     t.add_column("address", no_wrap=True)
     t.add_column("answers", no_wrap=True)
-    for col in ("p50 ms", "p95 ms", "sets", "diff"):
+    t.add_column("serial", justify="right", no_wrap=True)  # providers' serials differ
+    # short headers: with the serial the table still fits 80 columns (latencies in ms)
+    for col in ("p50", "p95", "sets", "diff"):
         t.add_column(col, justify="right")
     t.add_column("via", no_wrap=True)
     for r in rows:
@@ -58,6 +63,7 @@ def nameserver_table(title: str, rows: list[NameserverRow]) -> Table:
             r.name,
             r.address,
             _flags(r),
+            "-" if r.serial is None else str(r.serial),
             _num(r.latency_ms),
             _num(r.p95_ms),
             str(r.checked),
@@ -156,6 +162,7 @@ def markdown(report: HealthReport) -> str:
             "UDP",
             "TCP",
             "AA",
+            "SOA serial",
             "median ms",
             "p95 ms",
             "checked",
@@ -170,6 +177,7 @@ def markdown(report: HealthReport) -> str:
                 yes[r.udp],
                 yes[r.tcp],
                 yes[r.aa],
+                "-" if r.serial is None else str(r.serial),
                 _num(r.latency_ms),
                 _num(r.p95_ms),
                 str(r.checked),
@@ -232,6 +240,10 @@ def metrics(report: HealthReport, now: float | None = None) -> list[Metric]:
         "dnsops_health_nameserver_mismatches", "desired RRsets the nameserver serves differently"
     )
     checked = Metric("dnsops_health_nameserver_rrsets_checked", "desired RRsets compared")
+    serial = Metric(
+        "dnsops_health_nameserver_soa_serial",
+        "the SOA serial the nameserver serves (compare within one provider only)",
+    )
     for r in report.nameservers:
         labels = {
             "environment": env,
@@ -247,6 +259,8 @@ def metrics(report: HealthReport, now: float | None = None) -> list[Metric]:
                 metric.add(round(value / 1000, 6), **labels)
         mism.add(r.mismatches, **labels)
         checked.add(r.checked, **labels)
+        if r.serial is not None:
+            serial.add(r.serial, **labels)
     success = Metric("dnsops_health_vantage_success_ratio", "share of records resolved as desired")
     vlat = Metric(
         "dnsops_health_vantage_latency_median_seconds", "median lookup latency through the vantage"
@@ -280,7 +294,8 @@ def metrics(report: HealthReport, now: float | None = None) -> list[Metric]:
     last.add(round(now if now is not None else time.time(), 3), environment=env)
     took = Metric("dnsops_health_duration_seconds", "how long the health run took")
     took.add(round(report.seconds, 3), environment=env)
-    return [up, tcp, lat, lat95, mism, checked, success, vlat, vlat95, fails, found, ok, last, took]
+    per_server = [up, tcp, lat, lat95, mism, checked, serial]
+    return [*per_server, success, vlat, vlat95, fails, found, ok, last, took]
 
 
 def catalogue_markdown(catalogue: dict[str, Check] | None = None) -> str:
