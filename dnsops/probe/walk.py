@@ -28,6 +28,7 @@ import dns.message
 import dns.name
 import dns.rcode
 import dns.rdatatype
+import dns.rrset
 
 from dnsops.probe.engine import Engine
 from dnsops.probe.model import Query, Result, Target
@@ -233,6 +234,27 @@ class Walker:
             task = asyncio.get_running_loop().create_task(self._resolve(host), context=ctx)
             self._addresses[host] = task
         return await asyncio.shield(task)
+
+    async def answer(self, name: str, rdtype: int) -> tuple[str, dns.rrset.RRset | None, str]:
+        """The RRset at ``name`` of ``rdtype``, asked of the servers authoritative for
+        it once the walk reaches them: ``("answer", rrset or None for no data, "")``,
+        ``("nxdomain", None, why)``, or ``("failed", None, why)`` (no server answered)."""
+        name = _fqdn(name).lower()
+        found = await self._descend(name, None)
+        if isinstance(found, Delegation):
+            why = found.problem or "the walk stopped"
+            return ("nxdomain" if "(NXDOMAIN)" in why else "failed"), None, why
+        r, why = await self._first(found.servers, name, rdtype)
+        if r is None:
+            return "failed", None, why
+        msg = r.message
+        assert msg is not None
+        if r.rcode == dns.rcode.NXDOMAIN:
+            return "nxdomain", None, f"does not exist (NXDOMAIN from {found.cut} servers)"
+        rrset = msg.get_rrset(
+            msg.answer, dns.name.from_text(name), dns.rdataclass.IN, dns.rdatatype.RdataType(rdtype)
+        )
+        return "answer", rrset, "" if rrset is not None else "has no such record (no data)"
 
     async def _resolve(self, host: str) -> tuple[tuple[str, ...], str | None]:
         found = await self._descend(host, None)
