@@ -171,6 +171,7 @@ def markdown(report: HealthReport) -> str:
     yes = {True: "yes", False: "**NO**"}
     title = md.text(f"{report.env} ({', '.join(report.zones)})")
     lines = [f"## dnsops health: {title}", "", md.text(summary(report)), ""]
+    lines += [*(md.text(line) + "  " for line in independence_lines(report)), ""]
     lines += ["### nameservers", ""]
     lines += _md_table(
         [
