@@ -233,7 +233,8 @@ async def lookup_dns(
         name = origin_name(address, origin, origin6)
         source = f"dns {origin if ':' not in address else origin6}"
         async with gate:
-            status, rrset, why = await walker.answer(name, dns.rdatatype.TXT)
+            zone = origin if ":" not in address else origin6
+            status, rrset, why = await walker.answer(name, dns.rdatatype.TXT, zone)
         if status == "nxdomain" or (status == "answer" and rrset is None):
             return AddressOrigin(address, source=source, problem=f"no origin data at {name}: {why}")
         if status != "answer":

@@ -8,7 +8,9 @@ origin zone (documentation ASNs), its dnsops.yaml changed per scenario.
 from __future__ import annotations
 
 import json
+import os
 import re
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -263,8 +265,12 @@ BIND_LAB = [f"{SPARE_NET}.2.1", f"{SPARE_NET}.2.2"]
 
 @pytest.fixture(scope="module")
 def lab(cli_module: Any) -> Iterator[Path]:
+    cwd = os.getcwd()  # commands chdir to the project: this is no test's to keep
     with spare_lab("dnsops-indep-") as root:
-        synced = cli_run(cli_module, root, "sync", "--doit", "--force")
+        try:
+            synced = cli_run(cli_module, root, "sync", "--doit", "--force")
+        finally:
+            os.chdir(cwd)
         assert synced.exit_code == 0, synced.output
         yield root
 
@@ -475,3 +481,32 @@ def test_origins_are_looked_up_once_per_command(lab: Path) -> None:
     assert COUNTS["origin-lookup"] == before + 1
     assert all(o.known for o in first.values())
     assert re.fullmatch(r"dns origin\.asn\.test\.", first[PDNS_LAB[0]].source)
+
+
+def test_a_lookup_that_fails_or_runs_out_of_time_gives_no_origin() -> None:
+    """Nothing listens on the root hint (an unused address of the test net): every
+    address is unknown, with why, and the judge skips (test_judge_unknown_origin_...)."""
+    import asyncio
+
+    from dnsops.independence import lookup_dns
+    from dnsops.probe.engine import Engine
+    from dnsops.probe.walk import Server, Walker
+
+    dead = f"{SPARE_NET}.250.9"
+    addresses = ["192.0.2.1", "2001:db8::1", "192.0.2.1"]
+
+    def walker() -> Walker:
+        return Walker([Server("a.root-servers.lab.", dead)], Engine(timeout=0.3, retries=0))
+
+    zones = ("origin.asn.test.", "origin6.asn.test.")
+    failed = asyncio.run(lookup_dns(walker(), addresses, *zones, deadline=10, concurrency=2))
+    assert sorted(failed) == ["192.0.2.1", "2001:db8::1"]
+    for origin in failed.values():
+        assert not origin.known and origin.asns == ()
+        assert origin.problem is not None and origin.problem.startswith("origin lookup failed: ")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:  # reads nothing
+        silent.bind((dead, 0))
+        hint = Server("a.root-servers.lab.", dead, silent.getsockname()[1])
+        slow = Walker([hint], Engine(timeout=5, retries=0))
+        late = asyncio.run(lookup_dns(slow, addresses, *zones, deadline=0.2, concurrency=1))
+    assert {o.problem for o in late.values()} == {"origin lookup did not finish within 0.2 s"}
