@@ -238,6 +238,40 @@ class ProviderApis(_Model):
     phases: PhaseDeadlines = Field(default_factory=PhaseDeadlines)
 
 
+class AsnLookup(_Model):
+    """Where the origin AS and announced prefix of each nameserver address come from
+    (the provider-asn, provider-prefix and provider-one-prefix health checks).
+
+    Online (the default): TXT lookups in an IP-to-AS origin zone in the style of Team
+    Cymru's (``<reversed address>.origin.asn.cymru.com. TXT "15169 | 8.8.8.0/24 | US |
+    arin | 1992-12-01"``; IPv6 nibble-reversed under ``origin6``), asked by walking down
+    from the environment's root hints. Offline: ``prefix_file``, lines ``PREFIX ASN``
+    (longest prefix wins), and no DNS at all.
+    """
+
+    origin: str = Field(
+        default="origin.asn.cymru.com.", description="the IPv4 origin zone (reversed addresses)"
+    )
+    origin6: str = Field(
+        default="origin6.asn.cymru.com.",
+        description="the IPv6 origin zone (nibble-reversed addresses)",
+    )
+    prefix_file: str | None = Field(
+        default=None,
+        description="offline: a file of 'PREFIX ASN...' lines, relative to dnsops.yaml; "
+        "when set, no DNS lookup is made",
+    )
+    deadline: Seconds = Field(default=20.0, description="seconds for every lookup of a run")
+    concurrency: int = Field(default=16, ge=1, le=256, description="addresses asked at once")
+
+    @field_validator("origin", "origin6")
+    @classmethod
+    def _fqdn(cls, value: str) -> str:
+        if not value.endswith(".") or value == ".":
+            raise ValueError(f"{value!r} must be a fully qualified zone name (end in '.')")
+        return value
+
+
 class Environment(_Model):
     """One octoDNS config and the two providers (targets) that serve the zones."""
 
@@ -268,6 +302,11 @@ class Environment(_Model):
     provider_api: ProviderApis = Field(
         default_factory=ProviderApis,
         description="bounds on the provider API calls: rate, deadline, timeouts, batch limits",
+    )
+    asn_lookup: AsnLookup = Field(
+        default_factory=AsnLookup,
+        description="the origin AS and prefix of the nameservers' addresses (provider "
+        "independence): an origin zone, or an offline prefix file",
     )
 
     @field_validator("providers")
@@ -307,6 +346,18 @@ class LabProvider(_Model):
     kind: str = Field(pattern=r"^(powerdns|bind)$")
     nameservers: dict[str, str]
     api_port: Port = 8081
+    asn: int | None = Field(
+        default=None,
+        ge=1,
+        le=4294967295,
+        description="the AS the lab's origin zone says announces its addresses (default: a "
+        "documentation ASN of RFC 5398, 64496 for the first provider, 64497 for the second)",
+    )
+    prefix: str | None = Field(
+        default=None,
+        description="the prefix the lab's origin zone says announces its addresses (default: "
+        "each address its own /32)",
+    )
 
     @field_validator("nameservers")
     @classmethod
@@ -317,6 +368,13 @@ class LabProvider(_Model):
             if not name.endswith("."):
                 raise ValueError(f"nameserver name {name!r} must be fully qualified (end in '.')")
             _ip(addr)
+        return value
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix(cls, value: str | None) -> str | None:
+        if value is not None:
+            ipaddress.ip_network(value, strict=False)
         return value
 
     @property

@@ -57,6 +57,7 @@ if TYPE_CHECKING:
 
     from dnsops.changes import Changed
     from dnsops.expect import ZoneExpectation
+    from dnsops.independence import AddressOrigin
     from dnsops.lint.capabilities import ProviderCaps
     from dnsops.octo import Target
     from dnsops.probe.walk import Delegation, Server
@@ -160,6 +161,7 @@ class Env:
         # zone by zone leaves them out, says so, and exits 1 after doing the others
         self.excluded: dict[str, str] = {}
         self._expected: dict[str, ZoneExpectation] = {}
+        self._origins: dict[str, AddressOrigin] = {}
 
     def __repr__(self) -> str:
         return f"Env({self.name})"
@@ -439,6 +441,17 @@ class Env:
 
     def zone_facts(self, zone: str) -> ZoneFacts:
         return self.facts([zone])[zone]
+
+    def origins(self, addresses: Sequence[str]) -> dict[str, AddressOrigin]:
+        """The origin AS and announced prefix of each address (provider independence),
+        looked up once per command: ``dnsops.independence``."""
+        from dnsops import independence
+
+        todo = sorted(set(addresses) - set(self._origins))
+        if todo:
+            COUNTS["origin-lookup"] += 1
+            self._origins.update(independence.origins(self, todo))
+        return {a: self._origins[a] for a in addresses}
 
     async def _discover(self, zones: list[str]) -> dict[str, ZoneFacts]:
         from dnsops.errors import ProviderError

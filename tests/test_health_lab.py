@@ -91,6 +91,21 @@ def test_a_healthy_lab_passes_every_check(cli, lab_dir: Path, synced: Project) -
     serials = {r["provider"]: r["serial"] for r in doc["nameservers"]}
     assert all(isinstance(s, int) for s in serials.values()), serials
     # -- end SOA consistency --
+    # -- provider independence (tests/test_health_independence.py): the lab's origin zone
+    # gives each provider its own documentation AS and each address its own /32
+    independence = ("provider-asn", "provider-prefix", "provider-one-prefix")
+    assert {k: passed[k] for k in independence} == {
+        "provider-asn": 1,
+        "provider-prefix": 1,
+        "provider-one-prefix": 2,
+    }
+    assert [checks[k]["skipped"] for k in independence] == [0, 0, 0]
+    [group] = doc["independence"]
+    assert group["skipped"] is None and group["zone_count"] == 1
+    assert {
+        p: sorted({n for r in rows for n in r["asns"]}) for p, rows in group["providers"].items()
+    } == {"pdns": [64496], "bind": [64497]}
+    # -- end of provider independence
     rows = {r["name"]: r for r in doc["nameservers"]}
     assert {n: r["address"] for n, r in rows.items()} == PDNS | BIND
     for name, r in rows.items():

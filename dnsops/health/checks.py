@@ -164,8 +164,9 @@ CATALOGUE: dict[str, Check] = {
               basis="stricter than Zonemaster's notice: the second provider is only insurance "
               "if it is independent of the first"),
         Check("provider-prefix", W, "the providers' nameservers share no prefix",
-              "Addresses of both providers in one /24 (IPv4) or /48 (IPv6) share a route: one "
-              "withdrawal takes both.", "provider", "CONNECTIVITY04 CN04_IPV4_SAME_PREFIX",
+              "Addresses of both providers in one announced prefix (the origin data's; a /24 "
+              "or /48 when it gives none) share a route: one withdrawal takes both.", "provider",
+              "CONNECTIVITY04 CN04_IPV4_SAME_PREFIX",
               basis="stricter than Zonemaster's notice, for the same reason as provider-asn"),
         Check("provider-one-prefix", N, "each provider's nameservers span more than one prefix",
               "All of one provider's nameservers in one prefix: one route withdrawal takes "

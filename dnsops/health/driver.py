@@ -72,6 +72,9 @@ def layouts(env: Env, zones: dict[str, Zone], options: Options) -> list[ZoneLayo
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     facts = env.facts(sorted(zones))
+    origins = env.origins(
+        sorted({s.address for f in facts.values() for p in f.providers.values() for s in p.servers})
+    )
     out = []
     for name, zone in sorted(zones.items()):
         found = facts[name]
@@ -97,6 +100,7 @@ def layouts(env: Env, zones: dict[str, Zone], options: Options) -> list[ZoneLayo
                 apex_ns=apex,
                 manages_apex_ns=manages,
                 delegation_ns=tuple(delegation.ns),
+                origins=origins,
             )
         )
     return out

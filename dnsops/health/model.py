@@ -7,10 +7,12 @@ observations the driver collects; ``HealthReport`` is the result.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from dnsops.findings import Finding
+from dnsops.independence import AddressOrigin
 from dnsops.probe import Expected, Result, Target, Transfer
 from dnsops.vantage.base import Origin
 
@@ -99,6 +101,8 @@ class ZoneLayout:
     apex_ns: tuple[str, ...] = ()  # the apex NS names the zone declares
     manages_apex_ns: bool = True  # False when octoDNS leaves the apex NS to the providers
     delegation_ns: tuple[str, ...] = ()  # the NS names the parent delegates to (env model)
+    # the origin AS and prefix of each nameserver address (an environment fact, shared)
+    origins: Mapping[str, AddressOrigin] = field(default_factory=dict, compare=False, hash=False)
 
     def of(self, provider: str) -> list[Nameserver]:
         return [ns for ns in self.nameservers if ns.provider == provider]
@@ -271,3 +275,5 @@ class HealthReport:
     seconds: float = 0.0
     queries: int = 0
     policy: str | None = None
+    # each distinct set of provider addresses, with their origin AS and prefix
+    independence: list[dict[str, Any]] = field(default_factory=list)

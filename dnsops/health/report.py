@@ -5,6 +5,8 @@ from __future__ import annotations
 import statistics
 
 from dnsops.health.consistency import check_consistency, serial_of
+from dnsops.health.independence_checks import check_independence
+from dnsops.health.independence_checks import summary as independence_summary
 from dnsops.health.judge import Judge
 from dnsops.health.model import HealthReport, NameserverRow, VantageRow, ZoneObs
 from dnsops.health.policy import HealthPolicy
@@ -27,6 +29,7 @@ def evaluate(zones: list[ZoneObs], policy: HealthPolicy) -> Judge:
         check_reachable(zo, judge)
         check_vantages(zo, judge)
         check_outage_covered(zo, judge)
+    check_independence(zones, judge)
     return judge
 
 
@@ -44,6 +47,7 @@ def report(
         seconds=round(seconds, 3),
         queries=queries,
         policy=policy.source,
+        independence=independence_summary(zones),
     )
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dnsops.config import Environment, Lab, LabProvider
+from dnsops.independence import lab_records
 
 PDNS_SCHEMA = Path("/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql")
 SOA_TIMERS = "3600 600 604800 60"  # refresh retry expire negative-TTL (short: drills)
@@ -146,6 +147,8 @@ def _parent(lab: Lab, zones: list[ZoneSeed], home: Path) -> ServerSpec:
     for zone in zones:
         if zone.name.endswith("." + origin):
             lines += [f"{zone.name} {zone.ns_ttl} IN NS {ns}" for ns in zone.ns]
+    # the lab's IP-to-AS origin zone (made-up data: provider independence checks)
+    lines += lab_records(origin, [(p.asn, p.prefix, p.addresses) for p in lab.providers.values()])
     zone_file = "\n".join(lines) + "\n"
     addrs = list(lab.parent.values())
     return ServerSpec(

@@ -28,6 +28,7 @@ import dns.message
 import dns.name
 import dns.rcode
 import dns.rdatatype
+import dns.rrset
 
 from dnsops.probe.engine import Engine
 from dnsops.probe.model import Query, Result, Target
@@ -115,7 +116,11 @@ class Walker:
             results = await self.engine.run([q for q, _ in batch])
         except BaseException as exc:  # the engine itself failed: every waiter hears it
             for _, fut in batch:
-                if not fut.done():
+                if fut.done():
+                    continue
+                if isinstance(exc, asyncio.CancelledError):  # a deadline: nobody waits
+                    fut.cancel()
+                else:
                     fut.set_exception(exc)
             raise
         for (_, fut), result in zip(batch, results, strict=True):
@@ -233,6 +238,58 @@ class Walker:
             task = asyncio.get_running_loop().create_task(self._resolve(host), context=ctx)
             self._addresses[host] = task
         return await asyncio.shield(task)
+
+    async def answer(
+        self, name: str, rdtype: int, zone: str | None = None
+    ) -> tuple[str, dns.rrset.RRset | None, str]:
+        """The RRset at ``name`` of ``rdtype``: ``("answer", rrset or None for no data,
+        "")``, ``("nxdomain", None, why)``, or ``("failed", None, why)`` (no answer).
+
+        The walk goes label by label down to ``zone`` (default: ``name`` itself), whose
+        walk every name under it shares; below it the whole ``name`` is asked, following
+        referrals. Servers that synthesise answers (IP-to-AS origin zones) may say
+        NXDOMAIN for the empty names between the zone and ``name``.
+        """
+        name = _fqdn(name).lower()
+        found = await self._descend(_fqdn(zone or name).lower(), None)
+        if isinstance(found, Delegation):
+            why = found.problem or "the walk stopped"
+            return ("nxdomain" if "(NXDOMAIN)" in why else "failed"), None, why
+        qname = dns.name.from_text(name)
+        cut, servers = dns.name.from_text(found.cut), found.servers
+        for _ in range(MAX_DEPTH):
+            r, why = await self._first(servers, name, rdtype)
+            if r is None:
+                return "failed", None, why
+            msg = r.message
+            assert msg is not None
+            deeper = [
+                rrset.name
+                for rrset in msg.authority
+                if rrset.rdtype == dns.rdatatype.NS
+                and qname.is_subdomain(rrset.name)
+                and rrset.name.is_subdomain(cut)
+                and rrset.name != cut
+            ]
+            if deeper and not msg.flags & dns.flags.AA and not msg.answer:
+                referral = _referral(msg, deeper[0].to_text())
+                assert referral is not None
+                servers = await self._servers(*referral)
+                if not servers:
+                    return (
+                        "failed",
+                        None,
+                        f"{deeper[0]} is delegated to servers that do not resolve",
+                    )
+                cut = deeper[0]
+                continue
+            if r.rcode == dns.rcode.NXDOMAIN:
+                return "nxdomain", None, f"does not exist (NXDOMAIN from {cut} servers)"
+            rrset = msg.get_rrset(
+                msg.answer, qname, dns.rdataclass.IN, dns.rdatatype.RdataType(rdtype)
+            )
+            return "answer", rrset, "" if rrset is not None else "has no such record (no data)"
+        return "failed", None, f"more than {MAX_DEPTH} referrals for {name}"
 
     async def _resolve(self, host: str) -> tuple[tuple[str, ...], str | None]:
         found = await self._descend(host, None)

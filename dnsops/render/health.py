@@ -129,6 +129,7 @@ def text(report: HealthReport, verbose: bool = False) -> RenderableType:
         vrows = [r for r in report.vantages if r.zone == zone]
         if vrows:
             parts.append(vantage_table(f"{zone} through each vantage point", vrows))
+    parts += [Text(line) for line in independence_lines(report)]
     if verbose or any(c.failed for c in report.checks):
         parts.append(checks_table(report))
     shown = report.findings[:MAX_TEXT_FINDINGS]
@@ -139,6 +140,30 @@ def text(report: HealthReport, verbose: bool = False) -> RenderableType:
         parts.append(Text.from_markup("\n".join(render_findings.paragraphs(shown, title))))
     parts.append(Text(summary(report), style="bold red" if failing(report.findings) else "bold"))
     return Group(*parts)
+
+
+def independence_lines(report: HealthReport) -> list[str]:
+    """One short line per distinct set of provider addresses: each provider's origin ASes
+    and prefixes (provider-asn, provider-prefix), and why a check was skipped."""
+    out = []
+    for group in report.independence[:5]:
+        parts = []
+        for provider, rows in group["providers"].items():
+            asns = sorted({f"AS{n}" for r in rows for n in r["asns"]})
+            nets = sorted({r["prefix"] for r in rows if r["prefix"]})
+            unknown = sum(1 for r in rows if r["problem"])
+            what = " ".join(asns) or "AS unknown"
+            if nets:
+                what += f" ({', '.join(nets)})"
+            if unknown:
+                what += f", {unknown} address(es) without origin data"
+            parts.append(f"{provider} {what}")
+        where = f" [{group['zone_count']} zones]" if len(report.independence) > 1 else ""
+        line = f"independence{where}: {'; '.join(parts)}"
+        if group["skipped"]:
+            line += f" (checks skipped: {group['skipped']})"
+        out.append(line)
+    return out
 
 
 def _md_table(head: list[str], rows: list[list[str]]) -> list[str]:
@@ -152,6 +177,7 @@ def markdown(report: HealthReport) -> str:
     yes = {True: "yes", False: "**NO**"}
     title = md.text(f"{report.env} ({', '.join(report.zones)})")
     lines = [f"## dnsops health: {title}", "", md.text(summary(report)), ""]
+    lines += [*(md.text(line) + "  " for line in independence_lines(report)), ""]
     lines += ["### nameservers", ""]
     lines += _md_table(
         [
@@ -220,6 +246,7 @@ def to_json(report: HealthReport) -> str:
         "vantages": [r.to_json() for r in report.vantages],
         "checks": [c.__dict__ for c in report.checks],
         "findings": [f.to_json() for f in report.findings],
+        "independence": report.independence,
     }
     return json.dumps(doc, indent=2, default=str)
 
