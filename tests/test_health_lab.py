@@ -108,6 +108,11 @@ def test_a_healthy_lab_passes_every_check(cli, lab_dir: Path, synced: Project) -
     # -- end of provider independence
     rows = {r["name"]: r for r in doc["nameservers"]}
     assert {n: r["address"] for n, r in rows.items()} == PDNS | BIND
+    # NSID (RFC 5001): which instance answered (the lab's server-id / nsid settings)
+    assert {n: r["nsid"] for n, r in rows.items()} == {
+        **dict.fromkeys(PDNS, "pdns.lab"),
+        **dict.fromkeys(BIND, "bind.lab"),
+    }
     for name, r in rows.items():
         assert (r["udp"], r["tcp"], r["aa"], r["checked"], r["mismatches"]) == (
             True,
@@ -145,6 +150,10 @@ def test_text_markdown_and_prometheus(cli, lab_dir: Path, synced: Project, tmp_p
         "health ok: 0 finding(s)",
     ):
         assert piece in text.stdout, piece
+    # each nameserver row ends with the instance that answered (NSID), within 80 columns
+    rows = [x for x in text.stdout.splitlines() if x.strip().startswith("ns") and "udp" in x]
+    assert [x.split()[-1] for x in rows] == ["pdns.lab"] * 2 + ["bind.lab"] * 2
+    assert max(len(x.rstrip()) for x in rows) <= 80
     lines = prom.read_text().splitlines()
     labels = (
         'environment="lab",zone="example.test.",provider="pdns",nameserver="ns1.pdns.test.",'

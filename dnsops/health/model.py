@@ -220,6 +220,8 @@ class NameserverRow:
     p95_ms: float | None
     queries: int  # UDP queries it answered
     serial: int | None = None  # the SOA serial it serves (providers' serials differ)
+    # NSID (RFC 5001): the server instance that answered (an anycast site), when it says
+    nsid: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)

@@ -149,7 +149,8 @@ def server_queries(layout: ZoneLayout, index: int, nonce: str | None = None) -> 
         return (layout.zone, index, probe)
 
     return [
-        Query(t, zone, dns.rdatatype.SOA, key=key("soa-udp")),
+        # with NSID (RFC 5001): which instance of the server (anycast site) answered
+        Query(t, zone, dns.rdatatype.SOA, options=(wire.NSID_REQUEST,), key=key("soa-udp")),
         Query(t, zone, dns.rdatatype.SOA, tcp=True, key=key("soa-tcp")),
         Query(t, zone, dns.rdatatype.NS, key=key("ns")),
         # recursion for a name outside the zone: the parent's SOA (resolvable anywhere)

@@ -14,6 +14,7 @@ from dnsops.health.provider_checks import check_providers
 from dnsops.health.server_checks import check_server, median_ms, ms
 from dnsops.health.vantage_checks import check_outage_covered, check_reachable, check_vantages
 from dnsops.health.zone_checks import check_apex_ns, check_delegation, check_rrsets
+from dnsops.probe import wire
 
 
 def evaluate(zones: list[ZoneObs], policy: HealthPolicy) -> Judge:
@@ -77,6 +78,7 @@ def nameserver_rows(zo: ZoneObs) -> list[NameserverRow]:
                 p95_ms=_p95(so.latencies),
                 queries=so.queries,
                 serial=serial_of(zo.layout.zone, so),
+                nsid=wire.nsid_of(udp.message) if udp is not None else None,
             )
         )
     return out

@@ -343,3 +343,23 @@ def name(text: str) -> dns.name.Name:
     if text == ".":
         return dns.name.root
     return dns.name.Name([label.encode() for label in text.split(".")])
+
+
+# NSID (RFC 5001): ask with an empty option; the server answers with its instance's id
+NSID = 3
+NSID_REQUEST: tuple[int, bytes] = (NSID, b"")
+
+
+def nsid_of(message: dns.message.Message | None) -> str | None:
+    """The NSID a reply carries, as text (printable ASCII as is, else hex); None: none."""
+    if message is None:
+        return None
+    for option in message.options:
+        if int(option.otype) == NSID:
+            data = bytes(option.to_wire() or b"")
+            if not data:
+                return None
+            if all(0x20 <= b < 0x7F for b in data):
+                return str(data.decode("ascii"))
+            return str(data.hex())
+    return None

@@ -55,9 +55,12 @@ def nameserver_table(title: str, rows: list[NameserverRow]) -> Table:
     t.add_column("answers", no_wrap=True)
     t.add_column("serial", justify="right", no_wrap=True)  # providers' serials differ
     # short headers: with the serial the table still fits 80 columns (latencies in ms)
-    for col in ("p50", "p95", "sets", "diff"):
+    for col in ("p50", "p95", "diff"):  # diff: RRsets that differ / RRsets checked
         t.add_column(col, justify="right")
     t.add_column("via", no_wrap=True)
+    nsid = any(r.nsid for r in rows)
+    if nsid:  # which instance answered (NSID, RFC 5001): an anycast site's name
+        t.add_column("nsid", no_wrap=True, overflow="ellipsis", max_width=16)
     for r in rows:
         t.add_row(
             r.name,
@@ -66,9 +69,9 @@ def nameserver_table(title: str, rows: list[NameserverRow]) -> Table:
             "-" if r.serial is None else str(r.serial),
             _num(r.latency_ms),
             _num(r.p95_ms),
-            str(r.checked),
-            f"[red]{r.mismatches}[/]" if r.mismatches else "0",
+            (f"[red]{r.mismatches}[/]" if r.mismatches else "0") + f"/{r.checked}",
             {"axfr": "AXFR", "queries": "query", "skipped": "-"}[r.method],
+            *([r.nsid or "-"] if nsid else []),
         )
     return t
 
@@ -193,6 +196,7 @@ def markdown(report: HealthReport) -> str:
             "p95 ms",
             "checked",
             "mismatches",
+            "NSID",
         ],
         [
             [
@@ -208,6 +212,7 @@ def markdown(report: HealthReport) -> str:
                 _num(r.p95_ms),
                 str(r.checked),
                 str(r.mismatches),
+                r.nsid or "-",
             ]
             for r in report.nameservers
         ],
