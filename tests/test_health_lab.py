@@ -32,6 +32,15 @@ PDNS = {"ns1.pdns.test.": f"{TEST_NET}.1.1", "ns2.pdns.test.": f"{TEST_NET}.1.2"
 BIND = {"ns1.bind.test.": f"{TEST_NET}.2.1", "ns2.bind.test.": f"{TEST_NET}.2.2"}
 RESOLVERS = ["resolver-iad", "resolver-lhr", "resolver-nrt"]
 API_LINE = 60  # zones/example.test.yaml: the api record
+DELEGATION = (  # dnsops.health.delegation's checks
+    "apex-ns-providers",
+    "delegation-ns",
+    "ns-resolves",
+    "ns-not-cname",
+    "ns-distinct-addresses",
+    "delegation-lame",
+    "referral-size",
+)
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +72,22 @@ def test_a_healthy_lab_passes_every_check(cli, lab_dir: Path, synced: Project) -
     for per_server in ("ns-axfr-refused", "ns-edns", "ns-edns-version", "ns-nxdomain"):
         assert passed[per_server] == 4, per_server
     assert passed["apex-ns-consistent"] == passed["apex-ns-providers"] == 1
-    assert passed["delegation-ns"] == 1 and passed["delegation-glue"] == 4
+    assert passed["delegation-glue"] == 4
+    # -- the delegation checks (dnsops.health.delegation) -----------------------------
+    # delegation-ns: each provider's served apex NS set against the one parent server;
+    # the four NS names resolve, none is a CNAME, four addresses of one name each; every
+    # name is on both sides (nothing lame); the referral: 4 NS names and one A glue
+    assert {k: passed[k] for k in DELEGATION} == {
+        "apex-ns-providers": 1,
+        "delegation-ns": 2,
+        "ns-resolves": 4,
+        "ns-not-cname": 4,
+        "ns-distinct-addresses": 4,
+        "delegation-lame": 1,
+        "referral-size": 1,
+    }
+    assert {k: checks[k]["skipped"] for k in DELEGATION} == dict.fromkeys(DELEGATION, 0)
+    # -- end of the delegation checks ---------------------------------------------------
     assert passed["rrset-served"] == 13 * 2  # every desired RRset at each provider
     assert passed["rrset-extra"] == 1  # BIND's zone transfer holds nothing more
     assert passed["vantage-answer"] == passed["vantage-values"] == 13 * 3

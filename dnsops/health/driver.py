@@ -25,7 +25,7 @@ from octodns.zone import Zone
 
 from dnsops.env import Env
 from dnsops.errors import ConfigError
-from dnsops.health import plan
+from dnsops.health import delegation, plan
 from dnsops.health.model import (
     Nameserver,
     ParentObs,
@@ -96,6 +96,7 @@ def layouts(env: Env, zones: dict[str, Zone], options: Options) -> list[ZoneLayo
                 vantages=tuple(vantages),
                 apex_ns=apex,
                 manages_apex_ns=manages,
+                facts=found,
             )
         )
     return out
@@ -136,6 +137,7 @@ async def _phase_a(
         for i in range(len(zo.servers)):
             queries += plan.server_queries(zo.layout, i)
         queries += plan.parent_queries(zo.layout)
+        queries += delegation.other_queries(zo.layout)
     jobs = len(queries) + sum(len(zo.servers) for zo in zones)
     latencies = await _latencies(zones, options)
     results = await options.engine().run(queries, lambda d, _t: say("nameserver checks", d, jobs))
@@ -195,6 +197,9 @@ def _file_probe(by_zone: dict[str, ZoneObs], r: Result) -> None:
         so.probes[what] = r
         if r.latency is not None and r.transport == "udp":
             so.queries += 1  # latency: measured on its own (_latencies)
+        return
+    if who == "others":  # the SOA at a stranger name's address (dnsops.health.delegation)
+        zo.others[what] = r
         return
     po = next(p for p in zo.parents if p.parent == who)
     if what == "referral":

@@ -8,11 +8,14 @@ observations the driver collects; ``HealthReport`` is the result.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dnsops.findings import Finding
 from dnsops.probe import Expected, Result, Target, Transfer
 from dnsops.vantage.base import Origin
+
+if TYPE_CHECKING:
+    from dnsops.env import ZoneFacts
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,7 @@ class ZoneLayout:
     vantages: tuple[Vantage, ...] = ()
     apex_ns: tuple[str, ...] = ()  # the apex NS names the zone declares
     manages_apex_ns: bool = True  # False when octoDNS leaves the apex NS to the providers
+    facts: ZoneFacts | None = None  # discovery's: the names, their addresses, the parent's
 
     def of(self, provider: str) -> list[Nameserver]:
         return [ns for ns in self.nameservers if ns.provider == provider]
@@ -172,6 +176,8 @@ class ZoneObs:
     servers: list[ServerObs] = field(default_factory=list)
     vantages: list[VantageObs] = field(default_factory=list)
     parents: list[ParentObs] = field(default_factory=list)
+    # the SOA at each address of a name no provider owns ("name address" -> reply)
+    others: dict[str, Result] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

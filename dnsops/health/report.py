@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 
+from dnsops.health.delegation import DelegationChecks
 from dnsops.health.judge import Judge
 from dnsops.health.model import HealthReport, NameserverRow, VantageRow, ZoneObs
 from dnsops.health.policy import HealthPolicy
@@ -14,15 +15,18 @@ from dnsops.health.zone_checks import check_apex_ns, check_delegation, check_rrs
 
 def evaluate(zones: list[ZoneObs], policy: HealthPolicy) -> Judge:
     judge = Judge()
+    delegation = DelegationChecks(judge)
     for zo in zones:
         for so in zo.servers:
             check_server(zo.layout.zone, so, policy, judge)
         apex = check_apex_ns(zo, judge)
         check_delegation(zo, apex, judge)
+        delegation.zone(zo)
         check_rrsets(zo, judge)
         check_reachable(zo, judge)
         check_vantages(zo, judge)
         check_outage_covered(zo, judge)
+    delegation.finish()
     return judge
 
 
