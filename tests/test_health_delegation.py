@@ -8,6 +8,7 @@ TSIG-signed update. Each fault is put back before its test ends.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -25,7 +26,7 @@ import dns.update
 import pytest
 
 from dnsops.config import Project, load_project
-from dnsops.env import NameFacts, ProviderServers, ZoneFacts
+from dnsops.env import Env, NameFacts, ProviderServers, ZoneFacts
 from dnsops.health.delegation import (
     PLAIN_UDP,
     DelegationChecks,
@@ -117,6 +118,17 @@ GOOD = {
 APEX = ("ns1.bind.test.", "ns1.pdns.test.")
 
 
+def renamed(zo: ZoneObs, zone: str) -> ZoneObs:
+    """The same observations (the very replies) for another zone of the same NS sets."""
+    assert zo.layout.facts is not None
+    lay = dataclasses.replace(
+        zo.layout, zone=zone, facts=dataclasses.replace(zo.layout.facts, zone=zone)
+    )
+    out = ZoneObs(lay, [dataclasses.replace(so) for so in zo.servers], parents=zo.parents)
+    out.others = zo.others
+    return out
+
+
 def judged(*zones: ZoneObs) -> Judge:
     judge = Judge()
     checks = DelegationChecks(judge)
@@ -147,17 +159,21 @@ def test_a_name_fault_in_many_zones_is_one_finding_naming_them() -> None:
         )
     }
     served = (*APEX, "ns9.bind.test.")
-    zones = [observed(f"z{i}.test.", served, served, names) for i in range(5)]
+    first = observed("z0.test.", served, served, names)
+    zones = [first, *(renamed(first, f"z{i}.test.") for i in range(1, 1000))]
     judge = judged(*zones)
     [o] = [o for o in judge.outcomes if o.check == "ns-resolves"]
     assert (o.subject, o.zone) == ("ns9.bind.test.", None)
     assert o.message == (
         "ns9.bind.test. (listed by the parent and pdns and bind) resolves to no address: "
-        "ns9.bind.test. does not exist (NXDOMAIN) (in 5 zones: z0.test., z1.test., z2.test. "
-        "and 2 more)"
+        "ns9.bind.test. does not exist (NXDOMAIN) (in 1000 zones: z0.test., z1.test., z2.test. "
+        "and 997 more)"
     )
-    assert o.data is not None and o.data["zones"] == [f"z{i}.test." for i in range(5)]
-    assert dict(judge.tally["ns-resolves"]) == {"passed": 10, "failed": 1}
+    assert o.data is not None and o.data["zones"] == [f"z{i}.test." for i in range(1000)]
+    assert dict(judge.tally["ns-resolves"]) == {"passed": 2000, "failed": 1}
+    # the per-zone faults stay per zone: no delegation finding, each zone's checks passed
+    assert [o.check for o in judge.outcomes] == ["ns-resolves"]
+    assert dict(judge.tally["delegation-ns"]) == {"passed": 2000}
     # one zone: the finding is that zone's, the message as is
     [one] = [o for o in judged(zones[0]).outcomes if o.check == "ns-resolves"]
     assert one.zone == "z0.test." and one.message.endswith("(NXDOMAIN)")
@@ -571,3 +587,50 @@ def test_delegation_findings_carry_their_data_and_warnings_alone_exit_0(
     [size] = [f["data"] for f in doc["findings"] if f["id"] == "referral-size"]
     assert (size["octets"], size["limit"], size["ns"]) == (552, 512, 5)
     assert size["observed_octets"] > 0  # the parent's real reply to the referral probe
+
+
+@pytest.mark.lab
+def test_discovery_keeps_strangers_and_aliases_as_facts(cli, lab: Project) -> None:
+    with faults(lab)["stranger"]():
+        found = Env(lab).zone_facts(ZONE)
+        shown = run(cli, lab.root, "env", "show", "--zone", ZONE)
+    assert found.strangers == ("ns.elsewhere.test.",)
+    assert found.names["ns.elsewhere.test."] == NameFacts(
+        "ns.elsewhere.test.",
+        (),
+        "elsewhere.test. does not exist in test. (NXDOMAIN)",
+        None,
+        None,
+        ("bind",),
+    )
+    assert found.names["ns1.bind.test."] == NameFacts(
+        "ns1.bind.test.", (BIND["ns1.bind.test."],), None, None, "bind", ("bind", "pdns")
+    )
+    assert "  name ns.elsewhere.test. of no provider: (no address)" in shown.stdout
+    with faults(lab)["cname"]():
+        found = Env(lab).zone_facts(ZONE)
+        shown = run(cli, lab.root, "env", "show", "--zone", ZONE)
+    # the walker met the CNAME, followed it as a resolver does, and says so
+    assert found.names["nsx.test."] == NameFacts(
+        "nsx.test.", (PDNS["ns1.pdns.test."],), None, "ns1.pdns.test.", "pdns", ()
+    )
+    assert found.strangers == ()
+    assert f"  name nsx.test. of pdns, an alias of ns1.pdns.test.: {NET}.1.1" in shown.stdout
+
+
+@pytest.mark.lab
+def test_the_extra_queries_are_one_soa_per_address_of_a_stranger(lab: Project) -> None:
+    """Cost: a healthy zone adds no query; a name of no provider one SOA per address."""
+    from dnsops.health.delegation import other_queries
+    from dnsops.health.driver import Options, layouts
+
+    def extra() -> list[tuple[str, str]]:
+        env = Env(lab)
+        [layout] = layouts(env, env.zones(ZONE), Options(vantages=("iad",)))
+        return [(q.target.address, q.qname.to_text()) for q in other_queries(layout)]
+
+    assert extra() == []
+    with faults(lab)["lame"]():
+        assert extra() == [(ROOT, ZONE), (UNUSED, ZONE)]
+    with faults(lab)["shared"]():  # pdns's (by its SOA): probed as its nameserver, not again
+        assert extra() == []

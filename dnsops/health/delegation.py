@@ -475,8 +475,39 @@ def referral_octets(
     """The size of the parent's referral as Zonemaster DELEGATION03 builds it: a reply
     without EDNS to a query for a 255-octet name under the zone, the NS set in the
     authority section (compressed), one A and one AAAA in the additional section when
-    every name with such an address is in the parent's bailiwick (it must give glue)."""
+    every name with such an address is in the parent's bailiwick (it must give glue).
+
+    Memoised: the zone matters only through the suffix it shares with the NS names
+    (what compression can point to), so 1,000 zones on one NS set build it once."""
     origin = dns.name.from_text(zone)
+    names = [dns.name.from_text(n) for n in ns]
+    shared = max((origin.fullcompare(n)[2] for n in names), default=1)  # labels, root too
+    inside = any(n.is_subdomain(origin) for n in names)
+    key = (
+        zone if inside else origin.split(shared)[1].to_text(),
+        tuple(ns),
+        parent_zone,
+        tuple(sorted((n, tuple(sorted(a))) for n, a in addresses.items() if n in ns)),
+        ttl,
+    )
+    found = _SIZES.get(key)
+    if found is None:
+        if len(_SIZES) >= 10_000:
+            _SIZES.clear()
+        found = _SIZES[key] = _build_referral(origin, parent_zone, ns, addresses, ttl)
+    return found
+
+
+_SIZES: dict[tuple[object, ...], int] = {}
+
+
+def _build_referral(
+    origin: dns.name.Name,
+    parent_zone: str,
+    ns: list[str],
+    addresses: dict[str, set[str]],
+    ttl: int,
+) -> int:
     query = dns.message.make_query(longest_name(origin), dns.rdatatype.A, use_edns=False)
     reply = dns.message.make_response(query)
     reply.authority.append(
