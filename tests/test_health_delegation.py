@@ -33,6 +33,7 @@ from dnsops.health.delegation import (
     lame_verdict,
     longest_name,
     referral_octets,
+    served_sets,
 )
 from dnsops.health.judge import Judge
 from dnsops.health.model import Nameserver, ParentObs, ServerObs, ZoneLayout, ZoneObs
@@ -634,3 +635,19 @@ def test_the_extra_queries_are_one_soa_per_address_of_a_stranger(lab: Project) -
         assert extra() == [(ROOT, ZONE), (UNUSED, ZONE)]
     with faults(lab)["shared"]():  # pdns's (by its SOA): probed as its nameserver, not again
         assert extra() == []
+
+
+def test_a_served_name_discovery_never_heard_of_is_a_stranger_with_no_facts() -> None:
+    """An API provider reports its delegation set, yet serves an apex NS set of its own."""
+    zo = observed(ZONE, (*APEX, "ns.old.example."), APEX, GOOD)
+    judge = Judge()
+    checks = DelegationChecks(judge)
+    checks.apex_providers(zo, served_sets(zo))
+    checks.names(zo, served_sets(zo))
+    [o] = judge.outcomes
+    assert o.data is not None and (o.check, o.data["strangers"]) == (
+        "apex-ns-providers",
+        ["ns.old.example."],
+    )
+    # nothing known of its resolution: not judged rather than guessed
+    assert dict(judge.tally["ns-resolves"]) == {"passed": 2, "skipped": 1}

@@ -124,7 +124,10 @@ class DelegationChecks:
         """apex-ns-providers: every served apex NS set names a nameserver of each
         provider, and no name that belongs to none."""
         layout, zone = zo.layout, zo.layout.zone
-        strangers = set(layout.facts.strangers) if layout.facts is not None else set()
+        facts = layout.facts
+        # of no provider: discovery's strangers, and a name discovery never heard of (an
+        # API provider reports its delegation set, and serves an apex NS set of its own)
+        owned = {n for p in facts.providers.values() for n in p.names} if facts else set()
         sets: dict[frozenset[str], list[ServerObs]] = defaultdict(list)
         for by_set in served.values():
             for names, servers in by_set.items():
@@ -136,7 +139,7 @@ class DelegationChecks:
             missing = [
                 p for p in layout.providers if not names & {ns.name.lower() for ns in layout.of(p)}
             ]
-            odd = sorted(names & strangers)
+            odd = sorted(names - owned) if facts is not None else []
             problems = []
             if missing:
                 problems.append(
