@@ -28,6 +28,9 @@ Discovery is one code path for the lab and for production:
 * the names' addresses, the parent's servers and the delegation they serve come
   from walking down from the environment's root hints (the lab's root in the lab,
   the IANA root elsewhere), as a resolver does;
+* every name a provider reports or the parent lists is kept, resolved, with its owner
+  (:class:`NameFacts`; the CNAME its address query met too); a name no provider owns is
+  a stranger (:attr:`ZoneFacts.strangers`), not dropped;
 * ``environments.<env>.nameservers`` and ``.parent`` in dnsops.yaml override.
 """
 
