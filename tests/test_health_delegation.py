@@ -587,7 +587,12 @@ def test_delegation_findings_carry_their_data_and_warnings_alone_exit_0(
         code, doc = health(cli, lab)
     [size] = [f["data"] for f in doc["findings"] if f["id"] == "referral-size"]
     assert (size["octets"], size["limit"], size["ns"]) == (552, 512, 5)
-    assert size["observed_octets"] > 0  # the parent's real reply to the referral probe
+    # the parent's real referral for a random name, asked without EDNS: it fits (a short
+    # name), the 255-octet name of Zonemaster's would not
+    assert (size["observed_plain"], size["truncated"]) == (True, False)
+    # (BIND rotates the NS set, and how well it compresses depends on the order: 324 to
+    # 336 octets here)
+    assert 300 < size["observed_octets"] < PLAIN_UDP
 
 
 @pytest.mark.lab
@@ -620,21 +625,25 @@ def test_discovery_keeps_strangers_and_aliases_as_facts(cli, lab: Project) -> No
 
 
 @pytest.mark.lab
-def test_the_extra_queries_are_one_soa_per_address_of_a_stranger(lab: Project) -> None:
-    """Cost: a healthy zone adds no query; a name of no provider one SOA per address."""
-    from dnsops.health.delegation import other_queries
+def test_the_extra_queries_are_the_plain_referral_and_a_soa_per_stranger_address(
+    lab: Project,
+) -> None:
+    """Cost per zone: one referral without EDNS per parent server; a name of no provider
+    one SOA per address. Nothing else."""
+    from dnsops.health.delegation import queries
     from dnsops.health.driver import Options, layouts
 
-    def extra() -> list[tuple[str, str]]:
+    def extra() -> list[tuple[str, str, int | None]]:
         env = Env(lab)
         [layout] = layouts(env, env.zones(ZONE), Options(vantages=("iad",)))
-        return [(q.target.address, q.qname.to_text()) for q in other_queries(layout)]
+        return [(q.target.address, q.qname.to_text(), q.edns) for q in queries(layout, "n")]
 
-    assert extra() == []
+    referral = (PARENT, f"n.{ZONE}", None)
+    assert extra() == [referral]
     with faults(lab)["lame"]():
-        assert extra() == [(ROOT, ZONE), (UNUSED, ZONE)]
+        assert extra() == [referral, (ROOT, ZONE, 0), (UNUSED, ZONE, 0)]
     with faults(lab)["shared"]():  # pdns's (by its SOA): probed as its nameserver, not again
-        assert extra() == []
+        assert extra() == [referral]
 
 
 def test_a_served_name_discovery_never_heard_of_is_a_stranger_with_no_facts() -> None:
@@ -651,3 +660,28 @@ def test_a_served_name_discovery_never_heard_of_is_a_stranger_with_no_facts() ->
     )
     # nothing known of its resolution: not judged rather than guessed
     assert dict(judge.tally["ns-resolves"]) == {"passed": 2, "skipped": 1}
+
+
+def test_a_referral_truncated_without_edns_fails_as_observed() -> None:
+    zo = observed(ZONE, APEX, APEX, GOOD)
+    plain = result(
+        PARENT_T,
+        "dnsops-referral-1.example.test.",
+        "A",
+        aa=False,
+        edns=None,  # type: ignore[arg-type]
+        authority=[rr(ZONE, 3600, "NS", *APEX)],
+    )
+    plain.transport = "tcp"  # the UDP reply came with TC: the engine asked again over TCP
+    zo.others[f"referral {PARENT_T.address}"] = plain
+    judge = Judge()
+    DelegationChecks(judge).referral_size(zo)
+    [o] = judge.outcomes
+    assert (o.check, o.subject) == ("referral-size", f"{ZONE} at parent 192.0.2.100")
+    assert o.message == (
+        f"the parent 192.0.2.100 truncated its referral for a name under {ZONE} asked without "
+        f"EDNS (TC flag; {len(plain.wire or b'')} octets over TCP)"
+    )
+    assert o.data is not None
+    # Zonemaster's packet of the two names: 12 + 259 + 2 * 12 + 11 + 11 + one A glue 16
+    assert (o.data["octets"], o.data["observed_plain"], o.data["truncated"]) == (333, True, True)

@@ -1,16 +1,17 @@
 """The delegation checks: the parent's NS set against what each provider serves, and the
-names of both sets. Pure judging (no I/O) but for :func:`other_queries`, the plan of the
-few probes they need beyond the nameservers' own.
+names of both sets. Pure judging (no I/O) but for :func:`queries`, the plan of the few
+probes they need beyond the nameservers' own.
 
 Where the facts come from (one source of truth each):
 
 * the names, their addresses, CNAMEs and owners: discovery (``ZoneLayout.facts``, the
   environment model's :class:`dnsops.env.ZoneFacts`), the same for every command;
 * what each provider serves as apex NS: its nameservers' ``ns`` probe;
-* what the parent delegates to, and its glue: the parent's referral (``ParentObs``);
+* what the parent delegates to, and its glue: the parent's referral (``ParentObs``), and
+  for its size the referral for a random name asked without EDNS (``ZoneObs.others``);
 * whether a name on one side only answers for the zone: its nameserver's SOA probe
   when it is a provider's, else one SOA per address of a name no provider owns
-  (``ZoneObs.others``). A healthy setup adds no query at all.
+  (``ZoneObs.others``). A healthy zone adds one query per parent server.
 
 A fault of a name (it does not resolve, is a CNAME, shares an address) is the same
 fault in every zone that lists it: :class:`DelegationChecks` reports it once, naming
@@ -20,6 +21,7 @@ the zones, so 1,000 zones on one broken NS set give one finding, not 1,000.
 from __future__ import annotations
 
 import ipaddress
+import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 
@@ -32,29 +34,43 @@ import dns.rrset
 
 from dnsops.health.judge import Judge
 from dnsops.health.model import Outcome, ParentObs, ServerObs, ZoneLayout, ZoneObs
-from dnsops.probe import Query, Result, Target
+from dnsops.probe import Query, Result, Target, wire
 
 PLAIN_UDP = 512  # octets a reply without EDNS may take (RFC 1035 §4.2.1)
 MAX_NAME = 255  # octets of the longest domain name on the wire (RFC 1035 §3.1)
 
 
-def other_queries(layout: ZoneLayout) -> list[Query]:
-    """The zone's SOA at each address of a name no provider owns (a stranger of the
-    apex NS or the parent's set), unless a provider's nameserver answers there already.
+def queries(layout: ZoneLayout, nonce: str | None = None) -> list[Query]:
+    """The probes of these checks beyond the nameservers' own (keys: (zone, "others", what)):
 
-    Keys: (zone, "others", "name address")."""
+    * per parent server, the referral for a random name under the zone asked without
+      EDNS (``referral ADDRESS``): the reply an old resolver gets, its size and TC flag;
+    * the zone's SOA at each address of a name no provider owns (a stranger of the apex
+      NS or the parent's set: ``NAME ADDRESS``), unless a provider's nameserver answers
+      there already. A healthy zone adds one query per parent server, no more."""
+    zone = layout.zone
+    label = nonce or "dnsops-referral-" + secrets.token_hex(6)
+    out = [
+        Query(
+            p,
+            wire.name(f"{label}.{zone}"),
+            dns.rdatatype.A,
+            edns=None,
+            key=(zone, "others", f"referral {p.address}"),
+        )
+        for p in layout.parents
+    ]
     facts = layout.facts
     if facts is None:
-        return []
+        return out
     probed = {ns.address for ns in layout.nameservers}
-    out = []
     for name in facts.strangers:
         for address in facts.names[name].addresses:
             if address in probed:
                 continue
             target = Target(address, 53, f"stranger {name}")
-            key = (layout.zone, "others", f"{name} {address}")
-            out.append(Query.make(target, layout.zone, "SOA", key=key))
+            key = (zone, "others", f"{name} {address}")
+            out.append(Query.make(target, zone, "SOA", key=key))
     return out
 
 
@@ -79,7 +95,17 @@ def served_sets(zo: ZoneObs) -> dict[str, dict[frozenset[str], list[ServerObs]]]
 
 def parent_set(po: ParentObs) -> frozenset[str] | None:
     """The NS set one parent server delegates the zone to (None: it gave none)."""
-    return _ns_names(po.referral, "authority") or _ns_names(po.referral, "answer")
+    return parent_set_of(po.referral)
+
+
+def parent_set_of(r: Result | None) -> frozenset[str] | None:
+    """The NS set of a referral (the zone's NS in the authority section, or the answer)."""
+    if r is not None and r.answered and r.message is not None and not r.aa:
+        zone = r.query.qname
+        for rrset in r.message.authority:
+            if rrset.rdtype == dns.rdatatype.NS and zone.is_subdomain(rrset.name):
+                return frozenset(x.target.to_text().lower() for x in rrset)
+    return _ns_names(r, "authority") or _ns_names(r, "answer")
 
 
 def _list(names: object) -> str:
@@ -227,16 +253,20 @@ class DelegationChecks:
 
     def referral_size(self, zo: ZoneObs) -> None:
         """referral-size (Zonemaster DELEGATION03): the parent's referral for the longest
-        name under the zone, without EDNS, fits 512 octets."""
+        name under the zone, without EDNS, fits 512 octets. Built from the real referral
+        (the one asked without EDNS, else the NS probe's): its NS set, glue and TTL; a real
+        reply that came truncated fails too."""
         zone = zo.layout.zone
         facts = zo.layout.facts
         if not zo.parents:
             self.judge.skipped("referral-size")
             return
         for po in zo.parents:
-            delegated = parent_set(po)
-            msg = po.referral.message if po.referral is not None else None
-            if delegated is None or msg is None:
+            plain = zo.others.get(f"referral {po.parent.address}")
+            used = plain if plain is not None and parent_set_of(plain) else po.referral
+            delegated = parent_set_of(used)
+            msg = used.message if used is not None else None
+            if delegated is None or msg is None or used is None:
                 self.judge.skipped("referral-size")
                 continue
             addresses: dict[str, set[str]] = defaultdict(set)
@@ -252,25 +282,35 @@ class DelegationChecks:
                 86400,
             )
             size = referral_octets(zone, zo.layout.parent_zone, sorted(delegated), addresses, ttl)
-            message = (
-                f"the parent {po.parent.address}'s referral for the longest name under {zone} "
-                f"takes {size} octets without EDNS ({len(delegated)} NS names), over the "
-                f"{PLAIN_UDP} a plain UDP reply holds: old resolvers get it truncated and "
-                "must retry over TCP"
-            )
+            truncated = used is plain and used.transport == "tcp"  # TC over UDP: asked again
+            parts = []
+            if size > PLAIN_UDP:
+                parts.append(
+                    f"the parent {po.parent.address}'s referral for the longest name under "
+                    f"{zone} takes {size} octets without EDNS ({len(delegated)} NS names), over "
+                    f"the {PLAIN_UDP} a plain UDP reply holds: old resolvers get it truncated "
+                    "and must retry over TCP"
+                )
+            if truncated:
+                parts.append(
+                    f"the parent {po.parent.address} truncated its referral for a name under "
+                    f"{zone} asked without EDNS (TC flag; {len(used.wire or b'')} octets over TCP)"
+                )
             self.judge.verdict(
-                size <= PLAIN_UDP,
+                not parts,
                 Outcome(
                     "referral-size",
                     f"{zone} at parent {po.parent.address}",
                     False,
-                    message,
+                    "; ".join(parts),
                     zone=zone,
                     data={
                         "octets": size,
                         "limit": PLAIN_UDP,
                         "ns": len(delegated),
-                        "observed_octets": len(po.referral.wire or b"") if po.referral else None,
+                        "observed_octets": len(used.wire or b""),
+                        "observed_plain": used is plain,
+                        "truncated": truncated,
                     },
                 ),
             )

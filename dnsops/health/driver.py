@@ -137,7 +137,7 @@ async def _phase_a(
         for i in range(len(zo.servers)):
             queries += plan.server_queries(zo.layout, i)
         queries += plan.parent_queries(zo.layout)
-        queries += delegation.other_queries(zo.layout)
+        queries += delegation.queries(zo.layout)
     jobs = len(queries) + sum(len(zo.servers) for zo in zones)
     latencies = await _latencies(zones, options)
     results = await options.engine().run(queries, lambda d, _t: say("nameserver checks", d, jobs))
@@ -198,7 +198,7 @@ def _file_probe(by_zone: dict[str, ZoneObs], r: Result) -> None:
         if r.latency is not None and r.transport == "udp":
             so.queries += 1  # latency: measured on its own (_latencies)
         return
-    if who == "others":  # the SOA at a stranger name's address (dnsops.health.delegation)
+    if who == "others":  # dnsops.health.delegation's own probes
         zo.others[what] = r
         return
     po = next(p for p in zo.parents if p.parent == who)

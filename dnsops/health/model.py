@@ -176,7 +176,8 @@ class ZoneObs:
     servers: list[ServerObs] = field(default_factory=list)
     vantages: list[VantageObs] = field(default_factory=list)
     parents: list[ParentObs] = field(default_factory=list)
-    # the SOA at each address of a name no provider owns ("name address" -> reply)
+    # dnsops.health.delegation's probes: "referral ADDRESS" (the parent's, without EDNS),
+    # "NAME ADDRESS" (the SOA at each address of a name no provider owns)
     others: dict[str, Result] = field(default_factory=dict)
 
 
