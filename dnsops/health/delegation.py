@@ -23,6 +23,7 @@ from __future__ import annotations
 import ipaddress
 import secrets
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 import dns.message
@@ -108,8 +109,8 @@ def parent_set_of(r: Result | None) -> frozenset[str] | None:
     return _ns_names(r, "authority") or _ns_names(r, "answer")
 
 
-def _list(names: object) -> str:
-    return ", ".join(sorted(names))  # type: ignore[call-overload]
+def _list(names: Iterable[str]) -> str:
+    return ", ".join(sorted(names))
 
 
 def _who(servers: list[ServerObs]) -> str:
@@ -127,7 +128,7 @@ class DelegationChecks:
 
     def __init__(self, judge: Judge) -> None:
         self.judge = judge
-        self._folded: dict[tuple[str, str], _Folded] = {}
+        self._folded: dict[tuple[str, str], _Folded] = {}  # (check, message)
 
     # -- one zone ------------------------------------------------------------------
 
@@ -436,7 +437,7 @@ class DelegationChecks:
     # -- folding -----------------------------------------------------------------------
 
     def _fold(self, outcome: Outcome) -> None:
-        key = (outcome.check, outcome.subject)
+        key = (outcome.check, outcome.message)  # the same fault: a name's, not a zone's
         found = self._folded.setdefault(key, _Folded(outcome))
         if outcome.zone is not None:
             found.zones.append(outcome.zone)
