@@ -28,6 +28,9 @@ Discovery is one code path for the lab and for production:
 * the names' addresses, the parent's servers and the delegation they serve come
   from walking down from the environment's root hints (the lab's root in the lab,
   the IANA root elsewhere), as a resolver does;
+* every name a provider reports or the parent lists is kept, resolved, with its owner
+  (:class:`NameFacts`; the CNAME its address query met too); a name no provider owns is
+  a stranger (:attr:`ZoneFacts.strangers`), not dropped;
 * ``environments.<env>.nameservers`` and ``.parent`` in dnsops.yaml override.
 """
 
@@ -109,6 +112,29 @@ class ProviderServers:
 
 
 @dataclass(frozen=True)
+class NameFacts:
+    """One nameserver name of a zone (listed by a provider or the parent), resolved.
+
+    ``owner`` is the provider it was attributed to (None: a stranger, no provider's);
+    ``alias`` the CNAME target its address query met (an NS name must not be one);
+    ``problem`` why it has no address.
+    """
+
+    name: str
+    addresses: tuple[str, ...]
+    problem: str | None = None
+    alias: str | None = None
+    owner: str | None = None
+    listed_by: tuple[str, ...] = ()  # the providers that report it (the parent aside)
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self) | {
+            "addresses": list(self.addresses),
+            "listed_by": list(self.listed_by),
+        }
+
+
+@dataclass(frozen=True)
 class ZoneFacts:
     """What discovery found for one zone."""
 
@@ -116,6 +142,13 @@ class ZoneFacts:
     providers: dict[str, ProviderServers]
     delegation: Delegation
     delegation_source: str  # walk | override
+    # every name a provider reports or the parent lists, resolved, with its owner
+    names: dict[str, NameFacts] = dataclasses.field(default_factory=dict)
+
+    @property
+    def strangers(self) -> tuple[str, ...]:
+        """Names a provider reports or the parent lists that belong to no provider."""
+        return tuple(n for n, f in sorted(self.names.items()) if f.owner is None)
 
     def servers(self, provider: str) -> tuple[Server, ...]:
         found = self.providers.get(provider)
@@ -134,6 +167,8 @@ class ZoneFacts:
                 "glue": {k: list(v) for k, v in sorted(d.glue.items())},
                 "problem": d.problem,
             },
+            "names": {n: f.to_json() for n, f in sorted(self.names.items())},
+            "strangers": list(self.strangers),
         }
 
 
@@ -473,8 +508,8 @@ class Env:
         delegations = await asyncio.gather(*(self._delegation(z, walker) for z in zones))
         out = {}
         for zone, (delegation, how) in zip(zones, delegations, strict=True):
-            providers = await self._attribute(zone, reported[zone], delegation, walker)
-            out[zone] = ZoneFacts(zone, providers, delegation, how)
+            providers, names = await self._attribute(zone, reported[zone], delegation, walker)
+            out[zone] = ZoneFacts(zone, providers, delegation, how, names)
         return out
 
     async def _delegation(self, zone: str, walker: Any) -> tuple[Delegation, str]:
@@ -540,9 +575,10 @@ class Env:
 
     async def _attribute(
         self, zone: str, reported: dict[str, _Reported], delegation: Delegation, walker: Any
-    ) -> dict[str, ProviderServers]:
+    ) -> tuple[dict[str, ProviderServers], dict[str, NameFacts]]:
         """Each provider's own names, from what the providers report, the SOA each name's
-        server serves, and the delegation (see :func:`_owners`)."""
+        server serves, and the delegation (see :func:`_owners`); and every name's facts
+        (strangers too: a name no provider owns is kept, with its owner None)."""
         from dnsops.probe.walk import Server
 
         claims: dict[str, set[str]] = {}
@@ -576,7 +612,18 @@ class Env:
             out[provider] = ProviderServers(
                 provider, tuple(mine), tuple(servers), source, tuple(problems)
             )
-        return out
+        facts = {
+            n: NameFacts(
+                n,
+                tuple(addrs[n][0]),
+                addrs[n][1],
+                walker.aliases.get(n),
+                owner[n],
+                tuple(sorted(claims[n])),
+            )
+            for n in names
+        }
+        return out, facts
 
     def describe(self) -> dict[str, Any]:
         """Everything known about the environment (for ``dnsops env show``)."""

@@ -9,6 +9,7 @@ import dns.rrset
 import pytest
 
 from dnsops.findings import Severity
+from dnsops.health.delegation import DelegationChecks, served_sets
 from dnsops.health.judge import Judge
 from dnsops.health.model import (
     DesiredRRset,
@@ -293,6 +294,7 @@ def test_apex_ns_sets_must_agree_and_name_both_providers() -> None:
     judge = Judge()
     common = check_apex_ns(zo, judge)
     assert common is not None
+    DelegationChecks(judge).apex_providers(zo, served_sets(zo))
     messages = failures(judge)
     assert messages["apex-ns-consistent"].count("serve {") == 2
     assert messages["apex-ns-providers"] == (
@@ -321,13 +323,23 @@ def test_delegation_and_glue_are_compared_with_the_zone() -> None:
     zo.parents = [po]
     judge = Judge()
     check_delegation(zo, check_apex_ns(zo, Judge()), judge)
-    assert failures(judge) == {
-        "delegation-ns": "the parent delegates to {ns1.pdns.test., ns9.x.test.} but the zone's NS "
-        "set is {ns1.bind.test., ns1.pdns.test.}; missing at the parent: ns1.bind.test.; only at "
-        "the parent: ns9.x.test.",
-        "delegation-glue": "the parent gives 192.0.2.99 for ns1.pdns.test.; it answers on "
-        "192.0.2.1",
-    }
+    DelegationChecks(judge).delegation_ns(zo, served_sets(zo))
+    assert [(o.check, o.provider, o.message) for o in judge.outcomes] == [
+        (
+            "delegation-glue",
+            None,
+            "the parent gives 192.0.2.99 for ns1.pdns.test.; it answers on 192.0.2.1",
+        ),
+        *(
+            (
+                "delegation-ns",
+                p,
+                f"{p} serves ns1.bind.test., which the parent does not list; the parent lists "
+                f"ns9.x.test., which {p} does not serve",
+            )
+            for p in ("pdns", "bind")
+        ),
+    ]
     assert judge.tally["delegation-glue"] == {"passed": 1, "failed": 1}
 
 

@@ -34,6 +34,15 @@ PDNS = {"ns1.pdns.test.": f"{TEST_NET}.1.1", "ns2.pdns.test.": f"{TEST_NET}.1.2"
 BIND = {"ns1.bind.test.": f"{TEST_NET}.2.1", "ns2.bind.test.": f"{TEST_NET}.2.2"}
 RESOLVERS = ["resolver-iad", "resolver-lhr", "resolver-nrt"]
 API_LINE = 60  # zones/example.test.yaml: the api record
+DELEGATION = (  # dnsops.health.delegation's checks
+    "apex-ns-providers",
+    "delegation-ns",
+    "ns-resolves",
+    "ns-not-cname",
+    "ns-distinct-addresses",
+    "delegation-lame",
+    "referral-size",
+)
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +88,22 @@ def test_a_healthy_lab_passes_every_check(cli, lab_dir: Path, synced: Project) -
     assert passed["apex-ns-consistent"] == passed["apex-ns-providers"] == 1
     # the roots of one-finding-per-cause: the zone answers, through each provider
     assert passed["zone-reachable"] == 1 and passed["provider-down"] == 2
-    assert passed["delegation-ns"] == 1 and passed["delegation-glue"] == 4
+    assert passed["delegation-glue"] == 4
+    # -- the delegation checks (dnsops.health.delegation) -----------------------------
+    # delegation-ns: each provider's served apex NS set against the one parent server;
+    # the four NS names resolve, none is a CNAME, four addresses of one name each; every
+    # name is on both sides (nothing lame); the referral: 4 NS names and one A glue
+    assert {k: passed[k] for k in DELEGATION} == {
+        "apex-ns-providers": 1,
+        "delegation-ns": 2,
+        "ns-resolves": 4,
+        "ns-not-cname": 4,
+        "ns-distinct-addresses": 4,
+        "delegation-lame": 1,
+        "referral-size": 1,
+    }
+    assert {k: checks[k]["skipped"] for k in DELEGATION} == dict.fromkeys(DELEGATION, 0)
+    # -- end of the delegation checks ---------------------------------------------------
     assert passed["rrset-served"] == 13 * 2  # every desired RRset at each provider
     assert passed["rrset-extra"] == 1  # BIND's zone transfer holds nothing more
     assert passed["vantage-answer"] == passed["vantage-values"] == 13 * 3
@@ -389,7 +413,7 @@ def test_an_open_resolver_with_open_transfers_is_flagged(
     root = make_project(tmp_path / "p")
     config = root / "dnsops.yaml"
     marker = "    lab: true\n"
-    pin = f"    nameservers: {{bind: [ns1.bind.test., {rogue_bind}]}}\n"
+    pin = f"    nameservers: {{bind: [ns1.bind.test., ns2.bind.test., {rogue_bind}]}}\n"
     text = config.read_text().replace(marker, marker + pin)
     # the running lab's state (its secrets: discovery asks PowerDNS's API)
     text = text.replace("  state: .dnsops", f"  state: {synced.state_dir}")
@@ -453,7 +477,7 @@ def test_a_lame_server_is_one_finding_with_its_records_folded_under_it(
     """The parent's server listed as a bind nameserver: it answers for example.test. with
     a referral, not authoritatively (lame). One finding, its 13 records folded under it."""
     parent = next(iter(synced.lab.parent.values()))
-    root = _pinned_project(tmp_path, synced, ["ns1.bind.test.", parent])
+    root = _pinned_project(tmp_path, synced, ["ns1.bind.test.", "ns2.bind.test.", parent])
     result = run(cli, root, "health", "--format", "json", "--vantage", "iad")
     doc = json.loads(result.stdout)
     lame = f"bind {parent}"
@@ -480,7 +504,7 @@ def test_a_lame_server_is_one_finding_with_its_records_folded_under_it(
         "caused by this, folded under it: ns-soa, ns-nxdomain, 13 rrset-served, ns-edns-flags"
         in " ".join(text.stdout.split())
     )
-    assert text.exit_code == result.exit_code == 0  # one lame server of three: a warning
+    assert text.exit_code == result.exit_code == 0  # one lame server of five: a warning
 
 
 @contextlib.contextmanager

@@ -97,6 +97,12 @@ def _text(doc: dict[str, object]) -> None:
         lines.append(f"    NS {', '.join(d['ns']) or '(none)'}")
         if d["problem"]:
             lines.append(f"    problem: {d['problem']}")
+        for n, f in z.get("names", {}).items():  # names of no provider, NS names that alias
+            if f["owner"] is None or f["alias"]:
+                what = "of no provider" if f["owner"] is None else f"of {f['owner']}"
+                alias = f", an alias of {f['alias']}" if f["alias"] else ""
+                where = ", ".join(f["addresses"]) or "(no address)"
+                lines.append(f"  name {n} {what}{alias}: {where}")
     out.print("\n".join(lines), markup=False)
     problems = doc["problems"]
     assert isinstance(problems, list)

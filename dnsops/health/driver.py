@@ -25,7 +25,7 @@ from octodns.zone import Zone
 
 from dnsops.env import Env
 from dnsops.errors import ConfigError
-from dnsops.health import behaviour, plan
+from dnsops.health import behaviour, delegation, plan
 from dnsops.health.model import (
     Nameserver,
     ParentObs,
@@ -85,22 +85,23 @@ def layouts(env: Env, zones: dict[str, Zone], options: Options) -> list[ZoneLayo
             for p in env.providers
             for s in found.servers(p)
         ]
-        delegation = found.delegation
+        parent = found.delegation
         out.append(
             ZoneLayout(
                 zone=name,
                 providers=tuple(env.providers),
                 nameservers=tuple(servers),
                 desired=tuple(plan.desired(env.expectation(name), env.providers)),
-                parent_zone=delegation.parent_zone or plan.parent_of(name),
+                parent_zone=parent.parent_zone or plan.parent_of(name),
                 parents=tuple(
-                    Target(s.address, s.port, f"parent {s.name}") for s in delegation.parents
+                    Target(s.address, s.port, f"parent {s.name}") for s in parent.parents
                 ),
                 vantages=tuple(vantages),
                 apex_ns=apex,
                 manages_apex_ns=manages,
-                delegation_ns=tuple(delegation.ns),
+                delegation_ns=tuple(parent.ns),
                 origins=origins,
+                facts=found,
             )
         )
     return out
@@ -141,6 +142,7 @@ async def _phase_a(
         for i in range(len(zo.servers)):
             queries += plan.server_queries(zo.layout, i)
         queries += plan.parent_queries(zo.layout)
+        queries += delegation.queries(zo.layout)
     queries += behaviour.server_queries(zones)  # once per nameserver address
     jobs = len(queries) + sum(len(zo.servers) for zo in zones)
     latencies = await _latencies(zones, options)
@@ -202,6 +204,9 @@ def _file_probe(by_zone: dict[str, ZoneObs], r: Result) -> None:
         so.probes[what] = r
         if r.latency is not None and r.transport == "udp":
             so.queries += 1  # latency: measured on its own (_latencies)
+        return
+    if who == "others":  # dnsops.health.delegation's own probes
+        zo.others[what] = r
         return
     po = next(p for p in zo.parents if p.parent == who)
     if what == "referral":

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dnsops.findings import Finding
 from dnsops.independence import AddressOrigin
 from dnsops.probe import Expected, Result, Target, Transfer
 from dnsops.vantage.base import Origin
+
+if TYPE_CHECKING:
+    from dnsops.env import ZoneFacts
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,7 @@ class ZoneLayout:
     delegation_ns: tuple[str, ...] = ()  # the NS names the parent delegates to (env model)
     # the origin AS and prefix of each nameserver address (an environment fact, shared)
     origins: Mapping[str, AddressOrigin] = field(default_factory=dict, compare=False, hash=False)
+    facts: ZoneFacts | None = None  # discovery's: the names, their addresses, the parent's
 
     def of(self, provider: str) -> list[Nameserver]:
         return [ns for ns in self.nameservers if ns.provider == provider]
@@ -179,6 +183,9 @@ class ZoneObs:
     servers: list[ServerObs] = field(default_factory=list)
     vantages: list[VantageObs] = field(default_factory=list)
     parents: list[ParentObs] = field(default_factory=list)
+    # dnsops.health.delegation's probes: "referral ADDRESS" (the parent's, without EDNS),
+    # "NAME ADDRESS" (the SOA at each address of a name no provider owns)
+    others: dict[str, Result] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 
 from dnsops.health.consistency import check_consistency, serial_of
+from dnsops.health.delegation import DelegationChecks
 from dnsops.health.independence_checks import check_independence
 from dnsops.health.independence_checks import summary as independence_summary
 from dnsops.health.judge import Judge
@@ -19,18 +20,21 @@ from dnsops.probe import wire
 
 def evaluate(zones: list[ZoneObs], policy: HealthPolicy) -> Judge:
     judge = Judge()
+    delegation = DelegationChecks(judge)
     for zo in zones:
         check_providers(zo, judge)
         for so in zo.servers:
             check_server(zo.layout.zone, so, policy, judge)
         apex = check_apex_ns(zo, judge)
         check_delegation(zo, apex, judge)
+        delegation.zone(zo)
         check_rrsets(zo, judge)
         check_consistency(zo, judge)
         check_reachable(zo, judge)
         check_vantages(zo, judge)
         check_outage_covered(zo, judge)
     check_independence(zones, judge)
+    delegation.finish()
     return judge
 
 

@@ -36,12 +36,12 @@ def apex_ns_sets(zo: ZoneObs) -> dict[frozenset[str], list[ServerObs]]:
 
 
 def check_apex_ns(zo: ZoneObs, judge: Judge) -> frozenset[str] | None:
-    """apex-ns-consistent and apex-ns-providers; returns the apex NS set most servers serve."""
+    """apex-ns-consistent; returns the apex NS set most servers serve (apex-ns-providers:
+    dnsops.health.delegation)."""
     zone = zo.layout.zone
     sets = apex_ns_sets(zo)
     if not sets:
         judge.skipped("apex-ns-consistent")
-        judge.skipped("apex-ns-providers")
         return None
     ranked = sorted(sets.items(), key=lambda kv: (-len(kv[1]), sorted(kv[0])))
     common = ranked[0][0]
@@ -54,30 +54,13 @@ def check_apex_ns(zo: ZoneObs, judge: Judge) -> frozenset[str] | None:
         len(sets) == 1,
         Outcome("apex-ns-consistent", zone, False, message, zone=zone, data={"sets": detail}),
     )
-    for names, servers in ranked:
-        missing = [
-            p
-            for p in zo.layout.providers
-            if not names & {ns.name.lower() for ns in zo.layout.of(p)}
-        ]
-        where = ", ".join(f"{s.ns.provider} {s.ns}" for s in servers)
-        message = (
-            f"the apex NS set {{{', '.join(sorted(names))}}} served by {where} names no "
-            f"nameserver of {', '.join(missing)}: an outage there would not be covered"
-        )
-        judge.verdict(
-            not missing,
-            Outcome(
-                "apex-ns-providers", zone, False, message, zone=zone, data={"missing": missing}
-            ),
-        )
     return common
 
 
 def check_delegation(zo: ZoneObs, apex: frozenset[str] | None, judge: Judge) -> None:
+    """delegation-glue (delegation-ns: dnsops.health.delegation)."""
     zone = zo.layout.zone
     if not zo.parents:
-        judge.skipped("delegation-ns")
         judge.skipped("delegation-glue")
         return
     child = apex if apex is not None else frozenset(n.lower() for n in zo.layout.apex_ns)
@@ -85,31 +68,7 @@ def check_delegation(zo: ZoneObs, apex: frozenset[str] | None, judge: Judge) -> 
     for ns in zo.layout.nameservers:
         addresses[ns.name.lower()].add(ns.address)
     for po in zo.parents:
-        _referral(zone, po, child, judge)
         _glue(zone, po, child, addresses, judge)
-
-
-def _referral(zone: str, po: ParentObs, child: frozenset[str], judge: Judge) -> None:
-    subject = f"{zone} at parent {po.parent.address}"
-    r = po.referral
-    delegated = _names(r, "authority") or _names(r, "answer")
-    if delegated is None:
-        why = r.error or r.rcode_text if r is not None else "not asked"
-        message = f"the parent server {po.parent.address} gives no NS set for {zone} ({why})"
-        judge.failed(Outcome("delegation-ns", subject, False, message, zone=zone))
-        return
-    missing, extra = sorted(child - delegated), sorted(delegated - child)
-    message = (
-        f"the parent delegates to {{{', '.join(sorted(delegated))}}} but the zone's NS set is "
-        f"{{{', '.join(sorted(child))}}}"
-        + (f"; missing at the parent: {', '.join(missing)}" if missing else "")
-        + (f"; only at the parent: {', '.join(extra)}" if extra else "")
-    )
-    data = {"parent": sorted(delegated), "child": sorted(child)}
-    judge.verdict(
-        delegated == child,
-        Outcome("delegation-ns", subject, False, message, zone=zone, data=data),
-    )
 
 
 def _glue(

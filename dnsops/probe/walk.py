@@ -92,6 +92,8 @@ class Walker:
         self._pending: list[tuple[Query, asyncio.Future[Result]]] = []
         self._flushing = False
         self._addresses: dict[str, asyncio.Task[tuple[tuple[str, ...], str | None]]] = {}
+        # host names whose address query met a CNAME, and its target (RFC 2181 §10.3)
+        self.aliases: dict[str, str] = {}
         self.queries = 0
 
     # -- questions, coalesced -------------------------------------------------
@@ -304,9 +306,22 @@ class Walker:
                 continue
             msg = r.message
             assert msg is not None
+            owner = dns.name.from_text(host)
+            alias = msg.get_rrset(msg.answer, owner, dns.rdataclass.IN, dns.rdatatype.CNAME)
+            if alias is not None:  # an alias: its target's addresses, as a resolver follows it
+                target = next(iter(alias)).target.to_text().lower()
+                self.aliases[host] = target
+                found_addrs, failure = await self.addresses(target)
+                if not found_addrs:
+                    return (
+                        (),
+                        f"{host} is an alias (CNAME) of {target}, which does not resolve: "
+                        + (failure or "no address"),
+                    )
+                return found_addrs, None
             if r.rcode == dns.rcode.NXDOMAIN:
                 return (), f"{host} does not exist (NXDOMAIN from {found.cut} servers)"
-            rrset = msg.get_rrset(msg.answer, dns.name.from_text(host), dns.rdataclass.IN, rdtype)
+            rrset = msg.get_rrset(msg.answer, owner, dns.rdataclass.IN, rdtype)
             if rrset is not None:
                 out += sorted(rd.to_text() for rd in rrset)
         if not out:
