@@ -10,6 +10,7 @@ theirs), never this machine's other traffic. Tables are ``dnsops_bh_<random>``.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import subprocess
@@ -22,6 +23,7 @@ from typing import Any
 import pytest
 import yaml
 
+from dnsops.config import SshVantage as SshConfig
 from dnsops.config import load_project
 from dnsops.drill import nft
 from dnsops.drill.journal import Journal, JournalError
@@ -30,10 +32,13 @@ from dnsops.drill.measure import Sample
 from dnsops.drill.regions import region_impact
 from dnsops.lab.render import _unbound
 from dnsops.lab.runner import LabRunner
+from dnsops.probe import Engine, Result
+from dnsops.vantage.ssh import SshVantage, nft_command, ssh_command
 from tests.conftest import IN_CI, SPARE_NET, TEST_NET, free_port, make_project, require_lab, run
 from tests.sshd import SshLab, missing
 
 SSH_HOST = {"vantage-lhr": f"{TEST_NET}.8.41"}
+DEAD_HOST = {"vantage-dead": f"{TEST_NET}.8.43"}  # nothing listens there
 HOST_RESOLVER = f"{SPARE_NET}.5.2"  # the unbound "on" the SSH host, its own source address
 
 SCENARIOS = {
@@ -59,6 +64,13 @@ steps:
     duration: 60s
 abort: {success_below: 0.0}
 max_duration: 2m
+""",
+    "dead-probe": """name: dead-probe
+hypothesis: a vantage that cannot be sampled stops the drill
+steps:
+  - {kind: wait, duration: 20s}
+probing: {vantages: [dead-ssh]}
+max_duration: 1m
 """,
     "loss-eu": """name: loss-eu
 hypothesis: eu-west losing 30 % of its packets to both providers costs no resolution
@@ -165,7 +177,9 @@ def test_region_impact_is_none_only_without_failures_retries_or_slow_answers() -
     regions = {"iad": "us-east", "lhr": "eu-west", "lhr-ssh": "eu-west", "nrt": "ap"}
     samples = [_s(0.1 * i, v, 0.002) for i in range(10) for v in regions]
     # the fault: lhr loses 3 answers in 10 to a 60 ms retransmission, lhr-ssh one SERVFAIL
-    samples += [_s(2 + 0.1 * i, v, 0.002) for i in range(10) for v in ("iad", "nrt")]
+    samples += [_s(2 + 0.1 * i, "nrt", 0.002) for i in range(10)]
+    # one stall of this machine in ten answers: within the noise allowed (10 %)
+    samples += [_s(2 + 0.1 * i, "iad", 0.062 if i == 5 else 0.002) for i in range(10)]
     samples += [_s(2 + 0.1 * i, "lhr", 0.062 if i % 3 == 0 else 0.002) for i in range(10)]
     samples += [_s(2 + 0.1 * i, "lhr-ssh", 0.002) for i in range(9)]
     samples += [_s(2.95, "lhr-ssh", 0.004, "SERVFAIL")]
@@ -179,10 +193,26 @@ def test_region_impact_is_none_only_without_failures_retries_or_slow_answers() -
     assert (eu["samples"], eu["success_fraction"], eu["servfail_fraction"]) == (20, 0.95, 0.05)
     assert eu["slow_fraction"] == 0.2 and eu["added_p95_ms"] == 60.0
     assert out[0]["added_p50_ms"] == 0.0 and out[0]["slow_fraction"] == 0.0
+    assert (out[2]["slow_fraction"], out[2]["latency_max_ms"]) == (0.1, 62.0)
     only_slow = [s for s in samples if s.rcode != "SERVFAIL"]
     assert region_impact(only_slow, {}, regions, {"eu-west"}, (0, 2), (2, 3))[1]["impact"] == (
         "degraded"
     )
+
+
+def test_nft_on_an_ssh_host_runs_through_sudo_n_when_configured() -> None:
+    base = {"kind": "ssh", "name": "lhr-ssh", "region": "eu-west", "host": "probe-lhr"}
+    cfg = SshConfig(**base, resolver="127.0.0.1", blackhole={"sudo": True, "source": "10.0.3.7"})
+    cmd = ssh_command(cfg, None, [*nft_command(cfg), "-f", "-"])
+    assert cmd[-7:] == ["--", "probe-lhr", "sudo", "-n", "nft", "-f", "-"]
+    assert "BatchMode=yes" in cmd
+    plain = SshConfig(**base, resolver="system", blackhole={"nft": "/usr/sbin/nft"})
+    assert nft_command(plain) == ["/usr/sbin/nft"]
+    assert ssh_command(plain)[-3:] == ["probe-lhr", "python3", "-"]
+    with pytest.raises(ValueError, match="blackhole: the vantage asks no resolver"):
+        SshConfig(**base, resolver=None, nameservers=True, blackhole={})
+    with pytest.raises(ValueError, match="does not appear to be an IPv4 or IPv6 address"):
+        SshConfig(**base, blackhole={"source": "eth0"})
 
 
 # -- the lab, the SSH host and its resolver ---------------------------------------------
@@ -238,7 +268,7 @@ def bh_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Ssh
     unbound: subprocess.Popen[bytes] | None = None
     runner: LabRunner | None = None
     try:
-        ssh.start(SSH_HOST, free_port(SSH_HOST["vantage-lhr"]))
+        ssh.start(SSH_HOST, free_port(SSH_HOST["vantage-lhr"]), dead=DEAD_HOST)
         doc = yaml.safe_load((root / "dnsops.yaml").read_text())
         doc["environments"]["lab"]["vantages"] = [
             {
@@ -434,3 +464,160 @@ def test_regional_loss_is_seen_in_that_region_only(bh_dir: tuple[Path, SshLab]) 
         assert regions[other]["impact"] == "none", regions[other]
     assert (code == 0) == (doc["verdict"] == "pass") and doc["rollback"]["verified"] is True
     assert_clean(root, ssh)
+
+
+def _remote_probes(address: str) -> list[int]:
+    """PIDs of processes started by an SSH session to ``address`` (the probe on the host)."""
+    out = []
+    needle = b"SSH_CONNECTION="
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            env = (entry / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(e.startswith(needle) and f" {address} ".encode() in e for e in env):
+            out.append(int(entry.name))
+    return out
+
+
+def _host_vantage(root: Path) -> SshVantage:
+    [cfg] = [
+        v
+        for v in load_project(root / "dnsops.yaml").config.environments["lab"].vantages
+        if v.name == "lhr-ssh"
+    ]
+    assert isinstance(cfg, SshConfig)
+    return SshVantage(cfg, root, Engine(timeout=2.0, retries=1))
+
+
+@pytest.mark.lab
+def test_streaming_session_ends_at_its_deadline_with_every_round_complete(
+    bh_dir: tuple[Path, SshLab],
+) -> None:
+    root, _ssh = bh_dir
+    got: list[tuple[float, int, int, Result]] = []
+    probes = [("example.test.", "SOA", False), ("example.test.", "A", True)]
+    start = time.monotonic()
+    problem = asyncio.run(
+        _host_vantage(root).stream(
+            probes, rate=5.0, streams=2, until=1.5, sink=lambda *a: got.append(a)
+        )
+    )
+    assert problem is None
+    assert got and len(got) % 4 == 0  # every round asked both probes on both streams
+    rounds = sorted({t for t, _p, _k, _r in got})
+    assert all(start <= t <= time.monotonic() for t in rounds)
+    for t in rounds:
+        assert sorted((p, k) for tt, p, k, _r in got if tt == t) == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    soa = [r for _t, p, _k, r in got if p == 0]
+    fresh = [r for _t, p, _k, r in got if p == 1]
+    assert {(r.rcode_text, r.query.qname.to_text()) for r in soa} == {("NOERROR", "example.test.")}
+    assert all(r.rcode_text == "NXDOMAIN" for r in fresh)
+    names = [r.query.qname.to_text() for r in fresh]
+    assert len(set(names)) == len(names)  # a fresh name each time: never cached
+    assert all(n.startswith("dnsops-drill-") and n.endswith(".example.test.") for n in names)
+    assert {r.query.target.address for r in soa + fresh} == {HOST_RESOLVER}
+
+
+@pytest.mark.lab
+def test_cancelled_streaming_session_leaves_no_process_here_or_on_the_host(
+    bh_dir: tuple[Path, SshLab],
+) -> None:
+    root, ssh = bh_dir
+    got: list[Any] = []
+
+    async def main() -> str | None:
+        task = asyncio.create_task(
+            _host_vantage(root).stream(
+                [("example.test.", "A", True)], rate=5.0, streams=1, until=60.0,
+                sink=lambda *a: got.append(a),
+            )
+        )  # fmt: skip
+        while not got:
+            await asyncio.sleep(0.05)
+        assert _ssh_processes(str(ssh.ssh_config)) != []
+        assert _remote_probes(SSH_HOST["vantage-lhr"]) != []
+        task.cancel()
+        try:
+            return await task
+        except asyncio.CancelledError:
+            return "cancelled"
+
+    assert asyncio.run(main()) == "cancelled"
+    assert _ssh_processes(str(ssh.ssh_config)) == []
+    deadline = time.monotonic() + 10
+    while _remote_probes(SSH_HOST["vantage-lhr"]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _remote_probes(SSH_HOST["vantage-lhr"]) == []
+
+
+@pytest.mark.lab
+def test_a_vantage_that_cannot_be_sampled_stops_the_drill(bh_dir: tuple[Path, SshLab]) -> None:
+    root, ssh = bh_dir
+    config = root / "dnsops.yaml"
+    original = config.read_text()
+    doc = yaml.safe_load(original)
+    doc["environments"]["lab"]["vantages"].append(
+        {
+            "kind": "ssh",
+            "name": "dead-ssh",
+            "region": "nowhere",
+            "host": "vantage-dead",
+            "ssh_config": str(ssh.ssh_config),
+            "resolver": HOST_RESOLVER,
+        }
+    )
+    config.write_text(yaml.safe_dump(doc, sort_keys=False))
+    try:
+        code, report, stderr = drill(root, "dead-probe")
+    finally:
+        config.write_text(original)
+    assert code == 1, stderr
+    assert report["vantages"] == ["iad", "lhr", "nrt", "dead-ssh"]
+    assert report["aborted"]["cause"] == "error"
+    assert report["aborted"]["reason"].startswith(
+        "sampling through SSH stopped: dead-ssh: unreachable: connection refused"
+    ), report["aborted"]
+    assert report["rollback"] == {"undone": [], "verified": True, "problems": []}
+    assert_clean(root, ssh)
+
+
+@pytest.mark.lab
+def test_dry_run_names_each_machine_and_its_rules(bh_dir: tuple[Path, SshLab]) -> None:
+    from typer.testing import CliRunner
+
+    root, _ssh = bh_dir
+    res = run(CliRunner(), root, "drill", "run", "loss-eu", "--dry-run", "--format", "json")
+    assert res.exit_code == 0, res.output
+    [step] = json.loads(res.stdout)["steps"]
+    lab = load_project(root / "dnsops.yaml").lab
+    addrs = ", ".join(
+        sorted(
+            [
+                *lab.providers["pdns"].nameservers.values(),
+                *lab.providers["bind"].nameservers.values(),
+            ],
+            key=lambda a: tuple(int(x) for x in a.split(".")),
+        )
+    )
+    rule = "ip saddr {{ {} }} ip daddr {} meta l4proto {{ udp, tcp }} th sport 53 " + (
+        "numgen random mod 100 < 30 counter drop"
+    )
+    assert step == {
+        "index": 0,
+        "kind": "regional-loss",
+        "would": [
+            "on this machine (lhr), for 8 s, nftables input: "
+            + rule.format(addrs, lab_resolver(root, "lhr")),
+            "on SSH vantage lhr-ssh (lhr-ssh), for 8 s, nftables input: "
+            + rule.format(addrs, HOST_RESOLVER),
+        ],
+    }
+    assert not (root / ".dnsops" / "drill" / "journal.json").exists()
+
+
+def lab_resolver(root: Path, name: str) -> str:
+    env = load_project(root / "dnsops.yaml").config.environments["lab"]
+    return next(r.address for r in env.resolvers if r.name == name)

@@ -308,7 +308,7 @@ class Executor:
             lines = "; ".join(line for r in rules for line in nft.rule_lines(r))
             on = "this machine" if where == LOCAL else f"SSH vantage {where}"
             names = ", ".join(t.vantage for t in group)
-            out.append(f"on {on} ({names}), for {duration:g} s, nftables output: {lines}")
+            out.append(f"on {on} ({names}), for {duration:g} s, nftables input: {lines}")
         return out
 
     def _addresses(self, providers: list[str] | None) -> list[str]:
@@ -338,6 +338,7 @@ class Executor:
         for check in checks:
             self.hooks.say(f"preflight: {check.check}")
             results.append(self.actions.check(check))
+        results += self._nft_reachable()
         failed = [r for r in results if not r.ok]
         if failed:
             lines = [f"{r.name}: {'; '.join(r.detail) or 'failed'}" for r in failed]
@@ -348,6 +349,27 @@ class Executor:
             )
             raise PreflightError("preflight refused the drill:\n  " + "\n  ".join(lines), hint=hint)
         return results
+
+    def _nft_reachable(self) -> list[CheckResult]:
+        """Every machine a client-side fault will put rules on runs nft for us (an SSH
+        host: reachable, nft there, sudo without a password if configured): else the
+        step would fail half-way through the drill."""
+        wheres: set[str] = set()
+        for step in self.scenario.steps:
+            if isinstance(step, ProviderOutage) and self._method(step) == "blackhole":
+                wheres |= {t.where for t in self.actions.blackhole_targets(step.vantages)}
+            elif isinstance(step, RegionalLoss):
+                wheres |= {t.where for t in self.actions.blackhole_targets(region=step.region)}
+        out = []
+        for where in sorted(wheres):
+            self.hooks.say(f"preflight: nft on {where}")
+            try:
+                self.actions.nft_tables(where)
+            except DnsopsError as exc:
+                out.append(CheckResult(f"nft on {where}", False, [exc.message]))
+                continue
+            out.append(CheckResult(f"nft on {where}", True))
+        return out
 
     # -- the run ---------------------------------------------------------------------
 
@@ -617,14 +639,16 @@ class Executor:
         window = (extra["fault_at"], extra["restore_at"])
         impact = measure.outage_impact(samples, self.machine.expectations, (0.0, window[0]), window)
         extra["impact"] = [x.to_json() for x in impact]
-        regions = {name: region for name, region in self._regions().items()}
+        regions = self._regions()
+        # per region from the moment every rule is in place: adding them (a process
+        # spawned, an SSH session) can stall this process's own probes for a moment
         extra["regions"] = region_impact(
             samples,
             self.machine.expectations,
             {v: r for v, r in regions.items() if v in self.machine.vantages},
             {t.region for t in targets},
             (0.0, window[0]),
-            window,
+            (extra.get("in_place_at", window[0]), window[1]),
         )
         low = [x for x in impact if x.success_fraction < self.scenario.expect_success]
         why = ", ".join(f"{x.vantage} {x.success_fraction:.1%}" for x in low)

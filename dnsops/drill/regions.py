@@ -21,7 +21,7 @@ from typing import Any
 from dnsops.drill.measure import SUCCESS, Expectation, Sample, classify, percentile
 
 SLOW_MARGIN = 0.03  # seconds above the baseline p95 that make an answer "slow"
-SLOW_SHARE = 0.05  # more slow answers than this (fraction) is an impact
+SLOW_SHARE = 0.10  # more slow answers than this (fraction) is an impact
 
 
 def _ms(x: float | None) -> float | None:
