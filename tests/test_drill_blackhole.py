@@ -326,6 +326,9 @@ def assert_clean(root: Path, ssh: SshLab) -> None:
     while _ssh_processes(str(ssh.ssh_config)) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert _ssh_processes(str(ssh.ssh_config)) == []
+    while _remote_probes(SSH_HOST["vantage-lhr"]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _remote_probes(SSH_HOST["vantage-lhr"]) == []  # nor the probe on the host
     assert not (root / ".dnsops" / "drill" / "journal.json").exists()
     plan = run(CliRunner(), root, "plan", "--detailed-exitcode")
     assert plan.exit_code == 0, plan.output
