@@ -41,6 +41,14 @@ SSH_HOST = {"vantage-lhr": f"{TEST_NET}.8.41"}
 DEAD_HOST = {"vantage-dead": f"{TEST_NET}.8.43"}  # nothing listens there
 HOST_RESOLVER = f"{SPARE_NET}.5.2"  # the unbound "on" the SSH host, its own source address
 
+DEAD_PROBE = """name: dead-probe
+hypothesis: a vantage that cannot be sampled stops the drill
+steps:
+  - {kind: wait, duration: 20s}
+probing: {vantages: [dead-ssh]}
+max_duration: 1m
+"""  # valid only while dead-ssh is in dnsops.yaml: written by its test, then removed
+
 SCENARIOS = {
     "bh-pdns": """name: bh-pdns
 hypothesis: lhr-ssh's resolver losing pdns costs no resolution
@@ -64,13 +72,6 @@ steps:
     duration: 60s
 abort: {success_below: 0.0}
 max_duration: 2m
-""",
-    "dead-probe": """name: dead-probe
-hypothesis: a vantage that cannot be sampled stops the drill
-steps:
-  - {kind: wait, duration: 20s}
-probing: {vantages: [dead-ssh]}
-max_duration: 1m
 """,
     "loss-eu": """name: loss-eu
 hypothesis: eu-west losing 30 % of its packets to both providers costs no resolution
@@ -573,10 +574,13 @@ def test_a_vantage_that_cannot_be_sampled_stops_the_drill(bh_dir: tuple[Path, Ss
         }
     )
     config.write_text(yaml.safe_dump(doc, sort_keys=False))
+    scenario = root / "drills" / "dead-probe.yaml"
+    scenario.write_text(DEAD_PROBE)
     try:
         code, report, stderr = drill(root, "dead-probe")
     finally:
         config.write_text(original)
+        scenario.unlink()
     assert code == 1, stderr
     assert report["vantages"] == ["iad", "lhr", "nrt", "dead-ssh"]
     assert report["aborted"]["cause"] == "error"

@@ -146,10 +146,13 @@ def test_blackhole_and_regional_loss_name_vantages_that_can_be_cut_off(
         "  - {kind: regional-loss, region: eu-west, loss: 0.3, providers: [ns1, dyn]}\n"
         "  - {kind: provider-outage, provider: ns1, method: isolate, vantages: [google],"
         " nameservers: {a.example.: 192.0.2.1}}\n"
+        "probing: {vantages: [google]}\n"
     )
     with pytest.raises(ConfigError) as exc:
         load_scenarios(load_project(project_dir / "dnsops.yaml"))
     assert exc.value.message.splitlines() == [
+        f"{project_dir / 'drills' / 'prod.yaml'}:1: probing.vantages: google: not an SSH "
+        "vantage of 'production' that asks a resolver (those are: none)",
         f"{project_dir / 'drills' / 'prod.yaml'}:1: steps.0.vantages: google: no resolver to "
         "blackhole (can be: none; lab resolvers, and SSH vantages with a `blackhole:` section)",
         f"{project_dir / 'drills' / 'prod.yaml'}:1: steps.1.providers: dyn is not a provider "

@@ -394,6 +394,13 @@ def _cross_check(project: Project, sc: Scenario) -> list[str]:
         return [f"{where}: environment: no environment {env_name!r} (known: {known})"]
     env = envs[env_name]
     out = []
+    sampled = [v.name for v in env.vantages if isinstance(v, SshVantage) and v.resolver]
+    bad = [n for n in sc.probing.vantages or [] if n not in sampled]
+    if bad:
+        out.append(
+            f"{where}: probing.vantages: {', '.join(bad)}: not an SSH vantage of {env_name!r} "
+            f"that asks a resolver (those are: {', '.join(sampled) or 'none'})"
+        )
     for i, step in enumerate(sc.steps):
         if isinstance(step, ProviderOutage):
             if step.provider not in env.providers:
