@@ -628,3 +628,51 @@ def test_dry_run_names_each_machine_and_its_rules(bh_dir: tuple[Path, SshLab]) -
 def lab_resolver(root: Path, name: str) -> str:
     env = load_project(root / "dnsops.yaml").config.environments["lab"]
     return next(r.address for r in env.resolvers if r.name == name)
+
+
+@pytest.mark.lab
+def test_rollback_with_an_unreachable_host_is_not_verified_and_keeps_the_journal(
+    bh_dir: tuple[Path, SshLab],
+) -> None:
+    """A table on a host that cannot be reached is neither removed nor verified: the
+    rollback says so (exit 1) and keeps the journal for the next attempt."""
+    from typer.testing import CliRunner
+
+    root, ssh = bh_dir
+    config = root / "dnsops.yaml"
+    original = config.read_text()
+    doc = yaml.safe_load(original)
+    doc["environments"]["lab"]["vantages"].append(
+        {
+            "kind": "ssh",
+            "name": "dead-ssh",
+            "region": "nowhere",
+            "host": "vantage-dead",
+            "ssh_config": str(ssh.ssh_config),
+            "resolver": HOST_RESOLVER,
+            "blackhole": {"source": HOST_RESOLVER},
+        }
+    )
+    config.write_text(yaml.safe_dump(doc, sort_keys=False))
+    project = load_project(config)
+    journal = Journal.start(project, run_id="r-dead", scenario="bh-dead", environment="lab")
+    seq = journal.intend("drop-traffic", table="dnsops_bh_0000dead", where="dead-ssh")
+    journal.mark(seq, "done")
+    try:
+        rb = run(CliRunner(), root, "drill", "rollback", "--format", "json")
+        assert rb.exit_code == 1, rb.output
+        out = json.loads(rb.stdout)
+        assert out["verified"] is False and out["undone"] == []
+        assert [p.split(":")[0] for p in out["problems"]] == [
+            "remove nftables table dnsops_bh_0000dead on SSH vantage dead-ssh",
+            "nftables table dnsops_bh_0000dead on SSH vantage dead-ssh",
+        ]
+        assert "connection refused" in out["problems"][0].lower()
+        assert "not verified" in out["problems"][1]
+        kept = Journal.load(project)
+        assert kept is not None and kept.status == "rollback-failed"
+        assert [a["state"] for a in kept.actions] == ["done"]
+    finally:
+        (root / ".dnsops" / "drill" / "journal.json").unlink(missing_ok=True)
+        config.write_text(original)
+    assert_clean(root, ssh)
