@@ -48,6 +48,27 @@ class Resolver(_Model):
     _check_address = field_validator("address")(_ip)
 
 
+class SshBlackhole(_Model):
+    """How a drill's ``provider-outage`` (``method: blackhole``) and ``regional-loss``
+    steps cut this host's own recursive resolver off a provider: nftables rules in the
+    host's ``output`` hook dropping its DNS packets to the provider's nameservers.
+
+    ``source``: the address the resolver sends its queries from (unbound's
+    ``outgoing-interface``); the rules match only packets from it. Without it, the
+    rules match every DNS packet the host sends to those nameservers (a dedicated
+    vantage host). ``sudo``: run nft as ``sudo -n nft`` (never a password prompt).
+    """
+
+    sudo: bool = Field(default=False, description="run nft through `sudo -n`")
+    source: str | None = Field(
+        default=None,
+        description="the resolver's source address on the host (default: any address)",
+    )
+    nft: str = Field(default="nft", pattern=r"^[A-Za-z0-9_./-]+$", description="nft on the host")
+
+    _source = field_validator("source")(lambda v: v if v is None else _ip(v))
+
+
 class SshVantage(_Model):
     """A host reached with the system's OpenSSH client, probing from where it stands.
 
@@ -76,6 +97,11 @@ class SshVantage(_Model):
     connect_timeout: Seconds = 10.0
     timeout: Seconds = Field(default=300.0, description="seconds for the whole session")
     concurrency: int = Field(default=32, ge=1, le=256, description="queries in flight on the host")
+    blackhole: SshBlackhole | None = Field(
+        default=None,
+        description="drills may cut this host's resolver off a provider with nftables "
+        "(null: never)",
+    )
 
     @field_validator("resolver")
     @classmethod
@@ -88,6 +114,8 @@ class SshVantage(_Model):
     def _asks_something(self) -> SshVantage:
         if self.resolver is None and not self.nameservers:
             raise ValueError("an ssh vantage asks its resolver, the nameservers, or both")
+        if self.blackhole is not None and self.resolver is None:
+            raise ValueError("blackhole: the vantage asks no resolver of its own to cut off")
         return self
 
 

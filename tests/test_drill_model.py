@@ -14,6 +14,7 @@ from dnsops.drill.model import (
     Failback,
     ProviderOutage,
     RecordFailover,
+    RegionalLoss,
     load_scenario,
     load_scenarios,
     parse_duration,
@@ -130,7 +131,51 @@ def test_non_lab_stop_is_refused(project_dir: Path) -> None:
     with pytest.raises(ConfigError) as exc:
         load_scenarios(load_project(project_dir / "dnsops.yaml"))
     assert "prod.yaml:1: steps.0.method: 'stop' only exists in the lab" in exc.value.message
-    assert "steps.0.nameservers: 'production' is not a lab" in exc.value.message
+    # the nameservers are what an isolation needs: a stop is refused for what it is
+    assert "steps.0.nameservers" not in exc.value.message
+
+
+def test_blackhole_and_regional_loss_name_vantages_that_can_be_cut_off(
+    project_dir: Path,
+) -> None:
+    """Outside the lab, only SSH vantages with a ``blackhole:`` section can be blackholed
+    (production's resolvers are public ones); the errors say which can."""
+    (project_dir / "drills" / "prod.yaml").write_text(
+        "name: prod-bh\nenvironment: production\nhypothesis: x\nsteps:\n"
+        "  - {kind: provider-outage, provider: ns1, method: blackhole, vantages: [google]}\n"
+        "  - {kind: regional-loss, region: eu-west, loss: 0.3, providers: [ns1, dyn]}\n"
+        "  - {kind: provider-outage, provider: ns1, method: isolate, vantages: [google],"
+        " nameservers: {a.example.: 192.0.2.1}}\n"
+        "probing: {vantages: [google]}\n"
+    )
+    with pytest.raises(ConfigError) as exc:
+        load_scenarios(load_project(project_dir / "dnsops.yaml"))
+    assert exc.value.message.splitlines() == [
+        f"{project_dir / 'drills' / 'prod.yaml'}:1: probing.vantages: google: not an SSH "
+        "vantage of 'production' that asks a resolver (those are: none)",
+        f"{project_dir / 'drills' / 'prod.yaml'}:1: steps.0.vantages: google: no resolver to "
+        "blackhole (can be: none; lab resolvers, and SSH vantages with a `blackhole:` section)",
+        f"{project_dir / 'drills' / 'prod.yaml'}:1: steps.1.providers: dyn is not a provider "
+        "of environment 'production' (route53, ns1)",
+        f"{project_dir / 'drills' / 'prod.yaml'}:1: steps.1.region: no vantage of region "
+        "'eu-west' can be blackholed (regions that can: none)",
+        f"{project_dir / 'drills' / 'prod.yaml'}:1: steps.2.vantages: only a blackhole names "
+        "vantages",
+    ]
+    lab = project_dir / "drills" / "lab-bh.yaml"
+    (project_dir / "drills" / "prod.yaml").unlink()
+    lab.write_text(
+        "name: lab-bh\nhypothesis: x\nsteps:\n"
+        "  - {kind: provider-outage, provider: pdns, method: blackhole}\n"
+        "  - {kind: regional-loss, region: eu-west, loss: 0.3, duration: 1m}\n"
+    )
+    [sc] = [
+        s for s in load_scenarios(load_project(project_dir / "dnsops.yaml")) if s.name == "lab-bh"
+    ]
+    outage, loss = sc.steps
+    assert isinstance(outage, ProviderOutage) and outage.vantages is None
+    assert isinstance(loss, RegionalLoss)
+    assert (loss.region, loss.loss, loss.providers, loss.duration) == ("eu-west", 0.3, None, 60.0)
 
 
 def test_drill_workflow_is_quarterly_serialised_and_uploads_reports() -> None:

@@ -229,6 +229,15 @@ def _summary(doc: dict[str, Any]) -> None:
                 f"p50 {x['added_p50_ms']} ms / p95 {x['added_p95_ms']} ms, "
                 f"max {x['latency_max_ms']} ms"
             )
+        for r in st.get("regions", []):
+            if r["impact"] == "no samples":
+                out.print(f"     region {r['region']}: no samples")
+                continue
+            out.print(
+                f"     region {r['region']}{' (faulted)' if r['faulted'] else ''}: impact "
+                f"{r['impact']}, success {r['success_fraction']:.1%}, slow "
+                f"{r['slow_fraction']:.1%}, added latency p95 {r['added_p95_ms']} ms"
+            )
         for c in st.get("convergence", []):
             out.print(
                 f"     {c['vantage']}: first correct {c['first_correct']} s, converged "

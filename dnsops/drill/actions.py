@@ -16,7 +16,18 @@ from typing import Any
 
 from octodns.zone import Zone
 
-from dnsops.drill.model import Check, InSyncCheck, ResolutionCheck, ServersCheck, ZoneCheck
+from dnsops.config import Resolver
+from dnsops.config import SshVantage as SshConfig
+from dnsops.drill import nft
+from dnsops.drill.journal import LOCAL
+from dnsops.drill.model import (
+    Check,
+    InSyncCheck,
+    ResolutionCheck,
+    ServersCheck,
+    ZoneCheck,
+    blackholable,
+)
 from dnsops.drill.sampler import Vantage, ask_all
 from dnsops.drill.values import canonical, find_record, record_values
 from dnsops.env import Env
@@ -26,6 +37,7 @@ from dnsops.sync import core
 from dnsops.sync import run as sync_run
 from dnsops.sync.model import Change
 from dnsops.vantage import registry
+from dnsops.vantage.ssh import nft_command, run_remote
 from dnsops.zones import dnsops_meta
 
 Progress = Callable[[str], None]
@@ -62,6 +74,20 @@ class Isolation:
             "complete_and_correct": self.ok,
             "problems": self.problems,
         }
+
+
+@dataclass(frozen=True)
+class Blackholed:
+    """A vantage whose resolver a drill cuts off: where its rule goes, what it matches."""
+
+    vantage: str
+    region: str
+    where: str  # "local" (this machine) or the SSH vantage whose host runs the resolver
+    source: str | None  # the resolver's source address (None: any address of the host)
+
+
+def _ssh_budget(cfg: SshConfig) -> float:
+    return cfg.connect_timeout + 30.0
 
 
 def _describe(provider: str, change: Change) -> str:
@@ -231,6 +257,74 @@ class Actions:
     def table_exists(table: str) -> bool:
         res = subprocess.run(["nft", "list", "table", "inet", table], capture_output=True)
         return res.returncode == 0
+
+    # -- client-side faults: nftables on the vantages' own resolvers --------------
+
+    def blackhole_targets(
+        self, names: Sequence[str] | None = None, region: str | None = None
+    ) -> list[Blackholed]:
+        """The vantages whose resolvers a drill cuts off (all that can be, or ``names``,
+        or those of ``region``), each with where its rule goes and what it matches."""
+        able = set(blackholable(self.env))
+        out = []
+        for v in self.env.all_vantages:
+            if v.name not in able or (names is not None and v.name not in names):
+                continue
+            if region is not None and v.region != region:
+                continue
+            if isinstance(v, Resolver):  # a lab resolver: sends from its own address
+                out.append(Blackholed(v.name, v.region, LOCAL, v.address))
+            elif isinstance(v, SshConfig) and v.blackhole is not None:
+                out.append(Blackholed(v.name, v.region, v.name, v.blackhole.source))
+        if not out:
+            which = f"region {region}" if region else ", ".join(names or []) or "any vantage"
+            raise ConfigError(f"{which}: no vantage whose resolver can be blackholed")
+        return out
+
+    def _ssh(self, where: str) -> SshConfig:
+        for v in self.env.all_vantages:
+            if v.name == where and isinstance(v, SshConfig):
+                return v
+        raise ConfigError(
+            f"environment {self.env_name!r} has no SSH vantage {where!r} (the journal names it)",
+            hint="restore it in dnsops.yaml, or remove the table on that host by hand",
+        )
+
+    def _nft(self, where: str, script: str, what: str) -> None:
+        if where == LOCAL:
+            res = subprocess.run(["nft", "-f", "-"], input=script, capture_output=True, text=True)
+            code, err = res.returncode, res.stderr
+        else:
+            cfg = self._ssh(where)
+            cmd = [*nft_command(cfg), "-f", "-"]
+            code, _out, err = run_remote(cfg, self.project.root, cmd, script, _ssh_budget(cfg))
+        if code != 0:
+            on = "" if where == LOCAL else f" on {where} (ssh {self._ssh(where).host})"
+            raise LabError(f"nft could not {what}{on}: {' '.join(err.split())[-400:]}")
+
+    def nft_add(self, where: str, script: str) -> None:
+        """Create a table with its rules (``nft -f -``: all or nothing), here or on a host."""
+        self._nft(where, script, "add the rules")
+
+    def nft_delete(self, where: str, table: str) -> None:
+        """Remove a drill table; removing one that is not there is fine (idempotent)."""
+        self._nft(where, nft.delete_script(table), f"delete table {table}")
+
+    def nft_tables(self, where: str) -> list[str]:
+        """The inet tables on the machine (``nft list tables``).
+
+        :raises LabError: nft (or the SSH session) failed: nothing could be verified.
+        """
+        if where == LOCAL:
+            res = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True)
+            code, out, err = res.returncode, res.stdout, res.stderr
+        else:
+            cfg = self._ssh(where)
+            cmd = [*nft_command(cfg), "list", "tables"]
+            code, out, err = run_remote(cfg, self.project.root, cmd, "", _ssh_budget(cfg))
+        if code != 0:
+            raise LabError(f"nft list tables failed on {where}: {' '.join(err.split())[-400:]}")
+        return [f[2] for line in out.splitlines() if len(f := line.split()) == 3 and f[1] == "inet"]
 
     # -- isolation: the other provider alone ------------------------------------
 

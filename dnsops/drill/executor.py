@@ -18,9 +18,10 @@ from types import FrameType
 from typing import Any
 
 from dnsops.config import Project
-from dnsops.drill import measure
-from dnsops.drill.actions import Actions, CheckResult
-from dnsops.drill.journal import Journal, JournalError
+from dnsops.config import SshVantage as SshConfig
+from dnsops.drill import measure, nft
+from dnsops.drill.actions import Actions, Blackholed, CheckResult
+from dnsops.drill.journal import LOCAL, Journal, JournalError
 from dnsops.drill.machine import ChangeWindow, Decision, DrillMachine, Undo, rollback_plan
 from dnsops.drill.measure import Expectation
 from dnsops.drill.model import (
@@ -29,16 +30,20 @@ from dnsops.drill.model import (
     InSyncCheck,
     ProviderOutage,
     RecordFailover,
+    RegionalLoss,
     ResolutionCheck,
     Scenario,
     ServersCheck,
     Wait,
 )
+from dnsops.drill.regions import region_impact
 from dnsops.drill.sampler import Probe, Sampler, prime
 from dnsops.drill.values import find_record, record_values
 from dnsops.env import Env
 from dnsops.errors import DnsopsError
 from dnsops.lock import environment_lock
+from dnsops.probe import Engine
+from dnsops.vantage.ssh import SshVantage
 
 TICK = 0.2
 
@@ -94,6 +99,16 @@ class RunResult:
     rollback: RollbackResult
     step_extras: dict[int, dict[str, Any]]
     error: str | None = None
+
+
+ROLLBACK_ALLOWANCE = 120.0  # SSH sampling sessions outlive max_duration by this at most
+
+
+def _by_where(targets: list[Blackholed]) -> dict[str, list[Blackholed]]:
+    out: dict[str, list[Blackholed]] = {}
+    for t in targets:
+        out.setdefault(t.where, []).append(t)
+    return out
 
 
 def new_run_id(scenario: str) -> str:
@@ -155,7 +170,13 @@ def execute_rollback(actions: Actions, journal: Journal, hooks: Hooks) -> Rollba
             continue
         journal.mark(undo.because, "undone")
         result.undone.append(undo.describe())
-    tables = sorted({a["table"] for a in journal.actions if a["kind"] == "drop-traffic"})
+    tables = sorted(
+        {
+            (str(a.get("where", LOCAL)), a["table"])
+            for a in journal.actions
+            if a["kind"] == "drop-traffic"
+        }
+    )
     result.problems += verify(actions, tables)
     result.verified = not result.problems
     if result.verified:
@@ -169,18 +190,35 @@ def execute_rollback(actions: Actions, journal: Journal, hooks: Hooks) -> Rollba
 def _undo(actions: Actions, undo: Undo) -> None:
     if undo.kind == "start-server":
         actions.start_server(undo.target)
+    elif undo.kind == "delete-nft-table" and undo.target.startswith(nft.TABLE_PREFIX):
+        actions.nft_delete(undo.where, undo.target)  # a blackhole: here or on an SSH host
     elif undo.kind == "delete-nft-table":
-        actions.delete_table(undo.target)
+        actions.delete_table(undo.target)  # the lab's drop method
     else:
         actions.restore_zone(undo.target)
 
 
-def verify(actions: Actions, tables: list[str]) -> list[str]:
-    """What differs from the state in git: servers down, tables left, pending changes."""
+def verify(actions: Actions, tables: list[tuple[str, str]]) -> list[str]:
+    """What differs from the state in git: servers down, tables left (here or on SSH
+    hosts), pending changes. ``tables``: (where, table) of every journaled nft table."""
     problems = []
     if actions.env.lab:
         problems += [f"lab server {s} is not answering" for s in actions.servers_down()]
-        problems += [f"nftables table {t} still exists" for t in tables if actions.table_exists(t)]
+    listed: dict[str, list[str]] = {}
+    for where, table in tables:
+        on = "" if where == LOCAL else f" on SSH vantage {where}"
+        if not table.startswith(nft.TABLE_PREFIX):
+            if actions.table_exists(table):
+                problems.append(f"nftables table {table} still exists")
+            continue
+        try:
+            if where not in listed:
+                listed[where] = actions.nft_tables(where)
+        except DnsopsError as exc:
+            problems.append(f"nftables table {table}{on}: not verified: {exc.message}")
+            continue
+        if table in listed[where]:
+            problems.append(f"nftables table {table} still exists{on}")
     try:
         problems += [f"pending change: {c}" for c in actions.pending()]
     except DnsopsError as exc:
@@ -235,11 +273,19 @@ class Executor:
             if method == "drop":
                 addrs = ", ".join(self.actions.provider_addresses(step.provider).values())
                 return [f"drop DNS traffic to {addrs} with nftables for {step.duration:g} s"]
+            if method == "blackhole":
+                cut = list(self.actions.provider_addresses(step.provider).values())
+                targets = self.actions.blackhole_targets(step.vantages)
+                return self._would_rules(targets, cut, 1.0, step.duration)
             other = self._other(step.provider)
             return [
                 f"isolation (no change): resolve every record only via {other}'s nameservers "
                 f"and prove {other} alone serves the complete, correct zone"
             ]
+        if isinstance(step, RegionalLoss):
+            lossy = self._addresses(step.providers)
+            targets = self.actions.blackhole_targets(region=step.region)
+            return self._would_rules(targets, lossy, step.loss, step.duration)
         if isinstance(step, RecordFailover):
             new = self.actions.standby(step.zone, step.name, step.type, step.values)
             return self.actions.preview_record(step.zone, step.name, step.type, new) or [
@@ -252,6 +298,24 @@ class Executor:
             return [f"check {c.check}" for c in step.checks]
         assert isinstance(step, Wait)
         return [f"wait {step.duration:g} s"]
+
+    def _would_rules(
+        self, targets: list[Blackholed], addrs: list[str], loss: float, duration: float
+    ) -> list[str]:
+        out = []
+        for where, group in _by_where(targets).items():
+            rules = [nft.Rule(t.source, tuple(addrs), loss) for t in group]
+            lines = "; ".join(line for r in rules for line in nft.rule_lines(r))
+            on = "this machine" if where == LOCAL else f"SSH vantage {where}"
+            names = ", ".join(t.vantage for t in group)
+            out.append(f"on {on} ({names}), for {duration:g} s, nftables input: {lines}")
+        return out
+
+    def _addresses(self, providers: list[str] | None) -> list[str]:
+        addrs: list[str] = []
+        for p in providers or self.env.providers:
+            addrs += [a for a in self.actions.provider_addresses(p).values() if a not in addrs]
+        return addrs
 
     def _method(self, step: ProviderOutage) -> str:
         if step.method == "auto":
@@ -274,6 +338,7 @@ class Executor:
         for check in checks:
             self.hooks.say(f"preflight: {check.check}")
             results.append(self.actions.check(check))
+        results += self._nft_reachable()
         failed = [r for r in results if not r.ok]
         if failed:
             lines = [f"{r.name}: {'; '.join(r.detail) or 'failed'}" for r in failed]
@@ -284,6 +349,27 @@ class Executor:
             )
             raise PreflightError("preflight refused the drill:\n  " + "\n  ".join(lines), hint=hint)
         return results
+
+    def _nft_reachable(self) -> list[CheckResult]:
+        """Every machine a client-side fault will put rules on runs nft for us (an SSH
+        host: reachable, nft there, sudo without a password if configured): else the
+        step would fail half-way through the drill."""
+        wheres: set[str] = set()
+        for step in self.scenario.steps:
+            if isinstance(step, ProviderOutage) and self._method(step) == "blackhole":
+                wheres |= {t.where for t in self.actions.blackhole_targets(step.vantages)}
+            elif isinstance(step, RegionalLoss):
+                wheres |= {t.where for t in self.actions.blackhole_targets(region=step.region)}
+        out = []
+        for where in sorted(wheres):
+            self.hooks.say(f"preflight: nft on {where}")
+            try:
+                self.actions.nft_tables(where)
+            except DnsopsError as exc:
+                out.append(CheckResult(f"nft on {where}", False, [exc.message]))
+                continue
+            out.append(CheckResult(f"nft on {where}", True))
+        return out
 
     # -- the run ---------------------------------------------------------------------
 
@@ -316,9 +402,11 @@ class Executor:
     ) -> RunResult:
         sc = self.scenario
         vantages = self.actions.vantages()
+        remote = self._remote_vantages()
+        names = [v.name for v in vantages] + [v.name for v in remote]
         t0 = time.monotonic()
         wall0 = time.time()
-        machine = DrillMachine(sc, [v.name for v in vantages], started=0.0, baseline=baseline)
+        machine = DrillMachine(sc, names, started=0.0, baseline=baseline)
         self._seed_expectations(machine)
         sampler = Sampler(
             vantages,
@@ -328,6 +416,8 @@ class Executor:
             streams=sc.probing.streams,
             t0=t0,
             attempts=sc.probing.attempts,
+            remote=remote,
+            until=sc.max_duration + ROLLBACK_ALLOWANCE,
         )
         self.machine, self.sampler, self.journal = machine, sampler, journal
         self.extras: dict[int, dict[str, Any]] = {}
@@ -365,12 +455,28 @@ class Executor:
             ended_wall=time.time(),
             machine=machine,
             samples=sampler.snapshot(),
-            vantages=[v.name for v in vantages],
+            vantages=names,
             preflight=preflight,
             rollback=rollback,
             step_extras=self.extras,
             error=error,
         )
+
+    def _remote_vantages(self) -> list[SshVantage]:
+        """The SSH vantages sampled alongside the resolvers: those named in
+        ``probing.vantages``, else every SSH vantage asking a resolver of its own."""
+        wanted = self.scenario.probing.vantages
+        engine = Engine(
+            timeout=self.scenario.probing.timeout, retries=self.scenario.probing.attempts - 1
+        )
+        out = []
+        for cfg in self.env.all_vantages:
+            if not isinstance(cfg, SshConfig) or cfg.resolver is None:
+                continue
+            if wanted is not None and cfg.name not in wanted:
+                continue
+            out.append(SshVantage(cfg, self.project.root, engine))
+        return out
 
     # -- probes and expectations -----------------------------------------------------
 
@@ -417,6 +523,9 @@ class Executor:
             time.sleep(TICK)
 
     def _guard(self, now: float) -> Decision:
+        if self.sampler.problems:
+            lost = "; ".join(f"{v}: {p}" for v, p in sorted(self.sampler.problems.items()))
+            raise Aborted(self.machine.abort("error", f"sampling through SSH stopped: {lost}"))
         decision = self.machine.decide(now, self.sampler.snapshot())
         if decision.verb == "abort":
             assert decision.cause is not None
@@ -438,8 +547,22 @@ class Executor:
         self.machine.step_started(i, now)
         self.hooks.say(f"step {i + 1}/{len(self.scenario.steps)}: {step.kind}")
         extra = self.extras.setdefault(i, {})
-        if isinstance(step, ProviderOutage):
+        if isinstance(step, ProviderOutage) and self._method(step) == "blackhole":
+            extra.update(method="blackhole", provider=step.provider)
+            addrs = list(self.actions.provider_addresses(step.provider).values())
+            targets = self.actions.blackhole_targets(step.vantages)
+            ok, why = self._client_fault(
+                f"{step.provider} blackhole", targets, addrs, 1.0, step.duration, extra
+            )
+        elif isinstance(step, ProviderOutage):
             ok, why = self._outage(step, extra)
+        elif isinstance(step, RegionalLoss):
+            providers = step.providers or list(self.env.providers)
+            extra.update(region=step.region, loss=step.loss, providers=providers)
+            targets = self.actions.blackhole_targets(region=step.region)
+            addrs = self._addresses(providers)
+            label = f"{step.region} loses {step.loss:.0%}"
+            ok, why = self._client_fault(label, targets, addrs, step.loss, step.duration, extra)
         elif isinstance(step, RecordFailover):
             ok, why = self._failover(i, step, extra)
         elif isinstance(step, Failback):
@@ -455,6 +578,84 @@ class Executor:
         self.machine.step_finished(self.sampler.now(), ok, why=why)
         if not ok and isinstance(step, CheckStep):
             raise Aborted(self.machine.abort("check", f"step {i + 1} (check): {why}"))
+
+    def _client_fault(
+        self,
+        label: str,
+        targets: list[Blackholed],
+        addrs: list[str],
+        loss: float,
+        duration: float,
+        extra: dict[str, Any],
+    ) -> tuple[bool, str]:
+        """nftables rules on the vantages' own resolvers (a table per machine, journaled
+        before it is added), for ``duration``; then removed and measured per region."""
+        applied: list[tuple[int, str, str]] = []
+        extra["blackholed"] = []
+        extra["addresses"] = addrs
+        groups = _by_where(targets)
+        extra["fault_at"] = self.sampler.now()
+        for where, group in groups.items():
+            table = nft.new_table()
+            rules = [
+                nft.Rule(t.source, tuple(addrs), loss, f"dnsops drill {t.vantage}: {label}")
+                for t in group
+            ]
+            script = nft.add_script(table, rules)
+            seq = self.journal.intend(
+                "drop-traffic",
+                table=table,
+                where=where,
+                vantages=[t.vantage for t in group],
+                addresses=addrs,
+                loss=loss,
+                rules=script,
+            )
+            applied.append((seq, where, table))
+            self.actions.nft_add(where, script)
+            self.journal.mark(seq, "done")
+            on = "here" if where == LOCAL else f"on {where}"
+            self.hooks.say(
+                f"{label}: nftables {table} {on} ({', '.join(t.vantage for t in group)})"
+            )
+            extra["blackholed"] += [
+                {"vantage": t.vantage, "region": t.region, "where": where, "table": table,
+                 "source": t.source}
+                for t in group
+            ]  # fmt: skip
+        extra["in_place_at"] = self.sampler.now()  # every table added (SSH takes a moment)
+        self._until_finished(label, duration)
+        extra["restore_at"] = self.sampler.now()
+        self.hooks.say(f"{label}: removing the rules")
+        for seq, where, table in applied:
+            self.actions.nft_delete(where, table)
+            self.journal.mark(seq, "undone")
+        extra["restored_at"] = self.sampler.now()
+        return self._judge_fault(targets, extra)
+
+    def _judge_fault(self, targets: list[Blackholed], extra: dict[str, Any]) -> tuple[bool, str]:
+        """Per vantage and per region, from the samples of the fault window."""
+        samples = self.sampler.snapshot()
+        window = (extra["fault_at"], extra["restore_at"])
+        impact = measure.outage_impact(samples, self.machine.expectations, (0.0, window[0]), window)
+        extra["impact"] = [x.to_json() for x in impact]
+        regions = self._regions()
+        # per region from the moment every rule is in place: adding them (a process
+        # spawned, an SSH session) can stall this process's own probes for a moment
+        extra["regions"] = region_impact(
+            samples,
+            self.machine.expectations,
+            {v: r for v, r in regions.items() if v in self.machine.vantages},
+            {t.region for t in targets},
+            (0.0, window[0]),
+            (extra.get("in_place_at", window[0]), window[1]),
+        )
+        low = [x for x in impact if x.success_fraction < self.scenario.expect_success]
+        why = ", ".join(f"{x.vantage} {x.success_fraction:.1%}" for x in low)
+        return not low, f"resolution success fell to {why}" if low else ""
+
+    def _regions(self) -> dict[str, str]:
+        return {v.name: v.region for v in self.env.all_vantages}
 
     def _outage(self, step: ProviderOutage, extra: dict[str, Any]) -> tuple[bool, str]:
         method = self._method(step)

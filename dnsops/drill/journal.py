@@ -32,7 +32,9 @@ class JournalError(DnsopsError):
     """An unfinished drill journal is in the way, or it cannot be read."""
 
 
-# each action kind the executor journals, and the field naming what it acted on
+# each action kind the executor journals, and the field naming what it acted on; a
+# drop-traffic action may also say ``where`` its table is: ``local`` (this machine, the
+# default) or the name of the SSH vantage whose host holds it
 ACTIONS = {
     "stop-server": "server",
     "drop-traffic": "table",
@@ -40,6 +42,7 @@ ACTIONS = {
     "restore-record": "zone",
 }
 STATES = ("intended", "done", "undone")
+LOCAL = "local"
 _FIELDS: dict[str, type | tuple[type, ...]] = {
     "run_id": str,
     "scenario": str,
@@ -76,6 +79,8 @@ def _problem(data: Any) -> tuple[tuple[str | int, ...], str] | None:
         target = ACTIONS[act]
         if bad(action.get(target), str):
             return ("actions", i, target), f"a {act} action names its {target}"
+        if "where" in action and bad(action["where"], str):
+            return ("actions", i, "where"), "where: 'local' or an SSH vantage's name"
     return None
 
 

@@ -15,7 +15,15 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from dnsops.drill.measure import Expectation, Sample, settled_now, success_by_vantage
-from dnsops.drill.model import CheckStep, Failback, ProviderOutage, RecordFailover, Scenario, Wait
+from dnsops.drill.model import (
+    CheckStep,
+    Failback,
+    ProviderOutage,
+    RecordFailover,
+    RegionalLoss,
+    Scenario,
+    Wait,
+)
 
 Verb = Literal["continue", "finish-step", "abort"]
 AbortCause = Literal["resolution", "convergence", "max-duration", "check", "interrupted", "error"]
@@ -155,7 +163,7 @@ class DrillMachine:
         if rec is None:
             return CONTINUE
         step = self.scenario.steps[rec.index]
-        if isinstance(step, ProviderOutage | Wait):
+        if isinstance(step, ProviderOutage | RegionalLoss | Wait):
             return FINISH if now - rec.started >= step.duration else CONTINUE
         if isinstance(step, RecordFailover | Failback):
             return self._convergence(now, samples)
@@ -213,12 +221,14 @@ class Undo:
     kind: UndoKind
     target: str  # server name, nft table, or zone name
     because: tuple[int, ...]  # journal action seqs this undoes
+    where: str = "local"  # nft tables: this machine, or the SSH vantage whose host has it
 
     def describe(self) -> str:
         if self.kind == "start-server":
             return f"start lab server {self.target}"
         if self.kind == "delete-nft-table":
-            return f"remove nftables table {self.target}"
+            on = "" if self.where == "local" else f" on SSH vantage {self.where}"
+            return f"remove nftables table {self.target}{on}"
         return f"sync zone {self.target} from git on both providers"
 
 
@@ -230,7 +240,7 @@ def rollback_plan(actions: Sequence[dict[str, Any]]) -> list[Undo]:
     Every undo is idempotent: running the plan twice is harmless.
     """
     servers: dict[str, list[int]] = {}
-    tables: dict[str, list[int]] = {}
+    tables: dict[tuple[str, str], list[int]] = {}
     zones: dict[str, list[int]] = {}
     for a in actions:
         if a.get("state") == "undone":
@@ -240,13 +250,13 @@ def rollback_plan(actions: Sequence[dict[str, Any]]) -> list[Undo]:
         if kind == "stop-server":
             servers.setdefault(a["server"], []).append(seq)
         elif kind == "drop-traffic":
-            tables.setdefault(a["table"], []).append(seq)
+            tables.setdefault((str(a.get("where", "local")), a["table"]), []).append(seq)
         elif kind in ("change-record", "restore-record"):
             zones.setdefault(a["zone"], []).append(seq)
         else:
             raise ValueError(f"journal action {seq} has an unknown kind {kind!r}")
     plan = [Undo("start-server", s, tuple(q)) for s, q in servers.items()]
-    plan += [Undo("delete-nft-table", t, tuple(q)) for t, q in tables.items()]
+    plan += [Undo("delete-nft-table", t, tuple(q), where=w) for (w, t), q in tables.items()]
     plan += [Undo("restore-zone", z, tuple(q)) for z, q in zones.items()]
     return plan
 

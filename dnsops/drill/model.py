@@ -22,7 +22,7 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
-from dnsops.config import Project
+from dnsops.config import Environment, Project, Resolver, SshVantage
 from dnsops.errors import ConfigError
 from dnsops.yamlfile import line_of, load_yaml, pydantic_problems
 
@@ -120,15 +120,23 @@ class ProviderOutage(_Model):
     """Make one provider unreachable for ``duration``, then restore it.
 
     ``method``: ``stop`` (lab: stop its server), ``drop`` (lab: drop its DNS
-    traffic with nftables), ``isolate`` (any environment: resolve every record
-    only through the *other* provider's nameservers; nothing is changed).
-    ``auto`` is ``stop`` in the lab and ``isolate`` elsewhere.
+    traffic with nftables), ``blackhole`` (any environment, client-side: nftables
+    rules on the vantages' own resolvers drop their packets to the provider's
+    nameservers; the provider itself is not touched), ``isolate`` (any
+    environment: resolve every record only through the *other* provider's
+    nameservers; nothing is changed). ``auto`` is ``stop`` in the lab and
+    ``isolate`` elsewhere.
     """
 
     kind: Literal["provider-outage"]
     provider: str
     duration: Duration = 15.0
-    method: Literal["auto", "stop", "drop", "isolate"] = "auto"
+    method: Literal["auto", "stop", "drop", "blackhole", "isolate"] = "auto"
+    vantages: list[str] | None = Field(
+        default=None,
+        description="blackhole: the vantages whose resolvers lose the provider (default: "
+        "every vantage of the environment whose resolver can be blackholed)",
+    )
     zones: list[str] | None = Field(
         default=None, description="zones to prove complete under isolation (default: all)"
     )
@@ -139,6 +147,24 @@ class ProviderOutage(_Model):
     )
 
     _zones = field_validator("zones")(lambda v: [_fqdn(z) for z in v] if v else v)
+
+
+class RegionalLoss(_Model):
+    """One region's resolvers lose a share of their packets to the providers.
+
+    The vantages of ``region`` (dnsops.yaml ``region``) whose resolvers can be
+    blackholed get an nftables rule dropping ``loss`` of their DNS packets to the
+    nameservers of ``providers`` (default: every provider) for ``duration``;
+    every other region is measured alongside, as the control.
+    """
+
+    kind: Literal["regional-loss"]
+    region: str = Field(min_length=1)
+    loss: Annotated[float, Field(gt=0, le=1)] = Field(
+        description="fraction of packets dropped (0.3: nft numgen random mod 100 < 30)"
+    )
+    providers: list[str] | None = Field(default=None, min_length=1)
+    duration: Duration = 15.0
 
 
 class RecordFailover(_Model):
@@ -190,7 +216,8 @@ class Wait(_Model):
 
 
 Step = Annotated[
-    ProviderOutage | RecordFailover | Failback | CheckStep | Wait, Field(discriminator="kind")
+    ProviderOutage | RegionalLoss | RecordFailover | Failback | CheckStep | Wait,
+    Field(discriminator="kind"),
 ]
 
 
@@ -224,6 +251,11 @@ class Probing(_Model):
     streams: Annotated[int, Field(ge=1, le=8)] = Field(
         default=2,
         description="independent probe streams per vantage (anycast resolvers have many caches)",
+    )
+    vantages: list[str] | None = Field(
+        default=None,
+        description="SSH vantages sampled alongside the resolvers, each over one long-lived "
+        "session (default: every SSH vantage of the environment that asks a resolver)",
     )
 
 
@@ -294,7 +326,7 @@ def load_scenario(path: Path) -> Scenario:
 
 
 _TAGS = frozenset(
-    {"provider-outage", "record-failover", "failback", "check", "wait"}
+    {"provider-outage", "regional-loss", "record-failover", "failback", "check", "wait"}
     | {"resolution", "servers", "zone", "in-sync"}
 )
 
@@ -362,6 +394,13 @@ def _cross_check(project: Project, sc: Scenario) -> list[str]:
         return [f"{where}: environment: no environment {env_name!r} (known: {known})"]
     env = envs[env_name]
     out = []
+    sampled = [v.name for v in env.vantages if isinstance(v, SshVantage) and v.resolver]
+    bad = [n for n in sc.probing.vantages or [] if n not in sampled]
+    if bad:
+        out.append(
+            f"{where}: probing.vantages: {', '.join(bad)}: not an SSH vantage of {env_name!r} "
+            f"that asks a resolver (those are: {', '.join(sampled) or 'none'})"
+        )
     for i, step in enumerate(sc.steps):
         if isinstance(step, ProviderOutage):
             if step.provider not in env.providers:
@@ -374,12 +413,53 @@ def _cross_check(project: Project, sc: Scenario) -> list[str]:
                     f"{where}: steps.{i}.method: {step.method!r} only exists in the lab; "
                     f"{env_name!r} is not a lab (use isolate)"
                 )
-            if not env.lab and step.nameservers is None:
+            if step.method in ("auto", "isolate") and not env.lab and step.nameservers is None:
                 out.append(
                     f"{where}: steps.{i}.nameservers: {env_name!r} is not a lab: name the other "
                     "provider's nameservers (name: address) to isolate it"
                 )
+            if step.vantages is not None and step.method != "blackhole":
+                out.append(f"{where}: steps.{i}.vantages: only a blackhole names vantages")
+            if step.method == "blackhole":
+                able = blackholable(env)
+                names = able if step.vantages is None else step.vantages
+                bad = [n for n in names if n not in able]
+                if bad or not names:
+                    out.append(
+                        f"{where}: steps.{i}.vantages: "
+                        + (f"{', '.join(bad)}: " if bad else "")
+                        + f"no resolver to blackhole (can be: {', '.join(able) or 'none'}; "
+                        "lab resolvers, and SSH vantages with a `blackhole:` section)"
+                    )
+        if isinstance(step, RegionalLoss):
+            unknown = [p for p in step.providers or [] if p not in env.providers]
+            if unknown:
+                out.append(
+                    f"{where}: steps.{i}.providers: {', '.join(unknown)} is not a provider of "
+                    f"environment {env_name!r} ({', '.join(env.providers)})"
+                )
+            regions = sorted({regions_of(env)[n] for n in blackholable(env)})
+            if step.region not in regions:
+                out.append(
+                    f"{where}: steps.{i}.region: no vantage of region {step.region!r} can be "
+                    f"blackholed (regions that can: {', '.join(regions) or 'none'})"
+                )
     return out
+
+
+def blackholable(env: Environment) -> list[str]:
+    """The vantages whose resolvers a drill can cut off a provider with nftables: the
+    lab's resolvers (each sends from its own address) and SSH vantages with ``blackhole``."""
+    out = []
+    for v in env.all_vantages:
+        local = isinstance(v, Resolver) and env.lab
+        if local or (isinstance(v, SshVantage) and v.blackhole is not None):
+            out.append(v.name)
+    return out
+
+
+def regions_of(env: Environment) -> dict[str, str]:
+    return {v.name: v.region for v in env.all_vantages}
 
 
 def find_scenario(project: Project, name: str) -> Scenario:

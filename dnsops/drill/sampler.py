@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from dnsops.drill.measure import NX_PREFIX, Sample
 from dnsops.probe import Engine, Query, Result, Target
+from dnsops.vantage.ssh import SshVantage
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,11 @@ async def ask_all(
 
 
 class Sampler:
+    """``vantages`` are asked from here; ``remote`` (SSH vantages) ask their own resolvers
+    over one long-lived session each, which streams its answers back at the same rate
+    (``until``: the sessions' deadline, seconds from the start; ``stop()`` ends them
+    earlier, killing ssh)."""
+
     def __init__(
         self,
         vantages: Sequence[Vantage],
@@ -89,7 +95,12 @@ class Sampler:
         streams: int,
         t0: float,
         attempts: int = 1,
+        remote: Sequence[SshVantage] = (),
+        until: float = 3600.0,
     ) -> None:
+        self.remote = list(remote)
+        self.until = until
+        self.problems: dict[str, str] = {}  # remote vantage -> why its stream ended early
         self.vantages = list(vantages)
         self.probes = list(probes)
         self.interval = 1.0 / rate
@@ -123,6 +134,7 @@ class Sampler:
 
     async def _loop(self) -> None:
         pending: set[asyncio.Task[None]] = set()
+        remote = [asyncio.create_task(self._stream(v)) for v in self.remote]
         tick = time.monotonic()
         while not self._stop.is_set():
             task = asyncio.create_task(self._tick())
@@ -134,8 +146,30 @@ class Sampler:
                 tick = time.monotonic()
                 delay = 0
             await asyncio.sleep(delay)
+        for task in remote:
+            task.cancel()  # kills the ssh session (and with it the probe on the host)
+        if remote:
+            await asyncio.gather(*remote, return_exceptions=True)
         if pending:
             await asyncio.wait(pending, timeout=self.timeout * self.attempts + 1)
+
+    async def _stream(self, v: SshVantage) -> None:
+        probes = [(p.qname, p.rtype, p.key.startswith(NX_PREFIX)) for p in self.probes]
+
+        def sink(t: float, p: int, k: int, result: Result) -> None:
+            a = _answer(result, self.timeout)
+            key = self.probes[p].key
+            t_rel = round(t - self.t0, 4)
+            self._samples.append(
+                Sample(t_rel, v.name, key, k, a.rcode, a.values, a.latency, a.error, a.attempts)
+            )
+
+        left = max(1.0, self.until - self.now())
+        problem = await v.stream(
+            probes, rate=1.0 / self.interval, streams=self.streams, until=left, sink=sink
+        )
+        if problem is not None and not self._stop.is_set():
+            self.problems[v.name] = problem
 
     async def _tick(self) -> None:
         """One round: every vantage x probe x stream, sent together through the engine."""

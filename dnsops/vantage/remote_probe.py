@@ -14,6 +14,19 @@ and judges it, exactly as it judges its own probes)::
     ...
     {"done": 2, "seconds": 0.05}
 
+A job with ``stream`` asks the same questions over and over instead, at a steady
+rate, until its ``until`` (seconds) or until dnsops goes away (the session's
+stdout breaks: the probe exits at its next line). Each round asks every probe
+``streams`` times; a probe with ``nx`` asks a fresh name under its zone each
+time (``dnsops-drill-<tag>-<n>.<zone>``: never cached, so every ask reaches the
+zone's servers). Each line says when its round started (``t``, seconds since
+the hello) and which probe and stream it answers::
+
+    {"hello": {...}}
+    {"i": 7, "p": 0, "k": 1, "t": 1.4, "q": "dnsops-drill-ab12-7.example.test.",
+     "server": ..., "rcode": 0, "wire": ..., "latency": ..., "attempts": 1, "error": null}
+    {"done": 120, "seconds": 30.0}
+
 A server named ``system`` is the host's own resolver: the first ``nameserver``
 of /etc/resolv.conf. Queries run on a bounded thread pool (``concurrency``).
 
@@ -210,8 +223,55 @@ def ask(spec: list[Any], resolvers: list[str], timeout: float, retries: int) -> 
 def emit(obj: dict[str, Any]) -> None:
     text = json.dumps(obj, separators=(",", ":"))
     with _lock:
-        sys.stdout.write(text + "\n")
-        sys.stdout.flush()
+        try:
+            sys.stdout.write(text + "\n")
+            sys.stdout.flush()
+        except (BrokenPipeError, OSError):
+            os._exit(0)  # nobody reads us any more: the session is gone, so are we
+
+
+def stream(job: dict[str, Any], resolvers: list[str], started: float) -> int:
+    """Ask the job's probes at its rate until ``until``; returns how many were asked."""
+    spec = job["stream"]
+    interval = 1.0 / float(spec["rate"])
+    until = float(spec["until"])
+    server, port, streams = spec["server"], int(spec["port"]), int(spec["streams"])
+    timeout, retries = float(job["timeout"]), int(job["retries"])
+    tag = f"{random.getrandbits(24):06x}"
+    probes = spec["probes"]  # [[name, qtype, nx], ...]
+    pool = ThreadPoolExecutor(max_workers=max(1, int(job["concurrency"])))
+    seq = 0
+    tick = time.monotonic()
+
+    def one(i: int, p: int, k: int, t: float, name: str, qtype: int) -> None:
+        try:
+            wire_name = base64.b64encode(encode_name(name)).decode()
+        except ValueError as exc:
+            line: dict[str, Any] = {"i": i, "server": server, "attempts": 0, "error": str(exc)}
+        else:
+            line = ask(
+                [i, server, port, wire_name, qtype, True, 0, 1232, False],
+                resolvers,
+                timeout,
+                retries,
+            )
+        line.update(p=p, k=k, t=t, q=name)
+        emit(line)
+
+    while time.perf_counter() - started < until:
+        t = round(time.perf_counter() - started, 4)
+        for p, (name, qtype, nx) in enumerate(probes):
+            for k in range(streams):
+                asked = f"dnsops-drill-{tag}-{seq}.{name}" if nx else name
+                pool.submit(one, seq, p, k, t, asked, int(qtype))
+                seq += 1
+        tick += interval
+        delay = tick - time.monotonic()
+        if delay < 0:  # fell behind: skip rounds, keep the pace
+            tick, delay = time.monotonic(), 0.0
+        time.sleep(delay)
+    pool.shutdown(wait=True)
+    return seq
 
 
 def main(job_b64: str) -> None:
@@ -231,6 +291,10 @@ def main(job_b64: str) -> None:
             }
         }
     )
+    if job.get("stream"):
+        asked = stream(job, resolvers, started)
+        emit({"done": asked, "seconds": round(time.perf_counter() - started, 3)})
+        return
     timeout, retries = float(job["timeout"]), int(job["retries"])
     queries = job["queries"]
 

@@ -23,9 +23,12 @@ import json
 import os
 import signal
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+import dns.exception
+import dns.rdatatype
 
 from dnsops.config import SshVantage as SshConfig
 from dnsops.probe import Engine, Query, Result, Target, judge
@@ -43,8 +46,13 @@ SCRIPT = Path(remote_probe.__file__).read_text()
 STDERR_KEEP = 4000  # bytes of ssh's stderr kept for the message
 
 
-def ssh_command(cfg: SshConfig, root: Path | None = None) -> list[str]:
-    """The ssh command line for a vantage (pure; no secret is ever on it)."""
+def ssh_command(
+    cfg: SshConfig, root: Path | None = None, remote: Sequence[str] | None = None
+) -> list[str]:
+    """The ssh command line for a vantage (pure; no secret is ever on it).
+
+    ``remote``: the command run on the host (default: ``python3 -``, the probe).
+    """
     cmd = [
         "ssh",
         "-T",
@@ -70,7 +78,58 @@ def ssh_command(cfg: SshConfig, root: Path | None = None) -> list[str]:
         cmd += ["-l", cfg.user]
     if cfg.jump is not None:
         cmd += ["-J", cfg.jump]
-    return [*cmd, "--", cfg.host, cfg.python, "-"]
+    return [*cmd, "--", cfg.host, *(remote or (cfg.python, "-"))]
+
+
+def nft_command(cfg: SshConfig) -> list[str]:
+    """What runs nftables on the host (``nft -f -``, through ``sudo -n`` if configured)."""
+    bh = cfg.blackhole
+    nft = bh.nft if bh is not None else "nft"
+    return [*(["sudo", "-n"] if bh is not None and bh.sudo else []), nft]
+
+
+def _ssh_env() -> dict[str, str]:
+    env = {**os.environ, "SSH_ASKPASS_REQUIRE": "never"}
+    env.pop("SSH_ASKPASS", None)
+    return env
+
+
+def run_remote(
+    cfg: SshConfig, root: Path | None, remote: Sequence[str], stdin: str, timeout: float
+) -> tuple[int, str, str]:
+    """Run one command on the host, ``stdin`` fed to it; (exit status, stdout, stderr).
+
+    Synchronous and bounded: past ``timeout`` seconds the ssh (its process group) is
+    killed and the status is 255 with the reason on stderr. Never prompts.
+    """
+    import subprocess
+
+    cmd = ssh_command(cfg, root, remote)
+    try:
+        proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            env=_ssh_env(),
+            text=True,
+        )
+    except OSError as exc:
+        return 255, "", f"cannot run ssh: {exc.strerror or exc}"
+    try:
+        out, errtext = proc.communicate(stdin, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        return 255, "", f"no end of the ssh session after {timeout:g} s"
+    finally:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    return proc.returncode, out, errtext
 
 
 def program(queries: Sequence[Query], engine: Engine, concurrency: int) -> bytes:
@@ -190,8 +249,7 @@ class SshVantage:
 
     async def _session(self, queries: Sequence[Query], progress: Progress | None) -> VantageRun:
         start = time.perf_counter()
-        env = {**os.environ, "SSH_ASKPASS_REQUIRE": "never"}
-        env.pop("SSH_ASKPASS", None)
+        env = _ssh_env()
         try:
             proc = await asyncio.create_subprocess_exec(
                 *self.command,
@@ -223,6 +281,79 @@ class SshVantage:
         if run.status == "unreachable":
             run.info["hint"] = f"try: {self.try_command()}"
         return run
+
+    async def stream(
+        self,
+        probes: Sequence[tuple[str, str, bool]],
+        *,
+        rate: float,
+        streams: int,
+        until: float,
+        sink: StreamSink,
+    ) -> str | None:
+        """Ask this host's resolver ``probes`` (name, type, fresh-name?) ``rate`` times a
+        second, ``streams`` each, over one long-lived session, until ``until`` seconds
+        have passed or the task is cancelled (the session is then killed). Every answer
+        goes to ``sink(t, probe, stream, result)`` as it arrives, ``t`` the local
+        ``time.monotonic()`` of the round that asked it.
+
+        Returns None when the session ran to its end, else why it did not. Never raises
+        for a host that cannot be reached; cancellation kills ssh (its process group).
+        """
+        target = self.resolver
+        if target is None:
+            return "the vantage asks no resolver"
+        rounds = self.engine.timeout * (self.engine.retries + 1) * rate + 1  # in flight
+        workers = min(256, max(self.config.concurrency, int(rounds * len(probes) * streams)))
+        job = {
+            "v": remote_probe.PROTOCOL,
+            "timeout": self.engine.timeout,
+            "retries": self.engine.retries,
+            "concurrency": workers,
+            "queries": [],
+            "stream": {
+                "rate": rate,
+                "until": until,
+                "server": target.address,
+                "port": target.port,
+                "streams": streams,
+                "probes": [
+                    [name, int(dns.rdatatype.RdataType.make(rtype)), nx]
+                    for name, rtype, nx in probes
+                ],
+            },
+        }
+        blob = base64.b64encode(json.dumps(job, separators=(",", ":")).encode()).decode()
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *self.command,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,
+                env=_ssh_env(),
+                limit=1 << 20,
+            )
+        except OSError as exc:
+            return f"cannot run ssh: {exc.strerror or exc}"
+        feed = _Stream(self, probes, sink)
+        try:
+            await asyncio.wait_for(
+                feed.drive(proc, f'{SCRIPT}\nmain("{blob}")\n'.encode()),
+                until + self.config.connect_timeout + self.engine.timeout * 3 + 5,
+            )
+        except TimeoutError:
+            feed.problem = f"the streaming session outlived its deadline ({until:g} s)"
+        finally:
+            _kill(proc)
+            with contextlib.suppress(ProcessLookupError):
+                await proc.wait()
+        if feed.problem is None and not feed.done:
+            status, feed.problem = classify(
+                proc.returncode, feed.stderr.decode(errors="replace"), feed.t0 is not None
+            )
+            feed.problem = f"{status}: {feed.problem}"
+        return feed.problem
 
     def try_command(self) -> str:
         """What to run by hand to see the same failure (the same options, ``true``)."""
@@ -324,6 +455,81 @@ class _Session:
             where = Origin(host=host, server=self.servers[i])
             run.observations.append(Observation(v.name, v.kind, v.region, res, where))
         return run
+
+
+StreamSink = Callable[[float, int, int, Result], None]
+
+
+class _Stream:
+    """One streaming session: lines in, Results out to the sink, as they arrive."""
+
+    def __init__(
+        self, v: SshVantage, probes: Sequence[tuple[str, str, bool]], sink: StreamSink
+    ) -> None:
+        self.v = v
+        self.probes = probes
+        self.sink = sink
+        self.t0: float | None = None  # local monotonic time of the remote's t = 0
+        self.done = False
+        self.problem: str | None = None
+        self.stderr = b""
+
+    async def drive(self, proc: asyncio.subprocess.Process, program: bytes) -> None:
+        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+        errors = asyncio.ensure_future(self._drain(proc.stderr))
+        try:
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                proc.stdin.write(program)
+                await proc.stdin.drain()
+                proc.stdin.close()
+            while line := await proc.stdout.readline():
+                self._line(line)
+            await proc.wait()
+        finally:
+            errors.cancel()
+
+    async def _drain(self, stream: asyncio.StreamReader) -> None:
+        while chunk := await stream.read(65536):
+            self.stderr = (self.stderr + chunk)[-STDERR_KEEP:]
+
+    def _line(self, raw: bytes) -> None:
+        try:
+            msg = json.loads(raw)
+        except ValueError:
+            return
+        if not isinstance(msg, dict):
+            return
+        if "hello" in msg:
+            self.t0 = time.monotonic()
+        elif "done" in msg:
+            self.done = True
+        elif "fatal" in msg:
+            self.problem = f"the probe refused the job: {msg['fatal']}"
+        elif "p" in msg and self.t0 is not None:
+            self._answer(msg)
+
+    def _answer(self, msg: dict[str, Any]) -> None:
+        p, k, t = msg.get("p"), msg.get("k"), msg.get("t")
+        if not (isinstance(p, int) and 0 <= p < len(self.probes) and isinstance(k, int)):
+            return
+        if not isinstance(t, int | float) or self.t0 is None:
+            return
+        _name, rtype, _nx = self.probes[p]
+        resolver = self.v.resolver
+        assert resolver is not None
+        try:
+            q = Query.make(resolver, str(msg.get("q")), rtype, rd=True)
+        except dns.exception.DNSException:
+            return
+        attempts = int(msg.get("attempts") or 0)
+        data = base64.b64decode(msg["wire"]) if msg.get("wire") else None
+        if data is None or len(data) < 12:
+            res = Result(q, error=str(msg.get("error") or "no answer"), attempts=attempts)
+        else:
+            latency = msg.get("latency")
+            seconds = float(latency) if latency is not None else None
+            res = judge(q, data, seconds, str(msg.get("transport") or "udp"), attempts)
+        self.sink(self.t0 + float(t), p, k, res)
 
 
 def _kill(proc: asyncio.subprocess.Process) -> None:
