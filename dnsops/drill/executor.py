@@ -27,6 +27,7 @@ from dnsops.drill.model import (
     CheckStep,
     Failback,
     InSyncCheck,
+    PrimeMode,
     ProviderOutage,
     RecordFailover,
     ResolutionCheck,
@@ -34,7 +35,7 @@ from dnsops.drill.model import (
     ServersCheck,
     Wait,
 )
-from dnsops.drill.sampler import Probe, Sampler, prime
+from dnsops.drill.sampler import Probe, Sampler, Vantage, prime
 from dnsops.drill.values import find_record, record_values
 from dnsops.env import Env
 from dnsops.errors import DnsopsError
@@ -503,6 +504,7 @@ class Executor:
         new: frozenset[str],
         margin: float | None,
         timeout: float | None,
+        mode: PrimeMode,
         act: Callable[[], list[str]],
         extra: dict[str, Any],
     ) -> tuple[bool, str]:
@@ -511,8 +513,8 @@ class Executor:
         record = find_record(self.actions.git_zones(zone)[zone], name, rtype)
         ttl = int(record.ttl)
         margin = self.scenario.abort.margin if margin is None else margin
-        primed = prime(self.actions.vantages(), probe, self.scenario.probing.timeout)
-        self.hooks.say(f"primed the resolvers' caches with {fqdn} {rtype} ({ttl} s TTL)")
+        held_from = self.sampler.now()
+        primed, primed_at = self._prime(label, probe, ttl, mode)
         change_at = self.sampler.now()
         extra.update(
             record=f"{fqdn} {rtype}",
@@ -520,7 +522,12 @@ class Executor:
             margin=margin,
             old=sorted(old),
             new=sorted(new),
+            prime=mode,
             primed=primed,
+            # from then on nothing asked the record until each member's priming query,
+            # seconds before the change
+            held_from=held_from,
+            primed_before={v: round(change_at - t, 3) for v, t in primed_at.items()},
             change_at=change_at,
         )
         extra["changes"] = act()
@@ -540,6 +547,57 @@ class Executor:
         self._until_finished(f"{label} {fqdn}: converging", window.deadline - change_at)
         extra["converged_at"] = self.sampler.now()
         return True, ""
+
+    def population(self) -> list[Vantage]:
+        """The vantages a change is measured over: every one the sampler asks.
+
+        Today these are the environment's resolvers (in the lab, one unbound per region).
+        Seam: SSH vantages join once the sampler streams through them (their priming
+        query then goes through the same session); RIPE Atlas probes cannot be sampled
+        at this rate and are not part of it.
+        """
+        return list(self.sampler.vantages)
+
+    def _prime(
+        self, label: str, probe: Probe, ttl: int, mode: PrimeMode
+    ) -> tuple[dict[str, str | None], dict[str, float]]:
+        """Fill each member's cache at its scheduled moment before the change.
+
+        First nothing asks the record through the population for TTL + CACHE_SLACK, so
+        every cache has dropped it (whoever filled it last); then each member is asked
+        once at its moment (``measure.prime_schedule``) and sampled again from there on:
+        its cache now expires at a known offset from the change. Returns vantage ->
+        rcode of its priming answer, and vantage -> when it was asked (sampler time).
+        """
+        members = self.population()
+        schedule = measure.prime_schedule([v.name for v in members], ttl, mode)
+        lead = max(schedule.values(), default=0.0)
+        self.sampler.hold(probe.key, [v.name for v in members])
+        rcodes: dict[str, str | None] = {}
+        at: dict[str, float] = {}
+        try:
+            start = self.sampler.now()
+            change_at = start + ttl + measure.CACHE_SLACK + lead
+            self.hooks.say(
+                f"priming {len(members)} caches with {probe.key} ({mode}, {ttl} s TTL): "
+                f"the change begins in {change_at - start:.1f} s"
+            )
+            for offset in sorted(set(schedule.values()), reverse=True):
+                group = [v for v in members if schedule[v.name] == offset]
+                self._wait_until(f"{label}: priming caches", change_at - offset, start, change_at)
+                asked = self.sampler.now()
+                rcodes.update(prime(group, probe, self.scenario.probing.timeout))
+                at.update({v.name: asked for v in group})
+                self.sampler.release(probe.key, [v.name for v in group])
+        finally:
+            self.sampler.release(probe.key)
+        return rcodes, at
+
+    def _wait_until(self, label: str, until: float, start: float, end: float) -> None:
+        while (now := self.sampler.now()) < until:
+            self._guard(now)
+            self.hooks.tick(label, now - start, end - start)
+            time.sleep(min(TICK, max(0.0, until - now)))
 
     def _failover(self, i: int, step: RecordFailover, extra: dict[str, Any]) -> tuple[bool, str]:
         git = self.actions.git_zones(step.zone)[step.zone]
@@ -565,7 +623,7 @@ class Executor:
 
         return self._change(
             i, "failover", step.zone, step.name, step.type.upper(), old, new,
-            step.margin, step.timeout, act, extra,
+            step.margin, step.timeout, step.prime, act, extra,
         )  # fmt: skip
 
     def _failback(self, i: int, step: Failback, extra: dict[str, Any]) -> tuple[bool, str]:
@@ -591,5 +649,5 @@ class Executor:
 
         return self._change(
             i, "failback", target.zone, target.name, target.type.upper(), standby, home,
-            step.margin, step.timeout, act, extra,
+            step.margin, step.timeout, step.prime, act, extra,
         )  # fmt: skip
