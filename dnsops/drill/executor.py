@@ -514,7 +514,14 @@ class Executor:
         ttl = int(record.ttl)
         margin = self.scenario.abort.margin if margin is None else margin
         held_from = self.sampler.now()
-        primed, primed_at = self._prime(label, probe, ttl, mode)
+        prime_note = self._cannot_prime(ttl, margin, timeout, mode)
+        if prime_note:
+            # it cannot pass anyway: don't spend the drill's time waiting for the caches
+            self.hooks.say(f"{fqdn} {rtype}: {prime_note}")
+            primed_at = {v.name: self.sampler.now() for v in self.population()}
+            primed = prime(self.population(), probe, self.scenario.probing.timeout)
+        else:
+            primed, primed_at = self._prime(label, probe, ttl, mode)
         change_at = self.sampler.now()
         extra.update(
             record=f"{fqdn} {rtype}",
@@ -522,7 +529,8 @@ class Executor:
             margin=margin,
             old=sorted(old),
             new=sorted(new),
-            prime=mode,
+            prime="none" if prime_note else mode,
+            prime_note=prime_note,
             primed=primed,
             # from then on nothing asked the record until each member's priming query,
             # seconds before the change
@@ -557,6 +565,26 @@ class Executor:
         at this rate and are not part of it.
         """
         return list(self.sampler.vantages)
+
+    def _cannot_prime(self, ttl: int, margin: float, timeout: float | None, mode: PrimeMode) -> str:
+        """Why the population cannot be primed for this change (empty: it can): the wait
+        for the caches plus TTL + margin does not fit before the drill's deadline."""
+        need = ttl + margin
+        if timeout is not None and timeout < need:
+            return (
+                f"not primed: the step's timeout ({timeout:g} s) comes before TTL {ttl} s + "
+                f"margin {margin:g} s; the caches are asked once, now"
+            )
+        schedule = measure.prime_schedule([v.name for v in self.population()], ttl, mode)
+        wait = ttl + measure.CACHE_SLACK + max(schedule.values(), default=0.0)
+        left = self.scenario.max_duration - self.sampler.now()
+        if wait + need > left:
+            return (
+                f"not primed: waiting for the caches ({wait:g} s) and TTL + margin "
+                f"({need:g} s) do not fit in the {left:.0f} s left of max_duration; the "
+                "caches are asked once, now"
+            )
+        return ""
 
     def _prime(
         self, label: str, probe: Probe, ttl: int, mode: PrimeMode

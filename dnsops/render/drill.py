@@ -322,9 +322,11 @@ def population_rows(pop: dict[str, Any]) -> list[tuple[str, float | None, float 
 
 def population_summary(pop: dict[str, Any]) -> str:
     within = "within" if pop["within_bound"] else "NOT within"
+    prime = pop.get("prime")
+    primed = f"caches primed {prime}" if prime in ("staggered", "together") else "not primed"
     return (
-        f"over {pop['n']} vantages ({pop['converged']} converged, caches primed "
-        f"{pop.get('prime') or '-'}): p50 {_fmt(pop['p50'], ' s')}, p95 {_fmt(pop['p95'], ' s')}, "
+        f"over {pop['n']} vantages ({pop['converged']} converged, {primed}): "
+        f"p50 {_fmt(pop['p50'], ' s')}, p95 {_fmt(pop['p95'], ' s')}, "
         f"max {_fmt(pop['max'], ' s')} ({pop['percentile']}), {within} TTL {pop['ttl']} s + "
         f"margin {pop['margin']:g} s = {pop['bound']:g} s"
     )
