@@ -245,13 +245,19 @@ def test_vantage_check_command(project: Project, ssh_lab: SshLab) -> None:
         ("iad", "resolver", "us-east"),
         ("lhr", "resolver", "eu-west"),
         ("nrt", "resolver", "ap-northeast"),
+        ("sfo", "resolver", "us-west"),
+        ("fra", "resolver", "eu-central"),
+        ("sin", "resolver", "ap-southeast"),
+        ("gru", "resolver", "sa-east"),
+        ("bom", "resolver", "ap-south"),
         ("iad-ssh", "ssh", "us-east"),
         ("lhr-ssh", "ssh", "eu-west"),
         ("dead-ssh", "ssh", "nowhere"),
         ("stranger-ssh", "ssh", "nowhere"),
     ]
-    assert listed[3]["asks"] == ["resolver", "nameservers"]
-    assert listed[3]["where"] == "ssh vantage-iad"
+    iad_ssh = listed[len(LAB_RESOLVERS)]
+    assert iad_ssh["asks"] == ["resolver", "nameservers"]
+    assert iad_ssh["where"] == "ssh vantage-iad"
 
 
 def _no_key_material(lab: SshLab, text: str) -> None:
