@@ -3,6 +3,8 @@ with hand-built samples and exact figures (no lab: tests/test_drill_lab.py runs 
 
 from __future__ import annotations
 
+import pytest
+
 from dnsops.drill.measure import (
     Expectation,
     Sample,
@@ -140,3 +142,27 @@ def test_markdown_report_has_the_population_section() -> None:
     md = markdown(doc)
     assert "Convergence over 2 vantages (2 converged, caches primed together): p50 1 s" in md
     assert "| lhr | - | 1 s after the change |" in md
+
+
+def test_the_text_summary_gives_the_distribution_not_eight_lines(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from dnsops.cli.drill import _summary
+
+    pop = pop_of({"iad": 8.0, "lhr": 1.0, "nrt": 4.0}).to_json() | {
+        "prime": "staggered",
+        "primed_before": {"iad": 0.0, "lhr": 5.333, "nrt": 2.667},
+    }
+    doc = {
+        "scenario": {"name": "x"}, "verdict": "pass", "duration_seconds": 30.0, "reasons": [],
+        "steps": [{"index": 0, "title": "record-failover api", "ok": True,
+                   "convergence": [{"vantage": "iad"}], "population": pop}],
+        "rollback": {"verified": True},
+    }  # fmt: skip
+    _summary(doc)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[2:4] == [
+        "     convergence over 3 vantages (3 converged, caches primed staggered): p50 4 s, "
+        "p95 8 s, max 8 s (nearest-rank), within TTL 8 s + margin 2 s = 10 s",
+        "     lhr 1 s, nrt 4 s, iad 8 s",
+    ]

@@ -230,7 +230,7 @@ def _summary(doc: dict[str, Any]) -> None:
                 f"p50 {x['added_p50_ms']} ms / p95 {x['added_p95_ms']} ms, "
                 f"max {x['latency_max_ms']} ms"
             )
-        for c in st.get("convergence", []):
+        for c in [] if "population" in st else st.get("convergence", []):
             out.print(
                 f"     {c['vantage']}: first correct {c['first_correct']} s, converged "
                 f"max {c['max']} s (bound {c['bound']:g} s)"
