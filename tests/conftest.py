@@ -37,6 +37,8 @@ TEST_NET = os.environ.get("DNSOPS_TEST_NET", "127.54")
 # a second, short-lived lab for tests that take a lab up and down themselves
 SPARE_NET = f"127.{int(TEST_NET.split('.')[1]) + 100}"
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# the lab's resolvers (dnsops.yaml), one per region: the population a drill measures
+LAB_RESOLVERS = ["iad", "lhr", "nrt", "sfo", "fra", "sin", "gru", "bom"]
 COPIED = ("dnsops.yaml", "config", "zones", "policies", "drills")
 
 

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from dnsops.config import load_project
 from dnsops.errors import ConfigError
-from tests.conftest import REPO, run
+from tests.conftest import LAB_RESOLVERS, REPO, run
 
 FIXTURES = REPO / "tests" / "fixtures" / "config"
 
@@ -20,7 +20,7 @@ def test_repo_config_loads() -> None:
     name, env = project.environment(None)
     assert name == "lab"
     assert env.providers == ("pdns", "bind")
-    assert [r.name for r in env.resolvers] == ["iad", "lhr", "nrt"]
+    assert [r.name for r in env.resolvers] == LAB_RESOLVERS
     assert project.environment("production")[1].providers == ("route53", "ns1")
     assert project.lab.providers["pdns"].nameservers == {
         "ns1.pdns.test.": "127.53.1.1",

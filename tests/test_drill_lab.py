@@ -26,7 +26,7 @@ from dnsops.config import load_project
 from dnsops.drill.actions import Actions
 from dnsops.env import Env
 from dnsops.lab.runner import LabRunner
-from tests.conftest import IN_CI, SPARE_NET, lab_unavailable, make_project, run
+from tests.conftest import IN_CI, LAB_RESOLVERS, SPARE_NET, lab_unavailable, make_project, run
 
 pytestmark = pytest.mark.lab
 
@@ -40,7 +40,31 @@ SLOW = """slow:
   value: 192.0.2.40
 """
 
+# 8 s over 8 resolvers: one primed every second, whole seconds as unbound counts them
+POP = """pop:
+  octodns:
+    dnsops:
+      standby:
+        - 198.51.100.22
+  ttl: 8
+  type: A
+  value: 192.0.2.22
+"""
+
 SCENARIOS = {
+    "population-failover": """name: population-failover
+hypothesis: every resolver of the population converges within TTL + margin
+steps:
+  - {kind: record-failover, zone: example.test., name: pop, type: A, margin: 3s}
+  - {kind: failback, margin: 3s}
+max_duration: 2m
+""",
+    "population-together": """name: population-together
+hypothesis: every resolver primed just before the change needs the full TTL
+steps:
+  - {kind: record-failover, zone: example.test., name: pop, type: A, margin: 3s, prime: together}
+max_duration: 1m
+""",
     "out-pdns": """name: out-pdns
 hypothesis: losing pdns costs no resolution
 steady_state:
@@ -116,6 +140,7 @@ def drill_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     root = make_project(tmp_path_factory.mktemp("drill") / "p", net=SPARE_NET)
     zone = root / "zones" / "example.test.yaml"
     text = zone.read_text().replace("  ttl: 60\n  type: A\n", "  ttl: 2\n  type: A\n")
+    text = text.replace("sip:\n", POP + "sip:\n")
     zone.write_text(text.replace("www:\n", SLOW + "www:\n"))
     # a 2 s TTL is what makes the tests quick; the lint policy (sync's gate) must allow it
     policy = root / "policies" / "default.yaml"
@@ -166,7 +191,7 @@ def test_pdns_outage_costs_no_resolution(cli, drill_dir: Path) -> None:
     outage = doc["steps"][0]
     assert outage["method"] == "stop" and outage["ok"] is True
     impact = {x["vantage"]: x for x in outage["impact"]}
-    assert sorted(impact) == ["iad", "lhr", "nrt"]
+    assert sorted(impact) == sorted(LAB_RESOLVERS)
     for x in impact.values():
         assert x["success_fraction"] == 1.0
         assert x["samples"] >= 3 * 5 * 2  # 3 s x 5/s x 2 probes at least
@@ -184,7 +209,7 @@ def test_bind_outage_costs_no_resolution(cli, drill_dir: Path) -> None:
     assert code == 0, stderr
     outage = doc["steps"][0]
     assert (outage["provider"], outage["method"], outage["ok"]) == ("bind", "stop", True)
-    assert [x["success_fraction"] for x in outage["impact"]] == [1.0, 1.0, 1.0]
+    assert [x["success_fraction"] for x in outage["impact"]] == [1.0] * len(LAB_RESOLVERS)
     assert all(x["added_p95_ms"] is not None for x in outage["impact"])
     assert_back_to_git(drill_dir)
 
@@ -197,7 +222,7 @@ def test_black_holed_provider_is_measured_and_let_through_again(cli, drill_dir: 
     outage = doc["steps"][0]
     assert outage["method"] == "drop"
     impact = outage["impact"]
-    assert [x["vantage"] for x in impact] == ["iad", "lhr", "nrt"]
+    assert [x["vantage"] for x in impact] == sorted(LAB_RESOLVERS)
     for x in impact:
         failed = sum(x["failures"].values())
         assert round(x["success_fraction"] * x["samples"]) == x["samples"] - failed
@@ -218,7 +243,7 @@ def test_isolation_says_so_plainly(cli, drill_dir: Path) -> None:
     assert step["note"].startswith("This was an ISOLATION, not an outage")
     iso = step["isolation"]
     assert iso["provider"] == "pdns" and iso["complete_and_correct"] is True
-    assert iso["records_checked"] == 14 and iso["problems"] == []
+    assert iso["records_checked"] == 15 and iso["problems"] == []
     md = Path(doc["reports"]["markdown"]).read_text()
     assert "> This was an ISOLATION, not an outage" in md
 
@@ -236,7 +261,7 @@ def test_record_failover_and_failback_converge_within_ttl(
     assert failback["old"] == failover["new"] and failback["new"] == failover["old"]
     for step in (failover, failback):
         assert step["ttl"] == 2 and step["bound"] == 5.0
-        assert sorted(c["vantage"] for c in step["convergence"]) == ["iad", "lhr", "nrt"]
+        assert sorted(c["vantage"] for c in step["convergence"]) == sorted(LAB_RESOLVERS)
         for c in step["convergence"]:
             assert c["converged"] is True
             assert c["first_correct"] is not None and c["max"] <= 5.0
@@ -252,6 +277,86 @@ def test_record_failover_and_failback_converge_within_ttl(
     assert_back_to_git(drill_dir)
 
 
+def test_record_failover_converges_over_a_population_primed_at_staggered_times(
+    cli, drill_dir: Path
+) -> None:
+    """8 resolvers, each cache filled at its own moment over the 8 s TTL before the change:
+    their convergence spreads over the TTL instead of landing on one second. The failback
+    is primed and measured the same way (and leaves every cache on git's answer)."""
+    code, doc, stderr = drill(cli, drill_dir, "population-failover")
+    assert code == 0, stderr
+    failover, failback = doc["steps"]
+    assert failback["new"] == failover["old"] == ["192.0.2.22"]
+    n = len(LAB_RESOLVERS)
+    for step in (failover, failback):
+        pop = step["population"]
+        assert (pop["n"], pop["converged"], pop["unconverged"]) == (n, n, [])
+        assert (pop["prime"], pop["ttl"], pop["margin"], pop["bound"]) == (
+            "staggered", 8, 3.0, 11.0)  # fmt: skip
+        assert pop["percentile"] == "nearest-rank" and pop["within_bound"] is True
+        assert 0 < pop["p50"] < pop["p95"] <= pop["max"] <= pop["ttl"] + pop["margin"]
+        times = pop["per_vantage"]
+        assert list(times) == LAB_RESOLVERS and len(set(times.values())) >= n // 2
+        assert pop["max"] == max(times.values())
+        # each primed at its own moment, in order: iad at the change, bom 7/8 TTL before it
+        before = pop["primed_before"]
+        assert list(before) == list(reversed(LAB_RESOLVERS))  # the earliest primed first
+        ordered = [before[v] for v in LAB_RESOLVERS]
+        assert ordered == sorted(ordered) and len(set(ordered)) == n
+        assert 0 <= ordered[0] < ordered[-1] < pop["ttl"]
+        assert step["primed"] == dict.fromkeys(reversed(LAB_RESOLVERS), "NOERROR")
+        # a cache primed later expires later: whoever expired after the change was applied
+        # converged no earlier than one primed before it (one that expired while the
+        # providers were still being changed refilled with the old answer: one TTL more)
+        after_apply = [v for v in LAB_RESOLVERS if pop["ttl"] - before[v] > step["apply_seconds"]]
+        assert len(after_apply) >= n // 2
+        got = [times[v] for v in after_apply]
+        assert got == sorted(got, reverse=True)
+        # nothing asked the record through a resolver between the hold and its priming query
+        change_at = step["change_at"]
+        for v in LAB_RESOLVERS:
+            asked = [
+                t
+                for t, _o, _l, probe, _k in doc["timeline"]["vantages"][v]
+                if probe == "pop.example.test. A"
+            ]
+            primed_at = change_at - before[v]
+            assert not [t for t in asked if step["held_from"] + 0.1 < t < primed_at - 0.01], v
+            assert any(t > change_at for t in asked)
+        # the per-vantage table is still there
+        assert sorted(c["vantage"] for c in step["convergence"]) == sorted(LAB_RESOLVERS)
+    # the reports show the distribution: a sorted table per change
+    pop = failover["population"]
+    times, before = pop["per_vantage"], pop["primed_before"]
+    md = Path(doc["reports"]["markdown"]).read_text()
+    assert (
+        md.count(f"Convergence over {n} vantages ({n} converged, caches primed staggered): ") == 2
+    )
+    fastest = min(times, key=lambda v: (times[v], v))
+    assert (
+        f"| {fastest} | {before[fastest]:g} s before | {times[fastest]:g} s after the change |"
+        in md
+    )
+    html = Path(doc["reports"]["html"]).read_text()
+    assert html.count("s after the change</td></tr>") == 2 * n
+    assert_back_to_git(drill_dir)
+
+
+def test_a_population_primed_together_converges_at_one_moment(cli, drill_dir: Path) -> None:
+    """Every cache filled just before the change: each needs the full TTL (the worst case),
+    and they all converge together: at one sampling tick (or two: a second's boundary)."""
+    code, doc, stderr = drill(cli, drill_dir, "population-together")
+    assert code == 0, stderr
+    pop = doc["steps"][0]["population"]
+    n = len(LAB_RESOLVERS)
+    assert (pop["n"], pop["converged"], pop["prime"]) == (n, n, "together")
+    times = sorted(pop["per_vantage"].values())
+    assert len(set(times)) <= 2 and times[-1] - times[0] <= 1.0
+    assert pop["ttl"] - 1 <= pop["p50"] <= pop["p95"] == pop["max"] <= pop["bound"]
+    assert len(set(pop["primed_before"].values())) <= 2  # one batch
+    assert_back_to_git(drill_dir)
+
+
 def test_ttl_above_the_deadline_fails_for_convergence_and_rolls_back(cli, drill_dir: Path) -> None:
     code, doc, _ = drill(cli, drill_dir, "slow-failover")
     assert code == 1
@@ -262,6 +367,14 @@ def test_ttl_above_the_deadline_fails_for_convergence_and_rolls_back(cli, drill_
         in (doc["aborted"]["reason"])
     )
     assert len(doc["steps"]) == 1 and doc["steps"][0]["ok"] is False
+    # it cannot pass: no time is spent priming the caches for a TTL of an hour
+    step = doc["steps"][0]
+    assert step["prime"] == "none" and step["population"]["prime"] == "none"
+    assert step["prime_note"] == (
+        "not primed: the step's timeout (4 s) comes before TTL 3600 s + margin 5 s; "
+        "the caches are asked once, now"
+    )
+    assert step["population"]["unconverged"] == sorted(LAB_RESOLVERS)
     assert doc["rollback"]["undone"] == ["sync zone example.test. from git on both providers"]
     assert doc["rollback"]["verified"] is True
     assert_back_to_git(drill_dir)

@@ -36,7 +36,9 @@ def test_shipped_scenarios_load(project_dir: Path) -> None:
     assert isinstance(api.steps[2], Failback)
     assert api.failback_target(2) is api.steps[0]
     assert api.cadence == DEFAULT_CADENCE == 92 * 86400
-    assert api.abort.margin == 5.0 and api.max_duration == 300.0
+    # staggered priming (the default) adds about 2 x TTL to each change: 10 min, not 5
+    assert api.abort.margin == 5.0 and api.max_duration == 600.0
+    assert api.steps[0].prime == "staggered"
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from dnsops.config import Project
 from dnsops.lab.runner import LabRunner
 from dnsops.sync import core
 from dnsops.zones import load_zones
-from tests.conftest import run
+from tests.conftest import LAB_RESOLVERS, run
 
 pytestmark = pytest.mark.lab
 
@@ -153,7 +153,8 @@ def test_lab_query_asks_every_server_through_the_probe_engine(
     assert doc["agree"] is True
     ttl, values = EXPECTED[("api.example.test.", "A")]
     answers = {a["server"]: a for a in doc["answers"]}
-    assert len(answers) == 4 + 3 and len(asked) == 7  # one batch: 4 nameservers, 3 resolvers
+    n = len(LAB_RESOLVERS)
+    assert len(answers) == 4 + n and len(asked) == 4 + n  # one batch: nameservers, resolvers
     for server, a in answers.items():
         assert (a["rcode"], list(a["values"])) == ("NOERROR", values), server
         assert 0 < a["ttl"] <= ttl
@@ -169,9 +170,7 @@ def test_status_json_lists_every_server(cli, lab_dir: Path) -> None:
         "parent",
         "pdns",
         "bind",
-        "resolver-iad",
-        "resolver-lhr",
-        "resolver-nrt",
+        *(f"resolver-{r}" for r in LAB_RESOLVERS),
     ]
 
 

@@ -25,7 +25,7 @@ from dnsops.vantage import check as checker
 from dnsops.vantage import plan, registry
 from dnsops.vantage.ssh import SshVantage
 from dnsops.zones import load_zones
-from tests.conftest import IN_CI, TEST_NET, free_port, make_project, run
+from tests.conftest import IN_CI, LAB_RESOLVERS, TEST_NET, free_port, make_project, run
 from tests.sshd import SshLab, missing
 from tests.test_lab import sync_lab
 
@@ -245,13 +245,19 @@ def test_vantage_check_command(project: Project, ssh_lab: SshLab) -> None:
         ("iad", "resolver", "us-east"),
         ("lhr", "resolver", "eu-west"),
         ("nrt", "resolver", "ap-northeast"),
+        ("sfo", "resolver", "us-west"),
+        ("fra", "resolver", "eu-central"),
+        ("sin", "resolver", "ap-southeast"),
+        ("gru", "resolver", "sa-east"),
+        ("bom", "resolver", "ap-south"),
         ("iad-ssh", "ssh", "us-east"),
         ("lhr-ssh", "ssh", "eu-west"),
         ("dead-ssh", "ssh", "nowhere"),
         ("stranger-ssh", "ssh", "nowhere"),
     ]
-    assert listed[3]["asks"] == ["resolver", "nameservers"]
-    assert listed[3]["where"] == "ssh vantage-iad"
+    iad_ssh = listed[len(LAB_RESOLVERS)]
+    assert iad_ssh["asks"] == ["resolver", "nameservers"]
+    assert iad_ssh["where"] == "ssh vantage-iad"
 
 
 def _no_key_material(lab: SshLab, text: str) -> None:
@@ -263,7 +269,7 @@ def _no_key_material(lab: SshLab, text: str) -> None:
 def test_unknown_vantage_is_a_usage_error(project: Project) -> None:
     res = run(CliRunner(), project.root, "vantage", "check", "-V", "nope")
     assert res.exit_code == 1
-    assert "no vantage named nope (known: iad, lhr, nrt, iad-ssh" in res.output
+    assert f"no vantage named nope (known: {', '.join(LAB_RESOLVERS)}, iad-ssh" in res.output
 
 
 def test_ssh_config_path_is_relative_to_the_project(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ from dnsops.vantage.atlas_plan import estimate
 from dnsops.vantage.base import HOST_RESOLVER, Observation, Origin
 from dnsops.vantage.ssh import classify, program, ssh_command
 from dnsops.vantage.summary import percentile, summarise
-from tests.conftest import TEST_NET, free_port, make_project
+from tests.conftest import LAB_RESOLVERS, TEST_NET, free_port, make_project
 
 ADDRESS = f"{TEST_NET}.8.20"
 
@@ -338,9 +338,7 @@ def test_existing_resolvers_keep_working(tmp_path: Path) -> None:
     )
     _, env = load_project(path).environment("lab")
     assert [(v.name, v.kind) for v in env.all_vantages] == [
-        ("iad", "resolver"),
-        ("lhr", "resolver"),
-        ("nrt", "resolver"),
+        *((r, "resolver") for r in LAB_RESOLVERS),
         ("extra", "resolver"),
     ]
 

@@ -30,6 +30,7 @@ from dnsops.drill.history import cadence_status, metrics, past_runs, write_repor
 from dnsops.drill.journal import Journal
 from dnsops.drill.model import Scenario, find_scenario, load_scenarios
 from dnsops.drill.report import build
+from dnsops.render.drill import population_rows, population_summary
 from dnsops.render.prometheus import write_textfile
 
 app = typer.Typer(
@@ -238,11 +239,18 @@ def _summary(doc: dict[str, Any]) -> None:
                 f"{r['impact']}, success {r['success_fraction']:.1%}, slow "
                 f"{r['slow_fraction']:.1%}, added latency p95 {r['added_p95_ms']} ms"
             )
-        for c in st.get("convergence", []):
+        for c in [] if "population" in st else st.get("convergence", []):
             out.print(
                 f"     {c['vantage']}: first correct {c['first_correct']} s, converged "
                 f"max {c['max']} s (bound {c['bound']:g} s)"
             )
+        if "population" in st:
+            pop = st["population"]
+            out.print(f"     convergence {escape(population_summary(pop))}")
+            times = [
+                f"{v} {'never' if t is None else f'{t:g} s'}" for v, _b, t in population_rows(pop)
+            ]
+            out.print("     " + ", ".join(times))
     rb = doc["rollback"]
     state = "[green]verified[/]" if rb["verified"] else "[red]NOT verified[/]"
     out.print(f"  end state equals git: {state}")

@@ -28,6 +28,7 @@ from dnsops.drill.model import (
     CheckStep,
     Failback,
     InSyncCheck,
+    PrimeMode,
     ProviderOutage,
     RecordFailover,
     RegionalLoss,
@@ -37,7 +38,7 @@ from dnsops.drill.model import (
     Wait,
 )
 from dnsops.drill.regions import region_impact
-from dnsops.drill.sampler import Probe, Sampler, prime
+from dnsops.drill.sampler import Probe, Sampler, Vantage, prime
 from dnsops.drill.values import find_record, record_values
 from dnsops.env import Env
 from dnsops.errors import DnsopsError
@@ -704,6 +705,7 @@ class Executor:
         new: frozenset[str],
         margin: float | None,
         timeout: float | None,
+        mode: PrimeMode,
         act: Callable[[], list[str]],
         extra: dict[str, Any],
     ) -> tuple[bool, str]:
@@ -712,8 +714,15 @@ class Executor:
         record = find_record(self.actions.git_zones(zone)[zone], name, rtype)
         ttl = int(record.ttl)
         margin = self.scenario.abort.margin if margin is None else margin
-        primed = prime(self.actions.vantages(), probe, self.scenario.probing.timeout)
-        self.hooks.say(f"primed the resolvers' caches with {fqdn} {rtype} ({ttl} s TTL)")
+        held_from = self.sampler.now()
+        prime_note = self._cannot_prime(ttl, margin, timeout, mode)
+        if prime_note:
+            # it cannot pass anyway: don't spend the drill's time waiting for the caches
+            self.hooks.say(f"{fqdn} {rtype}: {prime_note}")
+            primed_at = {v.name: self.sampler.now() for v in self.population()}
+            primed = prime(self.population(), probe, self.scenario.probing.timeout)
+        else:
+            primed, primed_at = self._prime(label, probe, ttl, mode)
         change_at = self.sampler.now()
         extra.update(
             record=f"{fqdn} {rtype}",
@@ -721,7 +730,13 @@ class Executor:
             margin=margin,
             old=sorted(old),
             new=sorted(new),
+            prime="none" if prime_note else mode,
+            prime_note=prime_note,
             primed=primed,
+            # from then on nothing asked the record until each member's priming query,
+            # seconds before the change
+            held_from=held_from,
+            primed_before={v: round(change_at - t, 3) for v, t in primed_at.items()},
             change_at=change_at,
         )
         extra["changes"] = act()
@@ -741,6 +756,77 @@ class Executor:
         self._until_finished(f"{label} {fqdn}: converging", window.deadline - change_at)
         extra["converged_at"] = self.sampler.now()
         return True, ""
+
+    def population(self) -> list[Vantage]:
+        """The vantages a change is measured over: every one the sampler asks.
+
+        Today these are the environment's resolvers (in the lab, one unbound per region).
+        Seam: SSH vantages join once the sampler streams through them (their priming
+        query then goes through the same session); RIPE Atlas probes cannot be sampled
+        at this rate and are not part of it.
+        """
+        return list(self.sampler.vantages)
+
+    def _cannot_prime(self, ttl: int, margin: float, timeout: float | None, mode: PrimeMode) -> str:
+        """Why the population cannot be primed for this change (empty: it can): the wait
+        for the caches plus TTL + margin does not fit before the drill's deadline."""
+        need = ttl + margin
+        if timeout is not None and timeout < need:
+            return (
+                f"not primed: the step's timeout ({timeout:g} s) comes before TTL {ttl} s + "
+                f"margin {margin:g} s; the caches are asked once, now"
+            )
+        schedule = measure.prime_schedule([v.name for v in self.population()], ttl, mode)
+        wait = ttl + measure.CACHE_SLACK + max(schedule.values(), default=0.0)
+        left = self.scenario.max_duration - self.sampler.now()
+        if wait + need > left:
+            return (
+                f"not primed: waiting for the caches ({wait:g} s) and TTL + margin "
+                f"({need:g} s) do not fit in the {left:.0f} s left of max_duration; the "
+                "caches are asked once, now"
+            )
+        return ""
+
+    def _prime(
+        self, label: str, probe: Probe, ttl: int, mode: PrimeMode
+    ) -> tuple[dict[str, str | None], dict[str, float]]:
+        """Fill each member's cache at its scheduled moment before the change.
+
+        First nothing asks the record through the population for TTL + CACHE_SLACK, so
+        every cache has dropped it (whoever filled it last); then each member is asked
+        once at its moment (``measure.prime_schedule``) and sampled again from there on:
+        its cache now expires at a known offset from the change. Returns vantage ->
+        rcode of its priming answer, and vantage -> when it was asked (sampler time).
+        """
+        members = self.population()
+        schedule = measure.prime_schedule([v.name for v in members], ttl, mode)
+        lead = max(schedule.values(), default=0.0)
+        self.sampler.hold(probe.key, [v.name for v in members])
+        rcodes: dict[str, str | None] = {}
+        at: dict[str, float] = {}
+        try:
+            start = self.sampler.now()
+            change_at = start + ttl + measure.CACHE_SLACK + lead
+            self.hooks.say(
+                f"priming {len(members)} caches with {probe.key} ({mode}, {ttl} s TTL): "
+                f"the change begins in {change_at - start:.1f} s"
+            )
+            for offset in sorted(set(schedule.values()), reverse=True):
+                group = [v for v in members if schedule[v.name] == offset]
+                self._wait_until(f"{label}: priming caches", change_at - offset, start, change_at)
+                asked = self.sampler.now()
+                rcodes.update(prime(group, probe, self.scenario.probing.timeout))
+                at.update({v.name: asked for v in group})
+                self.sampler.release(probe.key, [v.name for v in group])
+        finally:
+            self.sampler.release(probe.key)
+        return rcodes, at
+
+    def _wait_until(self, label: str, until: float, start: float, end: float) -> None:
+        while (now := self.sampler.now()) < until:
+            self._guard(now)
+            self.hooks.tick(label, now - start, end - start)
+            time.sleep(min(TICK, max(0.0, until - now)))
 
     def _failover(self, i: int, step: RecordFailover, extra: dict[str, Any]) -> tuple[bool, str]:
         git = self.actions.git_zones(step.zone)[step.zone]
@@ -766,7 +852,7 @@ class Executor:
 
         return self._change(
             i, "failover", step.zone, step.name, step.type.upper(), old, new,
-            step.margin, step.timeout, act, extra,
+            step.margin, step.timeout, step.prime, act, extra,
         )  # fmt: skip
 
     def _failback(self, i: int, step: Failback, extra: dict[str, Any]) -> tuple[bool, str]:
@@ -792,5 +878,5 @@ class Executor:
 
         return self._change(
             i, "failback", target.zone, target.name, target.type.upper(), standby, home,
-            step.margin, step.timeout, act, extra,
+            step.margin, step.timeout, step.prime, act, extra,
         )  # fmt: skip

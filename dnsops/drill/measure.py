@@ -288,3 +288,91 @@ def outage_impact(
             )
         )
     return out
+
+
+# -- a change over a population of resolvers -----------------------------------
+
+PrimeMode = Literal["staggered", "together"]
+# unbound (and most caches) keep TTLs in whole seconds: an entry filled at t may live
+# until t + TTL + (under) 1 s, so "every cache has dropped it" waits this much longer
+CACHE_SLACK = 1.0
+
+
+def prime_schedule(members: Sequence[str], ttl: float, mode: PrimeMode) -> dict[str, float]:
+    """Seconds before the change at which to prime each member (in the given order).
+
+    ``staggered``: member i of N at i·TTL/N before the change, so the caches expire
+    TTL, (N-1)/N·TTL, …, TTL/N after it, evenly spread as in a real population whose
+    caches were filled at random moments. ``together``: every member just before the
+    change, so each needs the full TTL (the worst case, and what one stream sees).
+    """
+    n = len(members)
+    if mode == "together" or n == 0:
+        return {m: 0.0 for m in members}
+    return {m: round(i * ttl / n, 3) for i, m in enumerate(members)}
+
+
+def _rank(values: Sequence[float], p: float) -> float:
+    """Nearest rank over values that may hold +inf (a member that never converged)."""
+    ordered = sorted(values)
+    rank = max(1, math.ceil(p / 100 * len(ordered)))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+def _finite(x: float) -> float | None:
+    return None if math.isinf(x) else round(x, 3)
+
+
+@dataclass
+class Population:
+    """One change seen over every vantage of the population: when each one first and
+    stably served the new values (seconds since the change began), and the distribution.
+
+    Percentiles are nearest-rank (the value of a member that was measured, never an
+    interpolation between two resolvers); a member that never converged counts as
+    +inf, so it pushes p95/max to None (never) rather than vanishing from the figures.
+    With fewer than 20 members nearest-rank p95 is the max: n is reported beside it.
+    """
+
+    n: int
+    converged: int
+    p50: float | None
+    p95: float | None
+    max: float | None
+    ttl: int
+    margin: float
+    bound: float
+    within_bound: bool  # every member converged and max <= TTL + margin
+    per_vantage: dict[str, float | None]
+    unconverged: list[str]
+    percentile: str = "nearest-rank"
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def population(
+    per_vantage: Sequence[Convergence], members: Sequence[str], ttl: int, margin: float
+) -> Population:
+    """The distribution of per-member convergence (each member's slowest stream)."""
+    by_name = {c.vantage: c.stable for c in per_vantage}
+    times = {m: by_name.get(m) for m in members}
+    values = [math.inf if t is None else t for t in times.values()]
+    bound = ttl + margin
+    unconverged = sorted(m for m, t in times.items() if t is None)
+    p50 = _finite(_rank(values, 50)) if values else None
+    p95 = _finite(_rank(values, 95)) if values else None
+    top = _finite(max(values)) if values else None
+    return Population(
+        n=len(members),
+        converged=len(members) - len(unconverged),
+        p50=p50,
+        p95=p95,
+        max=top,
+        ttl=ttl,
+        margin=margin,
+        bound=bound,
+        within_bound=bool(members) and top is not None and top <= bound,
+        per_vantage={m: (None if t is None else round(t, 3)) for m, t in times.items()},
+        unconverged=unconverged,
+    )

@@ -167,6 +167,15 @@ class RegionalLoss(_Model):
     duration: Duration = 15.0
 
 
+PrimeMode = Literal["staggered", "together"]
+PRIME_HELP = (
+    "how the resolvers' caches are filled before the change, after one TTL without asking "
+    "them: staggered (resolver i of N at i·TTL/N before it, so they expire spread over the "
+    "TTL, as a real population does; adds about 2 x TTL) or together (all just before it: "
+    "each needs the full TTL; adds about 1 x TTL)"
+)
+
+
 class RecordFailover(_Model):
     """Switch a record to its standby values on both providers (the octoDNS sync path)."""
 
@@ -181,6 +190,7 @@ class RecordFailover(_Model):
     timeout: Duration | None = Field(
         default=None, description="give up waiting for convergence after this (a deadline)"
     )
+    prime: PrimeMode = Field(default="staggered", description=PRIME_HELP)
 
     _zone = field_validator("zone")(_fqdn)
 
@@ -201,6 +211,7 @@ class Failback(_Model):
     type: str | None = None
     margin: Duration | None = None
     timeout: Duration | None = None
+    prime: PrimeMode = Field(default="staggered", description=PRIME_HELP)
 
     _zone = field_validator("zone")(lambda v: _fqdn(v) if v else v)
 

@@ -120,19 +120,18 @@ def build(result: RunResult) -> dict[str, Any]:
             doc["bound"] = extra["ttl"] + extra["margin"]
             doc["apply_seconds"] = round(extra["applied_at"] - extra["change_at"], 3)
             doc["convergence"] = [c.to_json() for c in conv]
-            stable = [c.max for c in conv if c.max is not None]
-            doc["convergence_summary"] = {
-                "p50": measure.percentile(stable, 50),
-                "p95": measure.percentile(stable, 95),
-                "max": max(stable) if stable else None,
+            pop = measure.population(conv, result.vantages, extra["ttl"], extra["margin"])
+            doc["population"] = {
+                **pop.to_json(),
+                "prime": extra.get("prime"),
+                "primed_before": extra.get("primed_before", {}),
             }
-            slow = [c.vantage for c in conv if not c.converged]
-            missing = set(result.vantages) - {c.vantage for c in conv}
-            if (slow or missing) and rec.ok:
+            if not pop.within_bound and rec.ok:
                 rec.ok = False
+                late = [v for v, t in pop.per_vantage.items() if t is None or t > pop.bound]
                 rec.detail["why"] = (
                     f"not converged within TTL {extra['ttl']} s + margin {extra['margin']:g} s at "
-                    + ", ".join(sorted({*slow, *missing}))
+                    + ", ".join(sorted(late))
                 )
         doc["ok"], doc["why"] = rec.ok, rec.detail.get("why", "")
         steps_doc.append(doc)

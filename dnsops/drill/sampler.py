@@ -113,6 +113,9 @@ class Sampler:
         self._thread: threading.Thread | None = None
         self._tag = secrets.token_hex(3)
         self._counter = itertools.count()
+        # (vantage, probe key) pairs not asked for now: a held cache is left alone, so
+        # the one priming query decides when it expires (replaced whole: thread-safe reads)
+        self._held: frozenset[tuple[str, str]] = frozenset()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="dnsops-drill-sampler", daemon=True)
@@ -122,6 +125,18 @@ class Sampler:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=self.timeout * self.attempts + 2)
+
+    def hold(self, probe: str, vantages: Sequence[str]) -> None:
+        """Stop asking ``probe`` through these vantages until each is released."""
+        self._held = self._held | {(v, probe) for v in vantages}
+
+    def release(self, probe: str, vantages: Sequence[str] | None = None) -> None:
+        """Ask ``probe`` again through these vantages (None: all of them)."""
+        self._held = frozenset(
+            (v, p)
+            for v, p in self._held
+            if p != probe or (vantages is not None and v not in vantages)
+        )
 
     def snapshot(self) -> list[Sample]:
         return list(self._samples)
@@ -173,7 +188,14 @@ class Sampler:
 
     async def _tick(self) -> None:
         """One round: every vantage x probe x stream, sent together through the engine."""
-        keys = [(v, p, k) for v in self.vantages for p in self.probes for k in range(self.streams)]
+        held = self._held
+        keys = [
+            (v, p, k)
+            for v in self.vantages
+            for p in self.probes
+            if (v.name, p.key) not in held
+            for k in range(self.streams)
+        ]
         asks = [(v, self._qname(p), p.rtype) for v, p, _k in keys]
         t = round(self.now(), 4)
         answers = await ask_all(asks, self.timeout, self.attempts)

@@ -123,6 +123,8 @@ def _md_step(st: dict[str, Any]) -> list[str]:
                 f"| {_pct(c['stale_fraction'])} | {_pct(c['servfail_fraction'])} | "
                 f"{_fmt(c['latency_p50_ms'])} / {_fmt(c['latency_p95_ms'])} ms |"
             )
+    if "population" in st:
+        out += population_md(st["population"])
     return out
 
 
@@ -239,6 +241,8 @@ def _html_step(st: dict[str, Any]) -> str:
                 f"<td>{_fmt(c['latency_p50_ms'])} / {_fmt(c['latency_p95_ms'])}</td></tr>"
             )
         out.append("</table>")
+    if "population" in st:
+        out.append(population_html(st["population"]))
     return "\n".join(out)
 
 
@@ -304,3 +308,49 @@ def timeline_svg(doc: dict[str, Any]) -> str:
     out.append("</svg>")
     lanes = ", ".join(f"lane {i + 1}: {escape(p)}" for i, p in enumerate(probes))
     return "\n".join(out) + f"\n<p><small>Lanes per vantage — {lanes}.</small></p>"
+
+
+# -- convergence over the population (a small table; the timeline is elsewhere) -----------
+
+
+def population_rows(pop: dict[str, Any]) -> list[tuple[str, float | None, float | None]]:
+    """(vantage, primed seconds before the change, converged seconds after), fastest first."""
+    before = pop.get("primed_before") or {}
+    rows = [(v, before.get(v), t) for v, t in pop["per_vantage"].items()]
+    return sorted(rows, key=lambda r: (r[2] is None, r[2] or 0.0, r[0]))
+
+
+def population_summary(pop: dict[str, Any]) -> str:
+    within = "within" if pop["within_bound"] else "NOT within"
+    prime = pop.get("prime")
+    primed = f"caches primed {prime}" if prime in ("staggered", "together") else "not primed"
+    return (
+        f"over {pop['n']} vantages ({pop['converged']} converged, {primed}): "
+        f"p50 {_fmt(pop['p50'], ' s')}, p95 {_fmt(pop['p95'], ' s')}, "
+        f"max {_fmt(pop['max'], ' s')} ({pop['percentile']}), {within} TTL {pop['ttl']} s + "
+        f"margin {pop['margin']:g} s = {pop['bound']:g} s"
+    )
+
+
+def population_md(pop: dict[str, Any]) -> list[str]:
+    out = ["", f"Convergence {population_summary(pop)}.", ""]
+    out += ["| vantage | cache primed | converged |", "|---|---|---|"]
+    for v, before, t in population_rows(pop):
+        when = "never" if t is None else f"{t:g} s after the change"
+        out.append(f"| {v} | {_fmt(before, ' s before')} | {when} |")
+    return out
+
+
+def population_html(pop: dict[str, Any]) -> str:
+    out = [
+        '<section class="population"><h4>Convergence over the population</h4>',
+        f"<p>{escape(population_summary(pop))}.</p>",
+        "<table><tr><th>vantage</th><th>cache primed</th><th>converged</th></tr>",
+    ]
+    for v, before, t in population_rows(pop):
+        when = '<span class="bad">never</span>' if t is None else f"{t:g} s after the change"
+        out.append(
+            f"<tr><td>{escape(v)}</td><td>{_fmt(before, ' s before')}</td><td>{when}</td></tr>"
+        )
+    out.append("</table></section>")
+    return "\n".join(out)
