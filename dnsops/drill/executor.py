@@ -758,12 +758,14 @@ class Executor:
         return True, ""
 
     def population(self) -> list[Vantage]:
-        """The vantages a change is measured over: every one the sampler asks.
+        """The vantages whose caches are primed before a change: the resolvers the
+        sampler asks from here (in the lab, one unbound per region).
 
-        Today these are the environment's resolvers (in the lab, one unbound per region).
-        Seam: SSH vantages join once the sampler streams through them (their priming
-        query then goes through the same session); RIPE Atlas probes cannot be sampled
-        at this rate and are not part of it.
+        SSH vantages are sampled over their own streaming sessions and count in the
+        population's distribution (RunResult.vantages, dnsops.drill.measure.population),
+        but their streams ask without pause, so their caches are filled when the stream
+        starts, not on this schedule. RIPE Atlas probes cannot be sampled at this rate
+        and are not part of it.
         """
         return list(self.sampler.vantages)
 
