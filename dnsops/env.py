@@ -33,7 +33,6 @@ Discovery is one code path for the lab and for production:
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import dataclasses
 import difflib
@@ -433,6 +432,8 @@ class Env:
             if progress:
                 progress(f"discovering the nameservers and parents of {len(todo)} zone(s)")
             COUNTS["discovery"] += 1
+            import asyncio  # discovery only: a plan needs no event loop
+
             found = asyncio.run(self._discover(todo))
             self._facts.update(found)
         return {z: self._facts[z] for z in zones}
@@ -441,6 +442,8 @@ class Env:
         return self.facts([zone])[zone]
 
     async def _discover(self, zones: list[str]) -> dict[str, ZoneFacts]:
+        import asyncio
+
         from dnsops.errors import ProviderError
 
         try:
@@ -453,6 +456,8 @@ class Env:
             ) from None
 
     async def _discover_all(self, zones: list[str]) -> dict[str, ZoneFacts]:
+        import asyncio
+
         from dnsops.probe.walk import Walker
 
         walker = Walker(self.root_hints)
@@ -474,6 +479,8 @@ class Env:
 
     async def _reported(self, zones: list[str], walker: Any) -> dict[str, dict[str, _Reported]]:
         """What each provider says its nameservers are, per zone."""
+        import asyncio
+
         from dnsops import octo
 
         out: dict[str, dict[str, _Reported]] = {z: {} for z in zones}
@@ -530,6 +537,8 @@ class Env:
     ) -> dict[str, ProviderServers]:
         """Each provider's own names, from what the providers report, the SOA each name's
         server serves, and the delegation (see :func:`_owners`)."""
+        import asyncio
+
         from dnsops.probe.walk import Server
 
         claims: dict[str, set[str]] = {}

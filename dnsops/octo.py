@@ -45,9 +45,9 @@ from dnsops.zones import octodns_config
 def export_lab_environ(project: Project, env: Environment) -> None:
     if not env.lab:
         return
-    from dnsops.lab.runner import LabRunner  # the lab is optional for other environments
+    from dnsops.lab.environ import lab_environ  # the lab is optional for other environments
 
-    os.environ.update(LabRunner(project).environ())
+    os.environ.update(lab_environ(project))
 
 
 def manager(project: Project, env: Environment, parsed: dict[str, Any] | None = None) -> Manager:
