@@ -7,12 +7,21 @@ every command on the lab environment needs them, a plan or a lint too.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from dnsops.config import Project
 from dnsops.errors import LabError
-from dnsops.lab.render import Secrets
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """Generated per lab; kept in the state directory (mode 0600), never printed."""
+
+    pdns_api_key: str
+    tsig_name: str
+    tsig_secret: str
 
 
 def secrets_path(project: Project) -> Path:

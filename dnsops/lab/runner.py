@@ -35,10 +35,9 @@ import dns.rcode
 from dnsops.config import LabProvider, Project
 from dnsops.env import Env
 from dnsops.errors import LabError
-from dnsops.lab.environ import lab_environ
+from dnsops.lab.environ import Secrets, lab_environ
 from dnsops.lab.render import (
     PDNS_SCHEMA,
-    Secrets,
     ServerSpec,
     ZoneSeed,
     delegated,
