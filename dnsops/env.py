@@ -36,7 +36,6 @@ Discovery is one code path for the lab and for production:
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import dataclasses
 import difflib
@@ -470,6 +469,8 @@ class Env:
             if progress:
                 progress(f"discovering the nameservers and parents of {len(todo)} zone(s)")
             COUNTS["discovery"] += 1
+            import asyncio  # discovery only: a plan needs no event loop
+
             found = asyncio.run(self._discover(todo))
             self._facts.update(found)
         return {z: self._facts[z] for z in zones}
@@ -489,6 +490,8 @@ class Env:
         return {a: self._origins[a] for a in addresses}
 
     async def _discover(self, zones: list[str]) -> dict[str, ZoneFacts]:
+        import asyncio
+
         from dnsops.errors import ProviderError
 
         try:
@@ -501,6 +504,8 @@ class Env:
             ) from None
 
     async def _discover_all(self, zones: list[str]) -> dict[str, ZoneFacts]:
+        import asyncio
+
         from dnsops.probe.walk import Walker
 
         walker = Walker(self.root_hints)
@@ -522,6 +527,8 @@ class Env:
 
     async def _reported(self, zones: list[str], walker: Any) -> dict[str, dict[str, _Reported]]:
         """What each provider says its nameservers are, per zone."""
+        import asyncio
+
         from dnsops import octo
 
         out: dict[str, dict[str, _Reported]] = {z: {} for z in zones}
@@ -579,6 +586,8 @@ class Env:
         """Each provider's own names, from what the providers report, the SOA each name's
         server serves, and the delegation (see :func:`_owners`); and every name's facts
         (strangers too: a name no provider owns is kept, with its owner None)."""
+        import asyncio
+
         from dnsops.probe.walk import Server
 
         claims: dict[str, set[str]] = {}

@@ -45,9 +45,9 @@ from dnsops.zones import octodns_config
 def export_lab_environ(project: Project, env: Environment) -> None:
     if not env.lab:
         return
-    from dnsops.lab.runner import LabRunner  # the lab is optional for other environments
+    from dnsops.lab.environ import lab_environ  # the lab is optional for other environments
 
-    os.environ.update(LabRunner(project).environ())
+    os.environ.update(lab_environ(project))
 
 
 def manager(project: Project, env: Environment, parsed: dict[str, Any] | None = None) -> Manager:
@@ -151,12 +151,25 @@ class Processors:
         self._mgr = mgr
         self._path = path
         self._zones: dict[str, Any] | None = None
+        self._lock = threading.Lock()  # the providers plan in threads: one expansion
+
+    def _expanded(self) -> dict[str, Any]:
+        """Every zone's entry: octoDNS's own expansion of '*' / glob / regex entries
+        (a deep copy of the config, and the source's zones listed)."""
+        with self._lock:
+            if self._zones is None:
+                zones = copy.deepcopy(self._mgr.config["zones"])
+                self._zones = self._mgr._preprocess_zones(zones)
+            return self._zones
 
     def __call__(self, zone_name: str) -> list[Any]:
-        if self._zones is None:
-            # octoDNS's own expansion of '*' / glob / regex zone entries
-            self._zones = self._mgr._preprocess_zones(copy.deepcopy(self._mgr.config["zones"]))
-        config = self._zones.get(zone_name)
+        entries = self._mgr.config["zones"]
+        if not zone_name.startswith("*") and zone_name in entries:
+            # an entry of its own: octoDNS's expansion keeps it as it is (a '*' entry
+            # never takes a zone that has one), so nothing needs expanding
+            config = entries[zone_name]
+        else:
+            config = self._expanded().get(zone_name)
         if config is None:
             # a zone the source does not have yet (``dnsops import`` reading it): the
             # config's own entry for it, else the first dynamic entry ('*', a glob) that

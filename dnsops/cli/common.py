@@ -51,6 +51,30 @@ err = Console(file=cast(IO[str], _Scrubbed(True)), soft_wrap=True, highlight=Fal
 errors = Console(file=cast(IO[str], _Scrubbed(True)), soft_wrap=True, highlight=False, emoji=False)
 
 
+class _NoStatus:
+    """What :func:`working` gives off a terminal: the updates go nowhere."""
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def __enter__(self) -> _NoStatus:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def working(message: str) -> Any:
+    """A spinner with ``message`` on stderr while a phase runs, where it shows: a terminal.
+
+    Elsewhere (a pipe, CI, a file) rich draws nothing of a status, a transient live
+    display, yet it imports its spinners and runs a refresh thread 12.5 times a second
+    for it: there the context does nothing. ``update(text)`` as rich's Status."""
+    if err.is_terminal or err.is_jupyter:
+        return err.status(message)
+    return _NoStatus()
+
+
 def write(text: str) -> None:
     """Text on stdout as it is (a markdown or JSON document), scrubbed."""
     sys.stdout.write(scrub.scrub(text))

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from dnsops.cli.common import EnvOption, emit_json, environment, err, handle_errors, out
+from dnsops.cli.common import EnvOption, emit_json, environment, err, handle_errors, out, working
 
 app = typer.Typer(
     rich_markup_mode=None, help="The environment model: providers, nameservers, parents."
@@ -45,7 +45,7 @@ def show(
     something is missing."""
     model = environment(env)
     names = model.pick(zone)
-    with err.status("asking the providers and walking down from the root…") as status:
+    with working("asking the providers and walking down from the root…") as status:
         facts = model.facts(names, progress=status.update)
     doc = model.describe()
     doc["zones"] = [facts[z].to_json() for z in names]

@@ -31,6 +31,7 @@ from dnsops.cli.common import (
     handle_errors,
     out,
     project,
+    working,
     write,
 )
 from dnsops.findings import failing
@@ -119,9 +120,9 @@ def health(
     model = environment(env)
     env_name = model.name
     pol = policy_for(proj.policies_dir, policy)
-    with err.status("loading zones…"):
+    with working("loading zones…"):
         zones = model.zones(zone)
-    with err.status("discovering nameservers and parents…"):
+    with working("discovering nameservers and parents…"):
         model.facts(sorted(zones))
     options = driver.Options(
         concurrency=concurrency,

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from dnsops.cli.common import TextJson, emit_json, err, handle_errors, out, project
+from dnsops.cli.common import TextJson, emit_json, err, handle_errors, out, project, working
 from dnsops.lab.runner import LabRunner
 
 app = typer.Typer(
@@ -37,7 +37,7 @@ def up(servers: Servers = None, fmt: FormatOption = TextJson.text) -> None:
     """
     runner = LabRunner(project())
     try:
-        with err.status("starting the lab…"):
+        with working("starting the lab…"):
             statuses = runner.up(servers or None, progress=lambda m: err.print(f"  {escape(m)}"))
     finally:
         _warn(runner)

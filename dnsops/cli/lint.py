@@ -17,6 +17,7 @@ from dnsops.cli.common import (
     err,
     handle_errors,
     out,
+    working,
     write,
     zones_of,
 )
@@ -59,7 +60,7 @@ def lint(
     """
     model = environment(env)
     only = zones_of(model, zone, changed_since)
-    with err.status("linting…") as status:
+    with working("linting…") as status:
         report = driver.run(model, only, online_checks=online, progress=status.update)
     _show(report, fmt)
     if report.failed:

@@ -25,6 +25,7 @@ from dnsops.cli.common import (
     handle_errors,
     out,
     project,
+    working,
     write,
     zones_of,
 )
@@ -83,9 +84,7 @@ def _show(doc: PlanSet, fmt: Report) -> None:
 
 
 def _plan(target: run.Target, for_apply: bool = True) -> core.Planned:
-    with err.status(
-        f"planning {len(target.zones)} zone(s) on {', '.join(target.model.providers)}…"
-    ):
+    with working(f"planning {len(target.zones)} zone(s) on {', '.join(target.model.providers)}…"):
         return target.plan(progress=_say, for_apply=for_apply)
 
 
@@ -191,7 +190,7 @@ def apply(
 def _lint(model: Env, zone: Sequence[str]) -> None:
     from dnsops.sync import gate  # the policies' models: only sync and apply lint
 
-    with err.status("linting…") as status:
+    with working("linting…") as status:
         findings = gate.check(model, zone, progress=status.update)
     err.print(f"[dim]lint: no error-level finding ({len(findings)} finding(s) below error)[/]")
 
@@ -224,7 +223,7 @@ def _execute(
         err.print("nothing to do: both providers match the zones")
     done: dict[str, str] = {}
     try:
-        with err.status("applying…") as status:
+        with working("applying…") as status:
 
             def counts(provider: str, zones: int, of: int, applied: int) -> None:
                 done[provider] = f"{provider} {zones}/{of} zone(s), {applied} change(s)"

@@ -20,6 +20,7 @@ from dnsops.cli.common import (
     err,
     handle_errors,
     out,
+    working,
     write,
 )
 from dnsops.cli.common import environment as environment_model
@@ -133,7 +134,7 @@ def check(
     if not vantages:
         raise ConfigError(f"environment {env_name!r} has no vantages (resolvers or vantages)")
     model = environment_model(env)
-    with err.status("loading zones…"):
+    with working("loading zones…"):
         zones = model.zones(zone)
     records = plan.wanted(zones, environment.providers, record or ())
     if not records:

@@ -8,18 +8,10 @@ from pathlib import Path
 
 from dnsops.config import Environment, Lab, LabProvider
 from dnsops.independence import lab_records
+from dnsops.lab.environ import Secrets
 
 PDNS_SCHEMA = Path("/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql")
 SOA_TIMERS = "3600 600 604800 60"  # refresh retry expire negative-TTL (short: drills)
-
-
-@dataclass(frozen=True)
-class Secrets:
-    """Generated per lab; kept in the state directory (mode 0600), never printed."""
-
-    pdns_api_key: str
-    tsig_name: str
-    tsig_secret: str
 
 
 @dataclass(frozen=True)

@@ -35,9 +35,9 @@ import dns.rcode
 from dnsops.config import LabProvider, Project
 from dnsops.env import Env
 from dnsops.errors import LabError
+from dnsops.lab.environ import Secrets, lab_environ
 from dnsops.lab.render import (
     PDNS_SCHEMA,
-    Secrets,
     ServerSpec,
     ZoneSeed,
     delegated,
@@ -166,19 +166,7 @@ class LabRunner:
 
     def environ(self) -> dict[str, str]:
         """Variables config/lab.yaml reads (``env/...``): addresses and secrets."""
-        sec = self.secrets()
-        out = {
-            "DNSOPS_LAB_TSIG_KEY_NAME": sec.tsig_name,
-            "DNSOPS_LAB_TSIG_SECRET": sec.tsig_secret,
-            "DNSOPS_LAB_PDNS_API_KEY": sec.pdns_api_key,
-        }
-        for prov in self.lab.providers.values():
-            if prov.kind == "powerdns":
-                out["DNSOPS_LAB_PDNS_HOST"] = prov.addresses[0]
-                out["DNSOPS_LAB_PDNS_PORT"] = str(prov.api_port)
-            else:
-                out["DNSOPS_LAB_BIND_HOST"] = prov.addresses[0]
-        return out
+        return lab_environ(self.project)
 
     def seeds(self) -> list[ZoneSeed]:
         """The zones the lab seeds and delegates: every zone with an apex NS record.

@@ -19,13 +19,33 @@ checks) the engine is built on.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
-from dnsops.probe import bulk, wire
-from dnsops.probe.engine import Engine, ProbeError, Progress, judge
-from dnsops.probe.model import Expected, Query, Result, Target
-from dnsops.probe.transfer import Limits, Retry, axfr, transfer, transfer_sync
-from dnsops.probe.xfr import Inbound, RRsetSink, TextSink, Transfer, TransferFailed, TsigKey
+if TYPE_CHECKING:
+    from dnsops.probe import bulk, wire
+    from dnsops.probe.engine import Engine, ProbeError, Progress, judge
+    from dnsops.probe.model import Expected, Query, Result, Target
+    from dnsops.probe.transfer import Limits, Retry, axfr, transfer, transfer_sync
+    from dnsops.probe.xfr import Inbound, RRsetSink, TextSink, Transfer, TransferFailed, TsigKey
+
+# Each name is imported from its module when first asked for: a zone transfer from
+# blocking code (a plan's AXFR, dnsops.sync.axfr) loads neither the asyncio engine nor
+# the multiprocessing of ``bulk``.
+_HOME = {
+    "bulk": "dnsops.probe.bulk",
+    "wire": "dnsops.probe.wire",
+    **dict.fromkeys(("Engine", "ProbeError", "Progress", "judge"), "dnsops.probe.engine"),
+    **dict.fromkeys(("Expected", "Query", "Result", "Target"), "dnsops.probe.model"),
+    **dict.fromkeys(
+        ("Limits", "Retry", "axfr", "transfer", "transfer_sync"), "dnsops.probe.transfer"
+    ),
+    **dict.fromkeys(
+        ("Inbound", "RRsetSink", "TextSink", "Transfer", "TransferFailed", "TsigKey"),
+        "dnsops.probe.xfr",
+    ),
+}
 
 __all__ = [
     "Engine",
@@ -53,6 +73,16 @@ __all__ = [
 ]
 
 
+def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = importlib.import_module(home)
+    value = module if home == f"{__name__}.{name}" else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
 def probe(
     queries: Sequence[Query],
     *,
@@ -61,4 +91,7 @@ def probe(
     progress: Progress | None = None,
 ) -> list[Result]:
     """Ask every query (from synchronous code); one Result per query, in order."""
+    from dnsops.probe import bulk
+    from dnsops.probe.engine import Engine
+
     return bulk.run(queries, engine or Engine(), workers=workers, progress=progress)

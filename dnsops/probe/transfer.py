@@ -31,7 +31,6 @@ its log); a 300-zone audit that asked for every zone at once got 225 false
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import errno
 import fcntl
@@ -41,6 +40,7 @@ import random
 import socket
 import stat
 import struct
+import sys
 import tempfile
 import threading
 import time
@@ -49,13 +49,16 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import dns.exception
 import dns.rcode
 
 from dnsops.probe.model import Target
 from dnsops.probe.xfr import Inbound, RRsetSink, Sink, Transfer, TransferFailed, TsigKey
+
+if TYPE_CHECKING:  # asyncio is imported by the asyncio driver only (not by a plan's
+    import asyncio  # blocking transfers)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -198,6 +201,8 @@ class Limits:
     @contextlib.asynccontextmanager
     async def hold(self, target: Target) -> AsyncIterator[int]:
         """A slot for one transfer from ``target`` (waits for it); yields the epoch."""
+        import asyncio
+
         server = self.server(target)
         loop = asyncio.get_running_loop()
         with self._lock:
@@ -213,6 +218,8 @@ class Limits:
             self._wake(server)
 
     async def _take(self, server: _Server, gate: _Gate, loop: asyncio.AbstractEventLoop) -> int:
+        import asyncio
+
         while (epoch := server.take()) is None:
             fut: asyncio.Future[None] = loop.create_future()
             gate.waiters.append(fut)
@@ -227,10 +234,11 @@ class Limits:
     def _wake(self, server: _Server) -> None:
         """Wake as many waiting tasks as may start now, in every loop of the process."""
         n = max(1, server.cap - server.held)
-        try:
-            here: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            here = None
+        here: asyncio.AbstractEventLoop | None = None
+        running = sys.modules.get("asyncio")  # not imported: surely no event loop runs
+        if running is not None:
+            with contextlib.suppress(RuntimeError):
+                here = running.get_running_loop()
         with self._lock:
             gates = list(self._gates[server.key].items())
         for loop, gate in gates:
@@ -241,6 +249,8 @@ class Limits:
                     loop.call_soon_threadsafe(gate.wake, n)
 
     async def _file_slot(self, server: _Server) -> int | None:
+        import asyncio
+
         pause = 0.005
         while True:
             got = self._try_file_slot(server)
@@ -404,6 +414,8 @@ async def transfer(
     :raises TransferFailed: refused (after the retries), bad TSIG, malformed...
     :raises TimeoutError, OSError, asyncio.IncompleteReadError: the connection failed.
     """
+    import asyncio
+
     limits = limits or LIMITS
     tries = tries if tries is not None else Tries()
     backoff = _Backoff(retry, tries)
@@ -432,6 +444,8 @@ async def transfer(
 async def _attempt(
     target: Target, zone: str, sink: Sink[T], key: TsigKey | None, timeout: float
 ) -> T:
+    import asyncio
+
     xfr, qwire = Inbound.start(zone, sink, key)
     reader, writer = await asyncio.wait_for(
         asyncio.open_connection(target.address, target.port), timeout
@@ -465,6 +479,8 @@ async def axfr(
     ``retry`` defaults to :data:`RETRY` with a key and to :data:`RETRY_SERVFAIL`
     without one (a transfer without a key is mostly asked to see it refused).
     """
+    import asyncio
+
     if retry is None:
         retry = RETRY if key is not None else RETRY_SERVFAIL
     out = Transfer(target, zone)

@@ -24,6 +24,11 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# models of an apply's outcome: their validators are built when first used (a sync or an
+# apply), not at import (every plan)
+_APPLY_ONLY = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+
 class RecordState(_Model):
     name: str  # fully qualified
     type: str
@@ -195,6 +200,8 @@ class PlanSet(_Model):
 class Verification(_Model):
     """Whether a provider's nameservers serve every changed record (after apply)."""
 
+    model_config = _APPLY_ONLY
+
     provider: str
     servers: list[str]  # "ns1.pdns.test. (127.53.1.1)"
     verified: int  # records every server serves as planned
@@ -222,6 +229,8 @@ ProviderStatus = Literal["in-sync", "applied", "failed", "not-planned"]
 
 class ProviderOutcome(_Model):
     """What a sync or apply left on one provider."""
+
+    model_config = _APPLY_ONLY
 
     provider: str
     status: ProviderStatus
@@ -256,6 +265,8 @@ class ProviderOutcome(_Model):
 
 class SyncResult(_Model):
     """The outcome of ``sync --doit`` or ``apply FILE``."""
+
+    model_config = _APPLY_ONLY
 
     environment: str
     outcomes: list[ProviderOutcome]

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import gc
 import logging
-import multiprocessing
 import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from multiprocessing.connection import Connection, wait
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+if TYPE_CHECKING:  # multiprocessing is imported when a plan forks, not for every plan
+    from multiprocessing.connection import Connection
 
 T = TypeVar("T")
 M = TypeVar("M")
@@ -34,13 +35,19 @@ Say = Callable[[str], None]
 MIN_RECORDS = 2000  # below this, forking saves less than it costs: threads
 
 
+def _multiprocessing() -> Any:
+    import multiprocessing
+
+    return multiprocessing
+
+
 def worthwhile(providers: int, records: int) -> bool:
     """Whether planning ``providers`` providers of ``records`` records in all should fork."""
     return (
         providers > 1
         and (os.cpu_count() or 1) > 1
         and records >= MIN_RECORDS
-        and "fork" in multiprocessing.get_all_start_methods()
+        and "fork" in _multiprocessing().get_all_start_methods()
     )
 
 
@@ -63,7 +70,7 @@ def run_each(
     ``work``'s messages to ``say`` are passed on to this process's ``say``; its
     value must pickle. Never raises for a worker's failure: see :class:`Outcome`.
     """
-    ctx = multiprocessing.get_context("fork")
+    ctx = _multiprocessing().get_context("fork")
     # Objects the workers inherit stay out of the collector's sight: its passes would
     # otherwise touch (and so copy, page by page) the whole inherited heap in each.
     gc.freeze()
@@ -93,6 +100,8 @@ def run_each(
 
 
 def _collect(conns: dict[Connection, str], say: Say) -> dict[str, Outcome[Any]]:
+    from multiprocessing.connection import Connection, wait
+
     outcomes: dict[str, Outcome[Any]] = {}
     open_conns = list(conns)
     while open_conns:

@@ -7,10 +7,9 @@ callback, results come back as models for the renderers.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from octodns.zone import Zone
 
@@ -26,7 +25,9 @@ from dnsops.sync.model import (
     Verification,
     Withheld,
 )
-from dnsops.sync.verify import Server, until_served
+
+if TYPE_CHECKING:  # verifying (asyncio, the probe engine) is loaded by a sync only
+    from dnsops.sync.verify import Server
 
 Progress = Callable[[str], None]
 
@@ -215,6 +216,8 @@ def execute(
             )
     if changed:
         progress(f"asking the nameservers of {', '.join(changed)} (up to {verify_timeout:.0f} s)")
+        import asyncio
+
         checks = asyncio.run(_verify_all(changed, verify_timeout))
         for name, verification in checks.items():
             if verification.skipped and unknown.get(name):
@@ -258,6 +261,10 @@ def served_as(expected: ZoneExpectation, provider: str, name: str, rtype: str) -
 async def _verify_all(
     changed: dict[str, list[tuple[Change, list[Server], str]]], timeout: float
 ) -> dict[str, Verification]:
+    import asyncio
+
+    from dnsops.sync.verify import until_served
+
     names = list(changed)
     results = await asyncio.gather(*(until_served(n, changed[n], timeout=timeout) for n in names))
     return dict(zip(names, results, strict=True))
@@ -266,6 +273,8 @@ async def _verify_all(
 def _servers(target: Target, provider: str, zone: str) -> tuple[list[Server], str | None]:
     """The provider's nameservers for the zone, from the environment model; with none,
     why (what discovery found wrong)."""
+    from dnsops.sync.verify import Server
+
     found = target.model.zone_facts(zone).providers[provider]
     servers = [Server(s.name, s.address, s.port) for s in found.servers]
     if servers:
