@@ -30,6 +30,7 @@ from dnsops.drill.history import cadence_status, metrics, past_runs, write_repor
 from dnsops.drill.journal import Journal
 from dnsops.drill.model import Scenario, find_scenario, load_scenarios
 from dnsops.drill.report import build
+from dnsops.render.drill import fmt_added, fmt_value
 from dnsops.render.prometheus import write_textfile
 
 app = typer.Typer(
@@ -226,13 +227,13 @@ def _summary(doc: dict[str, Any]) -> None:
             out.print(
                 f"     {x['vantage']}: success {x['success_fraction']:.1%} "
                 f"({x['retried_fraction']:.1%} only after the stub's retry), added latency "
-                f"p50 {x['added_p50_ms']} ms / p95 {x['added_p95_ms']} ms, "
-                f"max {x['latency_max_ms']} ms"
+                f"p50 {fmt_added(x['added_p50_ms'])} ms / p95 {fmt_added(x['added_p95_ms'])} ms, "
+                f"max {fmt_value(x['latency_max_ms'])} ms"
             )
         for c in st.get("convergence", []):
             out.print(
-                f"     {c['vantage']}: first correct {c['first_correct']} s, converged "
-                f"max {c['max']} s (bound {c['bound']:g} s)"
+                f"     {c['vantage']}: first correct {fmt_value(c['first_correct'], ' s')}, "
+                f"converged max {fmt_value(c['max'], ' s')} (bound {c['bound']:g} s)"
             )
     rb = doc["rollback"]
     state = "[green]verified[/]" if rb["verified"] else "[red]NOT verified[/]"
