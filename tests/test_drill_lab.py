@@ -23,9 +23,10 @@ import pytest
 
 from dnsops.config import load_project
 from dnsops.drill.actions import Actions
+from dnsops.drill.model import load_scenarios
 from dnsops.env import Env
 from dnsops.lab.runner import LabRunner
-from tests.conftest import IN_CI, SPARE_NET, lab_unavailable, make_project, run
+from tests.conftest import IN_CI, REPO, SPARE_NET, lab_unavailable, make_project, run
 
 pytestmark = pytest.mark.lab
 
@@ -401,6 +402,39 @@ def test_reports_hold_no_secret_and_status_lists_runs(cli, drill_dir: Path) -> N
     assert rows["slow-failover"]["last_verdict"] == "fail" and rows["slow-failover"]["overdue"]
     assert rows["api-failover"]["last_run"] is None
     assert res.exit_code == 1  # never-run and failed scenarios are overdue
+
+
+# The lab scenarios shipped in drills/ (the quarterly workflow runs only the production
+# ones: the lab's are rehearsed here, in the test project whose api TTL is 2 s).
+SHIPPED_LAB_SCENARIOS = [
+    s.name
+    for s in load_scenarios(load_project(REPO / "dnsops.yaml"))
+    if (s.environment or "lab") == "lab"
+]
+
+
+@pytest.mark.parametrize("name", SHIPPED_LAB_SCENARIOS)
+def test_every_shipped_lab_scenario_holds_in_the_lab(cli, drill_dir: Path, name: str) -> None:
+    code, doc, stderr = drill(cli, drill_dir, name)
+    assert code == 0, stderr
+    assert (doc["verdict"], doc["environment"], doc["lab"]) == ("pass", "lab", True)
+    assert doc["reasons"] == [] and doc["rollback"]["verified"] is True
+    assert_back_to_git(drill_dir)
+
+
+def test_the_lab_runs_no_production_scenario(cli, drill_dir: Path) -> None:
+    assert SHIPPED_LAB_SCENARIOS == ["api-failover", "bind-outage", "pdns-outage"]
+    for name in ("production-api-failover",):
+        as_lab = run(cli, drill_dir, "drill", "run", name, "--env", "lab")
+        assert as_lab.exit_code == 1
+        assert f"drill {name!r} is a scenario of environment 'production', not 'lab'" in (
+            as_lab.stderr
+        )
+        plain = run(cli, drill_dir, "drill", "run", name)
+        assert plain.exit_code == 1
+        assert "'production' is not a lab: a drill there changes real DNS" in plain.stderr
+    assert not list((drill_dir / "drills" / "history").glob("*-production-*"))
+    assert_back_to_git(drill_dir)
 
 
 def test_html_report_renders_the_timeline_in_chromium(drill_dir: Path, tmp_path: Path) -> None:
