@@ -322,3 +322,20 @@ def test_chromium_draws_no_label_over_another_and_none_outside(
     assert chromium.outside(got) == []
     assert not REPR.search(got["text"])
     assert got["windows"] == windows
+
+
+def test_the_text_summary_prints_no_python_value(capsys: pytest.CaptureFixture[str]) -> None:
+    from dnsops.cli.drill import _summary
+
+    outage, failover = report("out-pdns"), report("fast-failover")
+    outage["steps"][0]["impact"][0].update(added_p50_ms=-0.46, latency_max_ms=None)
+    failover["steps"][0]["convergence"][0].update(first_correct=None, max=None)
+    _summary(outage)
+    _summary(failover)
+    text = capsys.readouterr().out
+    assert not REPR.search(text), text
+    assert (
+        "iad: success 100.0% (0.0% only after the stub's retry), added latency p50 0 ms / "
+        "p95 851.67 ms, max - ms" in text
+    )
+    assert "iad: first correct -, converged max - (bound 5 s)" in text
