@@ -73,6 +73,16 @@ def many_short_steps(doc: dict[str, Any], n: int = 24) -> dict[str, Any]:
     return doc
 
 
+def many_vantages(doc: dict[str, Any]) -> dict[str, Any]:
+    """Eight vantages, some with long names (a population of resolvers, SSH, Atlas)."""
+    doc = copy.deepcopy(doc)
+    samples = doc["timeline"]["vantages"]["iad"]
+    names = ["iad", "lhr", "nrt", "cloudflare", "quad9-anycast", "lhr-ssh", "nrt-ssh"]
+    names.append("atlas-eu-west-probes")
+    doc["timeline"]["vantages"] = {n: samples for n in names}
+    return doc
+
+
 # -- what the page says --------------------------------------------------------------
 
 
@@ -275,8 +285,9 @@ def _boxes(svg: str) -> list[tuple[str, float, float, float]]:
         lambda: report("fast-failover"),
         lambda: with_wait(report("fast-failover")),
         lambda: many_short_steps(report("fast-failover")),
+        lambda: many_vantages(report("out-pdns")),
     ],
-    ids=["out-pdns", "fast-failover", "with-wait", "many-short-steps"],
+    ids=["out-pdns", "fast-failover", "with-wait", "many-short-steps", "many-vantages"],
 )
 def test_no_two_labels_overlap_by_the_estimate(make: Any) -> None:
     svg = timeline_svg(make())
@@ -309,8 +320,9 @@ def test_many_short_steps_stack_their_labels() -> None:
         (lambda: report("out-pdns"), 1),
         (lambda: with_wait(report("fast-failover")), 0),
         (lambda: many_short_steps(report("fast-failover")), 1),
+        (lambda: many_vantages(report("out-pdns")), 1),
     ],
-    ids=["out-pdns", "with-wait", "many-short-steps"],
+    ids=["out-pdns", "with-wait", "many-short-steps", "many-vantages"],
 )
 def test_chromium_draws_no_label_over_another_and_none_outside(
     make: Any, windows: int, tmp_path: Path
