@@ -1,9 +1,11 @@
 """The production drill set in drills/: what each scenario rehearses, and that it can run
-once the vantages it names are configured. Nothing here reaches production: the files are
-loaded and checked against dnsops.yaml and zones/, never run (dns-drill.yml runs them)."""
+once the vantages it names are configured. Nothing here reaches production (dns-drill.yml
+runs the set): the files are checked against dnsops.yaml and zones/, and the record
+failover is dry-run against Route 53 on moto_server and the NS1 stand-in."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,7 @@ from dnsops.drill.model import (
 )
 from dnsops.errors import ConfigError
 from dnsops.vantage import registry
-from tests.conftest import REPO, make_project
+from tests.conftest import REPO, make_project, reset_moto, run
 
 EXAMPLE_VANTAGES = ["lhr-ssh", "nrt-ssh", "atlas-eu"]  # dnsops.yaml, commented out
 PENDING = sorted((REPO / "drills").glob("*.yaml.example"))
@@ -164,3 +166,53 @@ def test_the_eu_west_region_is_the_london_vantages(tmp_path: Path) -> None:
     uncomment_example_vantages(root)
     _, env = load_project(root / "dnsops.yaml").environment("production")
     assert [v.name for v in env.vantages if v.region == "eu-west"] == ["lhr-ssh"]
+
+
+@pytest.fixture
+def production_root(
+    tmp_path: Path, moto_server: str, ns1_standin: Any, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """A project copy whose production is Route 53 on moto_server and the NS1 stand-in
+    (tests/test_production_providers.py), synced from git."""
+    from tests.test_production_providers import production_environ
+
+    reset_moto(moto_server)
+    ns1_standin.reset()
+    root = make_project(tmp_path / "project")
+    config = root / "config" / "production.yaml"
+    data = yaml.safe_load(config.read_text())
+    data["providers"]["ns1"]["client_config"] = ns1_standin.client_config()
+    config.write_text(yaml.safe_dump(data, sort_keys=False))
+    for name, value in production_environ(moto_server).items():
+        monkeypatch.setenv(name, value)
+    return root
+
+
+def test_the_production_failover_dry_run_names_both_providers_changes(
+    cli: Any, production_root: Path
+) -> None:
+    synced = run(cli, production_root, "sync", "--env", "production", "--doit")
+    assert synced.exit_code == 0, synced.output
+    res = run(
+        cli, production_root, "drill", "run", "production-api-failover", "--dry-run",
+        "--format", "json",
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["steps"] == [
+        {
+            "index": 0,
+            "kind": "record-failover",
+            "would": ["route53: update api.example.test. A", "ns1: update api.example.test. A"],
+        },
+        {"index": 1, "kind": "wait", "would": ["wait 30 s"]},
+        {
+            "index": 2,
+            "kind": "failback",
+            "would": ["sync api.example.test. A back to git on both providers"],
+        },
+        {"index": 3, "kind": "wait", "would": ["wait 60 s"]},
+        {"index": 4, "kind": "check", "would": ["check resolution", "check in-sync"]},
+    ]
+    # nothing was changed: both providers still equal git
+    plan = run(cli, production_root, "plan", "--env", "production", "--detailed-exitcode")
+    assert plan.exit_code == 0, plan.output
