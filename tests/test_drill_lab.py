@@ -83,6 +83,13 @@ steps:
   - {kind: failback}
 max_duration: 1m
 """,
+    "unknown-vantages": """name: unknown-vantages
+hypothesis: names the vantages of the production set, which the lab does not have
+steady_state:
+  - {check: resolution, name: api.example.test., type: A, vantages: [lhr-ssh, nrt-ssh, atlas-eu]}
+steps:
+  - {kind: provider-outage, provider: pdns, duration: 3s, method: stop}
+""",
     "kill-outage": """name: kill-outage
 hypothesis: a long outage, to be killed
 steps:
@@ -434,6 +441,17 @@ def test_the_lab_runs_no_production_scenario(cli, drill_dir: Path) -> None:
         assert plain.exit_code == 1
         assert "'production' is not a lab: a drill there changes real DNS" in plain.stderr
     assert not list((drill_dir / "drills" / "history").glob("*-production-*"))
+    assert_back_to_git(drill_dir)
+
+
+def test_a_drill_naming_unknown_vantages_stops_before_it_changes_anything(
+    cli, drill_dir: Path
+) -> None:
+    """What the production set does until dnsops.yaml's example vantages are uncommented."""
+    code, doc, stderr = drill(cli, drill_dir, "unknown-vantages")
+    assert code == 1 and doc == {}
+    assert "no vantage named lhr-ssh, nrt-ssh, atlas-eu (known: " in stderr
+    assert not list((drill_dir / "drills" / "history").glob("*-unknown-vantages.*"))
     assert_back_to_git(drill_dir)
 
 
