@@ -27,7 +27,12 @@ FIXTURES = Path(__file__).parent / "fixtures" / "drills"
 
 def test_shipped_scenarios_load(project_dir: Path) -> None:
     scenarios = {s.name: s for s in load_scenarios(load_project(project_dir / "dnsops.yaml"))}
-    assert sorted(scenarios) == ["api-failover", "bind-outage", "pdns-outage"]
+    assert sorted(scenarios) == [
+        "api-failover",
+        "bind-outage",
+        "pdns-outage",
+        "production-api-failover",
+    ]
     pdns = scenarios["pdns-outage"].steps[0]
     assert isinstance(pdns, ProviderOutage)
     assert (pdns.provider, pdns.method, pdns.duration) == ("pdns", "stop", 20.0)
@@ -90,7 +95,12 @@ def test_cli_list_json_and_bad_file(cli, project_dir: Path) -> None:
     res = run(cli, project_dir, "drill", "list", "--format", "json")
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
-    assert [s["name"] for s in doc["scenarios"]] == ["api-failover", "bind-outage", "pdns-outage"]
+    assert [s["name"] for s in doc["scenarios"]] == [
+        "api-failover",
+        "bind-outage",
+        "pdns-outage",
+        "production-api-failover",
+    ]
     assert doc["scenarios"][0]["steps"] == ["record-failover", "wait", "failback"]
     shutil.copy(FIXTURES / "unknown-key.yaml", project_dir / "drills" / "typo.yaml")
     bad = run(cli, project_dir, "drill", "list")
@@ -193,7 +203,7 @@ def test_drill_workflow_is_quarterly_serialised_and_uploads_reports() -> None:
     job = wf["jobs"]["drill"]
     steps = job["steps"]
     text = "\n".join(s.get("run", "") for s in steps)
-    assert 'dnsops drill run "$name" --doit --yes' in text
+    assert 'dnsops drill run "$name" --env production --doit --yes' in text
     rollback = next(s for s in steps if "drill rollback" in s.get("run", ""))
     upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload-artifact"))
     assert rollback["if"] == "always()" and upload["if"] == "always()"
@@ -257,8 +267,8 @@ def test_drill_env_filters_and_guards(cli, project_dir: Path) -> None:
         "bind-outage",
         "pdns-outage",
     ]
-    none = run(cli, project_dir, "drill", "list", "--env", "production", "--format", "json")
-    assert json.loads(none.stdout)["scenarios"] == []
+    prod = run(cli, project_dir, "drill", "list", "--env", "production", "--format", "json")
+    assert [s["name"] for s in json.loads(prod.stdout)["scenarios"]] == ["production-api-failover"]
     unknown = run(cli, project_dir, "drill", "status", "--env", "staging")
     assert unknown.exit_code == 1
     assert "no environment 'staging' (known: lab, production)" in unknown.output

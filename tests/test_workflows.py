@@ -33,6 +33,8 @@ READONLY_SECRETS = {
     "NS1_READONLY_API_KEY",
 }
 READONLY_VARS = {"AWS_READONLY_ROLE_ARN"}
+# What the production drills' vantages need (dnsops.yaml): RIPE Atlas, the SSH hosts' key.
+VANTAGE_SECRETS = {"RIPE_ATLAS_API_KEY", "DRILL_SSH_KEY"}
 # The one step of each workflow that gets credentials.
 CREDENTIAL_STEPS = {
     "dns-plan.yml": "Plan production",
@@ -329,7 +331,10 @@ def test_secrets_only_reach_the_step_that_needs_them_and_are_never_echoed() -> N
             assert not with_secrets
             continue
         assert [s["name"] for s in with_secrets] == [CREDENTIAL_STEPS[name]], name
-        assert set(with_secrets[0]["env"]) <= SECRETS | {"AWS_SESSION_TOKEN", "SCENARIO"}
+        allowed = SECRETS | {"AWS_SESSION_TOKEN", "SCENARIO"}
+        if name == "dns-drill.yml":
+            allowed |= VANTAGE_SECRETS | {"DRILL_SSH_KNOWN_HOSTS"}
+        assert set(with_secrets[0]["env"]) <= allowed
 
 
 def test_aws_roles_come_through_oidc_with_static_keys_as_the_fallback() -> None:
@@ -393,16 +398,120 @@ def test_write_credentials_live_only_in_production_jobs_no_pull_request_reaches(
 def test_drill_credentials_reach_production_scenarios_only() -> None:
     wf = load("dns-drill.yml")
     by_name = {s.get("name"): s for s in steps(wf)}
-    listing = by_name["List the drills"]["run"]
+    listing = by_name["List the production drills"]["run"]
     assert "dnsops drill list --format json" in listing
-    assert 'drill_names.py "$env" "$SCENARIO"' in listing and "for env in lab production" in listing
-    lab, production = by_name["Run the lab drills"], by_name["Run the drills"]
-    assert "env" not in lab and not references(lab, "secrets")
-    assert '< "$RUNNER_TEMP/drills-lab"' in lab["run"]
+    assert 'drill_names.py production "$SCENARIO"' in listing
+    production = by_name["Run the drills"]
     assert '< "$RUNNER_TEMP/drills-production"' in production["run"]
-    for step in (lab, production):
-        assert 'dnsops drill run "$name" --doit --yes' in step["run"]
-    assert references(production["env"], "secrets") == WRITE_SECRETS
+    assert 'dnsops drill run "$name" --env production --doit --yes' in production["run"]
+    assert references(production["env"], "secrets") == WRITE_SECRETS | VANTAGE_SECRETS
+    assert references(production["env"], "vars") == {"DRILL_SSH_KNOWN_HOSTS"}
+
+
+def _drill_list() -> dict[str, Any]:
+    """`dnsops drill list --format json` of this repository, as the workflow reads it."""
+    from typer.testing import CliRunner
+
+    from dnsops.cli.app import app
+
+    config = str(REPO / "dnsops.yaml")
+    result = CliRunner().invoke(app, ["--config", config, "drill", "list", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return dict(json.loads(result.stdout))
+
+
+def _drill_step(tmp_path: Path, name: str, env: dict[str, str]) -> tuple[int, list[str], str]:
+    """One step of dns-drill.yml's drill job, run by bash in a copy of the repository's
+    .github/scripts, with a stand-in `dnsops` that prints the real `drill list` JSON and
+    records every call. Returns (exit code, the stand-in's calls, stderr)."""
+    script = {s.get("name"): s for s in steps(load("dns-drill.yml"))}[name]["run"]
+    work = tmp_path / "work"
+    (work / ".github").mkdir(parents=True, exist_ok=True)
+    shutil.copytree(REPO / ".github" / "scripts", work / ".github" / "scripts", dirs_exist_ok=True)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    (tmp_path / "list.json").write_text(json.dumps(_drill_list()))
+    fake = bin_dir / "dnsops"
+    fake.write_text(
+        '#!/bin/sh\necho "$*" >> "$CALLS"\n'
+        f'case "$1 $2" in "drill list") cat "{tmp_path / "list.json"}";;\n'
+        '  "drill run") [ -z "$AGENT_CHECK" ] || ssh-add -l >> "$CALLS" 2>&1;; esac\nexit 0\n'
+    )
+    fake.chmod(0o755)
+    calls = tmp_path / "calls"
+    got = subprocess.run(
+        ["bash", "-e", "-o", "pipefail", "-c", script],
+        cwd=work,
+        env={
+            "PATH": f"{bin_dir}:/usr/bin:/bin",
+            "CALLS": str(calls),
+            "RUNNER_TEMP": str(tmp_path),
+            "GITHUB_OUTPUT": str(tmp_path / "output"),
+            "HOME": str(tmp_path),
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    lines = calls.read_text().splitlines() if calls.exists() else []
+    calls.unlink(missing_ok=True)
+    return got.returncode, lines, got.stderr
+
+
+def test_the_quarterly_drill_runs_exactly_the_production_scenarios_and_starts_no_lab(
+    tmp_path: Path,
+) -> None:
+    wf = load("dns-drill.yml")
+    assert wf["on"]["schedule"] == [{"cron": "17 6 1 1,4,7,10 *"}]
+    assert wf["concurrency"] == {"group": "dns-drill", "cancel-in-progress": False}
+    job = jobs(wf)["drill"]
+    assert job["environment"] == "production"
+    assert job["permissions"] == {"contents": "read", "id-token": "write"}
+    # no lab on the runner: no lab, no servers, no root, no Debian packages
+    text = runs(wf, "drill")
+    for word in ("lab up", "lab down", "sync --doit", "make setup", "sudo", "apt-get", "systemctl"):
+        assert word not in text, word
+    assert "drills-lab" not in text and "Run the lab drills" not in str(job)
+    # the scheduled run (no dispatch input) picks exactly the production scenarios
+    production = [s["name"] for s in _drill_list()["scenarios"] if s["environment"] == "production"]
+    assert production == ["production-api-failover"]
+    code, calls, stderr = _drill_step(tmp_path, "List the production drills", {"SCENARIO": ""})
+    assert code == 0, stderr
+    assert calls == ["drill list --format json"]
+    assert (tmp_path / "drills-production").read_text().splitlines() == production
+    assert (tmp_path / "output").read_text() == f"production={len(production)}\n"
+    # ...and runs each against production, one after the other
+    code, calls, stderr = _drill_step(tmp_path, "Run the drills", {"DRILL_SSH_KEY": ""})
+    assert code == 0, stderr
+    assert calls == [f"drill run {n} --env production --doit --yes" for n in production]
+    # the SSH vantages' key is in an agent while the drills run, and on no disk
+    key = tmp_path / "id_ed25519"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "drill-test", "-f", str(key)],
+        check=True,
+        timeout=30,
+    )
+    private = key.read_text()
+    key.unlink()
+    public = Path(f"{key}.pub").read_text().split()
+    known = f"probe-lhr {public[0]} {public[1]}"
+    ssh_env = {"DRILL_SSH_KEY": private, "DRILL_SSH_KNOWN_HOSTS": known, "AGENT_CHECK": "1"}
+    code, calls, stderr = _drill_step(tmp_path, "Run the drills", ssh_env)
+    assert code == 0, stderr
+    assert calls[0] == f"drill run {production[0]} --env production --doit --yes"
+    assert calls[1].endswith("drill-test (ED25519)")  # ssh-add -l, during the drill
+    assert (tmp_path / ".ssh" / "known_hosts").read_text() == known + "\n"
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert "PRIVATE KEY" not in path.read_text(errors="replace"), path
+    # a dispatch naming a lab scenario is refused: the test suite runs those
+    code, calls, stderr = _drill_step(
+        tmp_path, "List the production drills", {"SCENARIO": "pdns-outage"}
+    )
+    assert code == 1
+    assert "'pdns-outage' is a scenario of environment 'lab': the test suite rehearses it" in stderr
 
 
 def drill_names() -> Any:
@@ -415,38 +524,36 @@ def drill_names() -> Any:
     return module
 
 
-def test_drill_names_picks_each_steps_scenarios() -> None:
+def test_drill_names_picks_the_production_scenarios() -> None:
     select = drill_names().select
     doc = {
         "scenarios": [
             {"name": "pdns-outage", "environment": "lab"},
-            {"name": "ns1-isolation", "environment": "production"},
+            {"name": "ns1-blackhole", "environment": "production"},
             {"name": "api-failover", "environment": "lab"},
+            {"name": "production-api-failover", "environment": "production"},
         ]
     }
-    assert select(doc, "lab") == ["pdns-outage", "api-failover"]
-    assert select(doc, "production") == ["ns1-isolation"]
-    assert select(doc, "production", "pdns-outage") == []
-    assert select(doc, "lab", "pdns-outage") == ["pdns-outage"]
-    with pytest.raises(SystemExit, match="no drill scenario named"):
-        select(doc, "lab", "nope")
+    assert select(doc, "production") == ["ns1-blackhole", "production-api-failover"]
+    assert select(doc, "production", "ns1-blackhole") == ["ns1-blackhole"]
+    with pytest.raises(SystemExit, match="'api-failover' is a scenario of environment 'lab'"):
+        select(doc, "production", "api-failover")
+    with pytest.raises(SystemExit, match="no drill scenario named 'nope'"):
+        select(doc, "production", "nope")
+    with pytest.raises(SystemExit, match="runs the environment"):
+        select(doc, "lab")  # the workflow never runs the lab
     doc["scenarios"].append({"name": "staging-failover", "environment": "staging"})
-    with pytest.raises(SystemExit, match="staging-failover"):
-        select(doc, "lab")  # a scenario no step runs fails every step
+    with pytest.raises(SystemExit, match=r"staging-failover \(staging\)"):
+        select(doc, "production")  # a scenario nobody runs fails the run
 
 
-def test_every_scenario_in_drills_is_run_by_one_of_the_two_steps() -> None:
-    from typer.testing import CliRunner
-
-    from dnsops.cli.app import app
-
-    config = str(REPO / "dnsops.yaml")
-    result = CliRunner().invoke(app, ["--config", config, "drill", "list", "--format", "json"])
-    assert result.exit_code == 0, result.output
-    doc = json.loads(result.stdout)
-    module = drill_names()
-    picked = module.select(doc, "lab") + module.select(doc, "production")
-    assert sorted(picked) == sorted(s["name"] for s in doc["scenarios"])
+def test_every_scenario_in_drills_is_run_by_the_workflow_or_the_tests() -> None:
+    doc = _drill_list()
+    picked = drill_names().select(doc, "production")
+    lab = [s["name"] for s in doc["scenarios"] if s["environment"] == "lab"]
+    # (tests/test_drill_lab.py runs every lab scenario of drills/ in its lab)
+    assert sorted(picked + lab) == sorted(s["name"] for s in doc["scenarios"])
+    assert picked and lab
 
 
 # -- the scripts --------------------------------------------------------------------------
@@ -556,8 +663,8 @@ def test_the_drill_history_is_restored_before_and_kept_after_on_its_branch() -> 
     }
     assert "cp -t drills/history/" in drill["Restore the drill history"]["run"]
     names = [s.get("name") for s in steps(wf, "drill")]
-    assert names.index("Restore the drill history") < names.index("Run the lab drills")
-    assert "drill status --prom-file" in drill["Drill status"]["run"]
+    assert names.index("Restore the drill history") < names.index("Run the drills")
+    assert "drill status --env production --prom-file" in drill["Drill status"]["run"]
     history = jobs(wf)["history"]
     assert history["needs"] == "drill" and history["permissions"] == {"contents": "write"}
     assert "secrets." not in str(history)

@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
-"""The drill scenarios one step of dns-drill.yml runs: their names, one per line.
+"""The drill scenarios dns-drill.yml runs: their names, one per line.
 
-    dnsops drill list --format json | drill_names.py ENVIRONMENT [SCENARIO]
+    dnsops drill list --format json | drill_names.py production [SCENARIO]
 
-Only the scenarios of ENVIRONMENT are printed: the lab step asks for `lab`, the one step
-that holds the production credentials for `production`, so the credentials reach
-production scenarios only. SCENARIO (the dispatch input; empty: every scenario) must name
-a scenario. A scenario in scope whose environment no step of the workflow runs fails the
-run instead of being skipped without a word.
+The workflow runs the production scenarios (`environment: production`), against
+production, and nothing else: lab scenarios are rehearsed by the test suite (ci.yml,
+tests/test_drill_lab.py), never on the workflow's runner. SCENARIO (the dispatch input;
+empty: every production scenario) must name a production scenario. A scenario of any
+other environment fails the run instead of being skipped without a word.
 """
 
 from __future__ import annotations
@@ -17,26 +17,37 @@ import re
 import sys
 from typing import Any
 
-ENVIRONMENTS = ("lab", "production")
+RUN_HERE = ("production",)
+ELSEWHERE = {"lab": "the test suite rehearses it (tests/test_drill_lab.py), not dns-drill.yml"}
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")  # the scenario model's own pattern
 
 
 def select(doc: dict[str, Any], environment: str, scenario: str = "") -> list[str]:
-    if environment not in ENVIRONMENTS:
-        raise SystemExit(f"drill_names: environment must be one of {', '.join(ENVIRONMENTS)}")
+    if environment not in RUN_HERE:
+        raise SystemExit(
+            f"drill_names: dns-drill.yml runs the environment(s) {', '.join(RUN_HERE)} "
+            f"only, not {environment!r}"
+        )
     scenarios = list(doc["scenarios"])
     if scenario:
         scenarios = [s for s in scenarios if s["name"] == scenario]
         if not scenarios:
             raise SystemExit(f"drill_names: no drill scenario named {scenario!r}")
+        (chosen,) = scenarios
+        if chosen["environment"] in ELSEWHERE:
+            raise SystemExit(
+                f"drill_names: {scenario!r} is a scenario of environment "
+                f"{chosen['environment']!r}: {ELSEWHERE[chosen['environment']]}"
+            )
     strays = [
         f"{s['name']} ({s['environment']})"
         for s in scenarios
-        if s["environment"] not in ENVIRONMENTS
+        if s["environment"] not in (*RUN_HERE, *ELSEWHERE)
     ]
     if strays:
         raise SystemExit(
-            "drill_names: no step of dns-drill.yml runs the environment of " + ", ".join(strays)
+            "drill_names: neither dns-drill.yml nor the test suite runs the environment of "
+            + ", ".join(strays)
         )
     names = [s["name"] for s in scenarios if s["environment"] == environment]
     for name in names:

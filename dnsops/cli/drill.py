@@ -30,7 +30,7 @@ from dnsops.drill.history import cadence_status, metrics, past_runs, write_repor
 from dnsops.drill.journal import Journal
 from dnsops.drill.model import Scenario, find_scenario, load_scenarios
 from dnsops.drill.report import build
-from dnsops.render.drill import population_rows, population_summary
+from dnsops.render.drill import fmt_added, fmt_value, population_rows, population_summary
 from dnsops.render.prometheus import write_textfile
 
 app = typer.Typer(
@@ -227,8 +227,8 @@ def _summary(doc: dict[str, Any]) -> None:
             out.print(
                 f"     {x['vantage']}: success {x['success_fraction']:.1%} "
                 f"({x['retried_fraction']:.1%} only after the stub's retry), added latency "
-                f"p50 {x['added_p50_ms']} ms / p95 {x['added_p95_ms']} ms, "
-                f"max {x['latency_max_ms']} ms"
+                f"p50 {fmt_added(x['added_p50_ms'])} ms / p95 {fmt_added(x['added_p95_ms'])} ms, "
+                f"max {fmt_value(x['latency_max_ms'])} ms"
             )
         for r in st.get("regions", []):
             if r["impact"] == "no samples":
@@ -241,8 +241,8 @@ def _summary(doc: dict[str, Any]) -> None:
             )
         for c in [] if "population" in st else st.get("convergence", []):
             out.print(
-                f"     {c['vantage']}: first correct {c['first_correct']} s, converged "
-                f"max {c['max']} s (bound {c['bound']:g} s)"
+                f"     {c['vantage']}: first correct {fmt_value(c['first_correct'], ' s')}, "
+                f"converged max {fmt_value(c['max'], ' s')} (bound {c['bound']:g} s)"
             )
         if "population" in st:
             pop = st["population"]

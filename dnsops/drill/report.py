@@ -58,6 +58,15 @@ def classify_all(result: RunResult) -> list[tuple[Sample, str]]:
     return out
 
 
+def _added_floored(impact: dict[str, Any]) -> dict[str, Any]:
+    """Added latency is latency *above* the steady state's (p50 over p50, p95 over p95):
+    an outage window that happened to answer faster added 0, not a negative number."""
+    for key in ("added_p50_ms", "added_p95_ms"):
+        if impact.get(key) is not None:
+            impact[key] = max(0.0, impact[key])
+    return impact
+
+
 def _step_title(step: Any) -> str:
     if isinstance(step, ProviderOutage):
         return f"provider-outage {step.provider} ({step.method}, {step.duration:g} s)"
@@ -94,7 +103,7 @@ def build(result: RunResult) -> dict[str, Any]:
             impact = measure.outage_impact(
                 samples, expectations, (0.0, extra["fault_at"]), (extra["fault_at"], until)
             )
-            doc["impact"] = [x.to_json() for x in impact]
+            doc["impact"] = [_added_floored(x.to_json()) for x in impact]
             low = [x for x in impact if x.success_fraction < sc.expect_success]
             if low and rec.ok:
                 rec.ok = False

@@ -1,10 +1,13 @@
 """Drill reports as markdown and as one self-contained HTML page (inline SVG, no scripts).
 
-Both read the report dict built by dnsops.drill.report; neither does I/O.
+Both read the report dict built by dnsops.drill.report; neither does I/O. Neither prints a
+Python value as such: booleans are words (yes / no), a missing number is "-".
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from html import escape
 from typing import Any
 
@@ -24,14 +27,39 @@ LEGEND = {
     "wrong": "wrong answer",
     "fail": "failed (SERVFAIL / timeout)",
 }
+OUTAGE_FILL = "#e6a700"
+OUTAGE_OPACITY = 0.16
+OUTAGE_LEGEND = "outage window (fault to restore)"
+ADDED_LATENCY = (
+    "Added latency: how much slower the outage window's p50 (p95) answer was than the "
+    "steady state's p50 (p95) before the fault; 0 when it was not slower (a lower "
+    "latency during the outage is noise, not a speed-up)."
+)
 
 
-def _fmt(x: Any, unit: str = "") -> str:
+def fmt_value(x: Any, unit: str = "") -> str:
     if x is None:
         return "-"
+    if isinstance(x, bool):
+        return _yes(x)
     if isinstance(x, float):
         return f"{x:g}{unit}"
     return f"{x}{unit}"
+
+
+_fmt = fmt_value
+
+
+def _yes(x: bool | None) -> str:
+    return "-" if x is None else ("yes" if x else "no")
+
+
+def fmt_added(x: float | None) -> str:
+    """Latency above the steady state's: never below 0 (see ADDED_LATENCY)."""
+    return "-" if x is None else f"{max(0.0, x):g}"
+
+
+_added = fmt_added
 
 
 def _detect(x: float | None) -> str:
@@ -69,23 +97,28 @@ def markdown(doc: dict[str, Any]) -> str:
     rb = doc["rollback"]
     lines += ["", "## Rollback and verification", ""]
     lines += [f"- {u}" for u in rb["undone"]] or ["- nothing left to undo"]
-    lines.append(f"- verified (servers running, providers equal git): **{rb['verified']}**")
+    lines.append(f"- verified (servers running, providers equal git): **{_yes(rb['verified'])}**")
     lines += [f"  - {p}" for p in rb["problems"]]
     return "\n".join(lines) + "\n"
 
 
 def _md_step(st: dict[str, Any]) -> list[str]:
-    out = ["", f"### Step {st['index'] + 1}: {st['title']}", ""]
+    """The step's section, or nothing when it has nothing to show (a wait)."""
+    out: list[str] = []
     if st.get("note"):
         out += [f"> {st['note']}", ""]
     if "isolation" in st:
         iso = st["isolation"]
         out.append(
             f"- {iso['provider']} alone, {iso['records_checked']} records on "
-            f"{len(iso['nameservers'])} nameservers: complete and correct = "
-            f"**{iso['complete_and_correct']}**"
+            f"{len(iso['nameservers'])} nameservers: complete and correct: "
+            f"**{_yes(iso['complete_and_correct'])}**"
         )
         out += [f"  - {p}" for p in iso["problems"][:20]]
+    if st.get("checks"):
+        for c in st["checks"]:
+            out.append(f"- {c['check']}: {'ok' if c['ok'] else '**failed**'}")
+            out += [f"  - {d}" for d in c["detail"][:20]]
     if "impact" in st:
         out += [
             "| vantage | success | answered only on retry | SERVFAIL | timeouts "
@@ -100,9 +133,10 @@ def _md_step(st: dict[str, Any]) -> list[str]:
                 f"{_fmt(x['latency_p50_ms'])} / {_fmt(x['latency_p95_ms'])} / "
                 f"{_fmt(x['latency_max_ms'])} ms "
                 f"({_fmt(x['baseline_p50_ms'])} / {_fmt(x['baseline_p95_ms'])}) | "
-                f"{_fmt(x['added_p50_ms'])} / {_fmt(x['added_p95_ms'])} ms | "
+                f"{_added(x['added_p50_ms'])} / {_added(x['added_p95_ms'])} ms | "
                 f"{_detect(x['time_to_detect'])} |"
             )
+        out += ["", ADDED_LATENCY]
     if "convergence" in st:
         out.append(
             f"- {st['record']}: {', '.join(st['old'])} → {', '.join(st['new'])}; "
@@ -125,7 +159,9 @@ def _md_step(st: dict[str, Any]) -> list[str]:
             )
     if "population" in st:
         out += population_md(st["population"])
-    return out
+    if not out:
+        return []
+    return ["", f"### Step {st['index'] + 1}: {st['title']}", "", *out]
 
 
 # -- HTML ----------------------------------------------------------------------------
@@ -175,13 +211,16 @@ def html(doc: dict[str, Any]) -> str:
         )
     parts.append("</table>")
     for st in doc["steps"]:
-        parts.append(_html_step(st))
+        section = _html_step(st)
+        if section:
+            parts.append(section)
     rb = doc["rollback"]
     parts.append("<h2>Rollback and verification</h2><ul>")
     parts += [f"<li>{escape(u)}</li>" for u in rb["undone"]] or ["<li>nothing left to undo</li>"]
     cls = "good" if rb["verified"] else "bad"
     parts.append(
-        f'<li class="{cls}">verified (servers running, providers equal git): {rb["verified"]}</li>'
+        f'<li class="{cls}">verified (servers running, providers equal git): '
+        f"{_yes(rb['verified'])}</li>"
     )
     parts += [f'<li class="bad">{escape(p)}</li>' for p in rb["problems"]]
     parts.append("</ul></body></html>")
@@ -189,7 +228,8 @@ def html(doc: dict[str, Any]) -> str:
 
 
 def _html_step(st: dict[str, Any]) -> str:
-    out = [f"<h3>Step {st['index'] + 1}: {escape(st['title'])}</h3>"]
+    """The step's section, or "" when it has nothing to show (a wait)."""
+    out: list[str] = []
     if st.get("note"):
         out.append(f'<p class="note">{escape(st["note"])}</p>')
     if "isolation" in st:
@@ -197,11 +237,22 @@ def _html_step(st: dict[str, Any]) -> str:
         out.append(
             f"<p>{escape(iso['provider'])} alone: {iso['records_checked']} records on "
             f"{len(iso['nameservers'])} nameservers — complete and correct: "
-            f"<b>{iso['complete_and_correct']}</b></p>"
+            f"<b>{_yes(iso['complete_and_correct'])}</b></p>"
         )
         if iso["problems"]:
             out.append("<ul>" + "".join(f"<li>{escape(p)}</li>" for p in iso["problems"][:20]))
             out.append("</ul>")
+    if st.get("checks"):
+        out.append('<ul class="checks">')
+        for c in st["checks"]:
+            verdict = "ok" if c["ok"] else '<span class="bad">failed</span>'
+            details = "".join(f"<li>{escape(d)}</li>" for d in c["detail"][:20])
+            out.append(
+                f"<li>{escape(c['check'])}: {verdict}"
+                + (f"<ul>{details}</ul>" if details else "")
+                + "</li>"
+            )
+        out.append("</ul>")
     if "impact" in st:
         out.append(
             "<table><tr><th>vantage</th><th>success</th><th>answered only on retry</th>"
@@ -210,7 +261,6 @@ def _html_step(st: dict[str, Any]) -> str:
             "<th>added p50 / p95 ms</th><th>time to detect</th></tr>"
         )
         for x in st["impact"]:
-            detect = "not noticed" if x["time_to_detect"] is None else f"{x['time_to_detect']:g} s"
             out.append(
                 f"<tr><td>{escape(x['vantage'])}</td><td>{_pct(x['success_fraction'])}</td>"
                 f"<td>{_pct(x['retried_fraction'])}</td>"
@@ -218,10 +268,11 @@ def _html_step(st: dict[str, Any]) -> str:
                 f"<td>{_fmt(x['latency_p50_ms'])} / {_fmt(x['latency_p95_ms'])} / "
                 f"{_fmt(x['latency_max_ms'])}</td>"
                 f"<td>{_fmt(x['baseline_p50_ms'])} / {_fmt(x['baseline_p95_ms'])}</td>"
-                f"<td>{_fmt(x['added_p50_ms'])} / {_fmt(x['added_p95_ms'])}</td>"
-                f"<td>{detect}</td></tr>"
+                f"<td>{_added(x['added_p50_ms'])} / {_added(x['added_p95_ms'])}</td>"
+                f"<td>{_detect(x['time_to_detect'])}</td></tr>"
             )
         out.append("</table>")
+        out.append(f"<p><small>{escape(ADDED_LATENCY)}</small></p>")
     if "convergence" in st:
         out.append(
             f"<p><code>{escape(st['record'])}</code>: {escape(', '.join(st['old']))} → "
@@ -243,31 +294,164 @@ def _html_step(st: dict[str, Any]) -> str:
         out.append("</table>")
     if "population" in st:
         out.append(population_html(st["population"]))
-    return "\n".join(out)
+    if not out:
+        return ""
+    return "\n".join([f"<h3>Step {st['index'] + 1}: {escape(st['title'])}</h3>", *out])
+
+
+# -- the timeline --------------------------------------------------------------------
+
+FONT_PX = 11  # svg text{font:11px ...} above
+ROW_PX = 15  # one row of labels: a line of 11 px text (DejaVu Sans: 12.8 px high) and air
+WIDTH = 1000
+_WIDE = frozenset("mwMW%+—→…@")
+_NARROW = frozenset(" fijlrtI.,:;-/()[]'|!")
+
+
+def text_width(text: str, px: float = FONT_PX) -> float:
+    """An upper estimate of ``text``'s width in a sans-serif font of ``px`` pixels.
+
+    Per character, in em: 1 for the widest (m, w, %…), 0.4 for the narrow ones, 0.8 for
+    capitals, 0.64 for the rest (digits and lower case). DejaVu Sans, one of the widest
+    common fonts (Debian's default sans), stays below it for every character used here.
+    """
+    em = 0.0
+    for ch in text:
+        if ch in _WIDE:
+            em += 1.0
+        elif ch in _NARROW:
+            em += 0.4
+        elif ch.isupper():
+            em += 0.8
+        else:
+            em += 0.64
+    return em * px
+
+
+@dataclass
+class Placed:
+    """A label's box: left edge ``x``, ``width``, in row ``row`` of its band."""
+
+    text: str
+    anchor: float  # the x of the mark it belongs to
+    x: float
+    width: float
+    row: int = 0
+
+
+def place_labels(
+    labels: list[tuple[float, str]], lo: float, hi: float, pad: float = 3.0, gap: float = 8.0
+) -> list[Placed]:
+    """Each label just right of its mark (left of it near the right edge), kept inside
+    [lo, hi], in the first row where it keeps ``gap`` from every other label of that row.
+
+    Greedy by left edge, which needs no more rows than the most labels over one point.
+    """
+    placed = []
+    for anchor, text in labels:
+        w = text_width(text)
+        x0 = anchor + pad
+        if x0 + w > hi:
+            x0 = anchor - pad - w
+        placed.append(Placed(text, anchor, max(lo, min(x0, hi - w)), w))
+    row_ends: list[float] = []
+    for p in sorted(placed, key=lambda p: (p.x, p.anchor)):
+        for r, end in enumerate(row_ends):
+            if p.x >= end + gap:
+                p.row, row_ends[r] = r, p.x + p.width
+                break
+        else:
+            p.row = len(row_ends)
+            row_ends.append(p.x + p.width)
+    return placed
+
+
+def outage_windows(tl: dict[str, Any]) -> list[tuple[float, float]]:
+    """(fault, restore) times: each fault mark to the first restore after it, or the end."""
+    marks = sorted(tl["marks"], key=lambda m: m["t"])
+    restores = [m["t"] for m in marks if m["kind"] == "restore"]
+    out = []
+    for m in marks:
+        if m["kind"] != "fault":
+            continue
+        until = next((t for t in restores if t >= m["t"]), tl["end"])
+        if until in restores:
+            restores.remove(until)
+        out.append((m["t"], until))
+    return out
+
+
+def _tick_step(end: float, plot: float, widest: float) -> int:
+    for step in (1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600, 900, 1800, 3600):
+        if plot * step / end >= widest + 12:
+            return step
+    return max(1, math.ceil(end / 4))
+
+
+TOP_KINDS = ("step", "change", "fault")  # labelled above the plot; the rest below
+MARK_COLORS = {"ttl": "#d73027", "bound": "#d73027", "fault": "#b07d00"}
 
 
 def timeline_svg(doc: dict[str, Any]) -> str:
-    """One row per vantage, one lane per probe; each sample a tick coloured by its outcome."""
+    """One row per vantage, one lane per probe; each sample a tick coloured by its outcome.
+
+    Outage windows are shaded; every mark's label is laid out (rows above and below the
+    plot) so that no two labels overlap and none leaves the picture.
+    """
     tl = doc["timeline"]
     vantages = list(tl["vantages"])
     probes = tl["probes"] or ["-"]
     end = max(tl["end"], 1.0)
-    left, right, top, lane, gap = 70, 90, 44, 12, 14
-    width = 1000
+    lane, gap = 12, 14
+    left = max(60, math.ceil(max((text_width(v) for v in vantages), default=0) + 14))
+    right = 24
+    plot = WIDTH - left - right
     row = lane * len(probes) + gap
-    height = top + row * len(vantages) + 70
-    plot = width - left - right
 
     def x(t: float) -> float:
         return float(left + max(0.0, min(t, end)) / end * plot)
 
+    marks = list(tl["marks"])
+    above = [m for m in marks if m["kind"] in TOP_KINDS]
+    below = [m for m in marks if m["kind"] not in TOP_KINDS]
+    top_labels = place_labels([(x(m["t"]), m["label"]) for m in above], 4, WIDTH - 4)
+    low_labels = place_labels([(x(m["t"]), m["label"]) for m in below], 4, WIDTH - 4)
+    n_top = max((p.row + 1 for p in top_labels), default=0)
+    n_low = max((p.row + 1 for p in low_labels), default=0)
+    top = 22 + (n_top - 1) * ROW_PX if n_top else 12
+    bottom = top + row * len(vantages)
+    ticks_y = bottom + 15
+    windows = outage_windows(tl)
+
+    legend = [(COLORS[k], 1.0, label) for k, label in LEGEND.items()]
+    if windows:
+        legend.append((OUTAGE_FILL, OUTAGE_OPACITY * 2, OUTAGE_LEGEND))
+    legend_rows: list[list[tuple[float, str, float, str]]] = [[]]
+    lx = 4.0
+    for color, opacity, label in legend:
+        w = 14 + text_width(label)
+        if lx + w > WIDTH - 4 and legend_rows[-1]:
+            legend_rows.append([])
+            lx = 4.0
+        legend_rows[-1].append((lx, color, opacity, label))
+        lx += w + 18
+    legend_top = ticks_y + n_low * ROW_PX + 12
+    height = legend_top + len(legend_rows) * ROW_PX + 4
+
     out = [
-        f'<svg id="timeline" xmlns="http://www.w3.org/2000/svg" width="{width}" '
-        f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
+        f'<svg id="timeline" xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" '
+        f'height="{height}" viewBox="0 0 {WIDTH} {height}" role="img" '
         'aria-label="answers per vantage over time">',
         f'<rect x="{left}" y="{top}" width="{plot}" height="{row * len(vantages)}" '
         'fill="#fafafa" stroke="#ddd"/>',
     ]
+    for start, until in windows:
+        out.append(
+            f'<rect class="outage-window" x="{x(start):.1f}" y="{top}" '
+            f'width="{max(1.0, x(until) - x(start)):.1f}" height="{row * len(vantages)}" '
+            f'fill="{OUTAGE_FILL}" fill-opacity="{OUTAGE_OPACITY}">'
+            f"<title>outage window: {start:g} s to {until:g} s</title></rect>"
+        )
     for i, v in enumerate(vantages):
         y0 = top + i * row
         out.append(
@@ -280,34 +464,54 @@ def timeline_svg(doc: dict[str, Any]) -> str:
                 f'<rect class="s-{outcome}" x="{x(t):.1f}" y="{y:.1f}" width="2" '
                 f'height="{lane - 2}" fill="{COLORS.get(outcome, "#999")}"/>'
             )
-    bottom = top + row * len(vantages)
-    for mark in tl["marks"]:
-        mx = x(mark["t"])
-        kind = mark["kind"]
-        color = {"ttl": "#d73027", "bound": "#d73027", "fault": "#e6a700"}.get(kind, "#555")
-        dash = ' stroke-dasharray="4 3"' if kind in ("ttl", "bound", "restore") else ""
+    for mark, p in zip(above, top_labels, strict=True):
+        baseline = top - 6 - p.row * ROW_PX
+        out += _mark(mark, p, baseline - 10, bottom, baseline)
+    for mark, p in zip(below, low_labels, strict=True):
+        baseline = ticks_y + (p.row + 1) * ROW_PX
+        out += _mark(mark, p, top - 4, baseline - 10, baseline)
+    step = _tick_step(end, plot, text_width(f"{int(end)}s"))
+    for s in range(0, int(end) + 1, step):
         out.append(
-            f'<line class="mark-{kind}" x1="{mx:.1f}" y1="{top - 4}" x2="{mx:.1f}" '
-            f'y2="{bottom}" stroke="{color}"{dash}/>'
+            f'<text x="{x(s):.1f}" y="{ticks_y}" text-anchor="middle" fill="#777">{s}s</text>'
         )
-        label_y = {"step": top - 22, "change": top - 8, "fault": top - 8}.get(kind, bottom + 12)
-        if kind == "bound":
-            label_y = bottom + 38
-        out.append(
-            f'<text x="{mx + 2:.1f}" y="{label_y}" fill="{color}">{escape(mark["label"])}</text>'
-        )
-    for s in range(0, int(end) + 1, max(1, int(end // 10) or 1)):
-        out.append(f'<text x="{x(s):.1f}" y="{bottom + 26}" fill="#777">{s}s</text>')
-    lx = left
-    for key, label in LEGEND.items():
-        out.append(
-            f'<rect x="{lx}" y="{height - 14}" width="10" height="10" fill="{COLORS[key]}"/>'
-        )
-        out.append(f'<text x="{lx + 14}" y="{height - 5}">{escape(label)}</text>')
-        lx += 40 + 7 * len(label)
+    for i, items in enumerate(legend_rows):
+        y = legend_top + (i + 1) * ROW_PX
+        for lx, color, opacity, label in items:
+            out.append(
+                f'<rect x="{lx:g}" y="{y - 9}" width="10" height="10" fill="{color}"'
+                + (f' fill-opacity="{opacity:g}"' if opacity != 1.0 else "")
+                + "/>"
+            )
+            out.append(f'<text x="{lx + 14:g}" y="{y}">{escape(label)}</text>')
     out.append("</svg>")
-    lanes = ", ".join(f"lane {i + 1}: {escape(p)}" for i, p in enumerate(probes))
-    return "\n".join(out) + f"\n<p><small>Lanes per vantage — {lanes}.</small></p>"
+    return "\n".join(out) + "\n" + _caption(probes, bool(windows))
+
+
+def _mark(mark: dict[str, Any], p: Placed, y1: float, y2: float, baseline: float) -> list[str]:
+    kind = mark["kind"]
+    color = MARK_COLORS.get(kind, "#555")
+    dash = ' stroke-dasharray="4 3"' if kind in ("ttl", "bound", "restore") else ""
+    return [
+        f'<line class="mark-{kind}" x1="{p.anchor:.1f}" y1="{y1}" x2="{p.anchor:.1f}" '
+        f'y2="{y2}" stroke="{color}"{dash}/>',
+        f'<text class="label-{kind}" x="{p.x:.1f}" y="{baseline}" fill="{color}">'
+        f"{escape(mark['label'])}</text>",
+    ]
+
+
+def _caption(probes: list[str], windows: bool) -> str:
+    lanes = []
+    for i, p in enumerate(probes):
+        if p.startswith("nx:"):
+            zone = f"<code>{escape(p[3:])}</code>"
+            lanes.append(f"{i + 1}. a fresh, never-cached name under {zone} each time")
+        else:
+            lanes.append(f"{i + 1}. <code>{escape(p)}</code>")
+    text = "One lane per probe in each vantage's row, top to bottom: " + "; ".join(lanes) + "."
+    if windows:
+        text += " Shaded: the outage window, from the fault to the restore."
+    return f"<p><small>{text}</small></p>"
 
 
 # -- convergence over the population (a small table; the timeline is elsewhere) -----------
