@@ -19,7 +19,6 @@ from dnsops.drill.model import (
     RecordFailover,
     ResolutionCheck,
     Wait,
-    load_scenario,
     load_scenarios,
 )
 from dnsops.errors import ConfigError
@@ -138,27 +137,30 @@ PENDING_STEPS = {
 
 
 @pytest.mark.parametrize("path", PENDING, ids=lambda p: p.name)
-def test_a_pending_scenario_differs_from_a_valid_one_only_in_its_new_step(
+def test_a_pending_scenario_loads_once_the_example_vantages_are_enabled(
     path: Path, tmp_path: Path
 ) -> None:
-    """Kept out of drills/*.yaml (and so out of `drill list` and the workflow) until the
-    step exists; everything else in the file is valid today: with the new step replaced
-    by a wait it loads, in the production environment."""
+    """Kept out of drills/*.yaml (and so out of `drill list` and the workflow) while the
+    SSH vantages it cuts off are commented out in dnsops.yaml: refused as it stands (the
+    vantages do not exist), loaded whole once they are uncommented as their comment says,
+    with the blackhole / regional-loss step exactly as issue 15 gives it."""
     data = yaml.safe_load(path.read_text())
     name = path.name.removesuffix(".yaml.example")
     assert data["name"] == name and data["environment"] == "production"
-    (step,) = [s for s in data["steps"] if s == PENDING_STEPS[name]]
-    index = data["steps"].index(step)
+    assert [s for s in data["steps"] if s == PENDING_STEPS[name]] == [PENDING_STEPS[name]]
     vantages = {v for c in data["steady_state"] if "vantages" in c for v in c["vantages"]}
     assert vantages <= set(EXAMPLE_VANTAGES)
-    data["steps"][index] = {"kind": "wait", "duration": step["duration"]}
-    copy = tmp_path / f"{name}.yaml"
-    copy.write_text(yaml.safe_dump(data, sort_keys=False))
-    scenario = load_scenario(copy)
-    assert scenario.environment == "production" and scenario.cadence == 92 * 86400
     project = make_project(tmp_path / "p")
-    (project / "drills" / copy.name).write_text(copy.read_text())
-    assert name in [s.name for s in load_scenarios(load_project(project / "dnsops.yaml"))]
+    (project / "drills" / f"{name}.yaml").write_text(path.read_text())
+    with pytest.raises(ConfigError) as refused:
+        load_scenarios(load_project(project / "dnsops.yaml"))
+    assert f"{name}.yaml" in refused.value.message
+    uncomment_example_vantages(project)
+    loaded = {s.name: s for s in load_scenarios(load_project(project / "dnsops.yaml"))}
+    scenario = loaded[name]
+    assert scenario.environment == "production" and scenario.cadence == 92 * 86400
+    kinds = [step.kind for step in scenario.steps]
+    assert PENDING_STEPS[name]["kind"] in kinds
 
 
 def test_the_eu_west_region_is_the_london_vantages(tmp_path: Path) -> None:
