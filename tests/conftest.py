@@ -179,8 +179,8 @@ def spare_lab(prefix: str, edit: Callable[[Path], None] | None = None) -> Iterat
         if edit is not None:
             edit(root)
         runner = LabRunner(load_project(root / "dnsops.yaml"))
-        runner.up()
         try:
+            runner.up()
             yield root
         finally:
             runner.down()

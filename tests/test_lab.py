@@ -307,3 +307,55 @@ def test_up_refuses_addresses_another_server_answers_on(
     assert "Traceback" not in result.output
     procs = other / ".dnsops" / "lab" / "processes.json"
     assert not procs.exists() or json.loads(procs.read_text()) == {}
+
+
+def test_a_start_that_fails_leaves_nothing_of_its_own_running(cli, tmp_path: Path) -> None:
+    """Something else answers at resolver-iad's address: `lab up parent resolver-iad`
+    starts the parent, refuses the resolver, and stops the parent again, so a half-started
+    lab never holds addresses that make the next start fail as "taken"."""
+    import socket
+    import subprocess
+    import threading
+
+    import dns.message
+
+    from tests.conftest import IN_CI, SPARE_NET, lab_unavailable, make_project
+
+    reason = lab_unavailable()
+    if reason:
+        pytest.fail(reason) if IN_CI else pytest.skip(reason)
+    root = make_project(tmp_path / "p", net=SPARE_NET)
+    squatter = f"{SPARE_NET}.3.1"
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((squatter, 53))
+    sock.settimeout(0.2)
+    stop = threading.Event()
+
+    def answer() -> None:  # REFUSED to everything: a DNS server that is not ours
+        while not stop.is_set():
+            try:
+                data, peer = sock.recvfrom(4096)
+            except TimeoutError:
+                continue
+            reply = dns.message.make_response(dns.message.from_wire(data))
+            reply.set_rcode(dns.rcode.REFUSED)
+            sock.sendto(reply.to_wire(), peer)
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    try:
+        up = run(cli, root, "lab", "up", "parent", "resolver-iad")
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        sock.close()
+    assert up.exit_code == 1
+    assert "parent: started (pid" in up.output
+    assert f"resolver-iad: {squatter}:53 already answers DNS" in up.output
+    status = run(cli, root, "lab", "status", "-f", "json")
+    doc = json.loads(status.stdout)
+    assert [s["name"] for s in doc["servers"] if s["running"] or s["pid"]] == []
+    lo = subprocess.run(
+        ["ip", "-o", "addr", "show", "dev", "lo"], capture_output=True, text=True
+    ).stdout
+    assert f"{SPARE_NET}.0.1/32" not in lo

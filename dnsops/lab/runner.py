@@ -251,19 +251,28 @@ class LabRunner:
         chosen = _select(all_specs, only)
         procs = self._read(self._procs_file, {})
         reloaded: list[_Reloaded] = []
-        for spec in chosen:
-            if self._alive(procs.get(spec.name)):
-                reloaded += self._reconcile(spec, int(procs[spec.name]["pid"]), seeds, say)
-                continue
-            self._refuse_if_taken(spec)
-            self._prepare(spec, seeds, say)
-            if spec.needs_interface_address:
-                self._add_addresses(spec.addresses)
-            pid = self._spawn(spec)
-            procs[spec.name] = {"pid": pid, "argv": list(spec.argv), "started": time.time()}
-            self._write(self._procs_file, procs)
-            say(f"{spec.name}: started (pid {pid}) on {', '.join(spec.addresses)}")
-        self._wait_answering(chosen, procs, say)
+        started: list[str] = []
+        try:
+            for spec in chosen:
+                if self._alive(procs.get(spec.name)):
+                    reloaded += self._reconcile(spec, int(procs[spec.name]["pid"]), seeds, say)
+                    continue
+                self._refuse_if_taken(spec)
+                self._prepare(spec, seeds, say)
+                if spec.needs_interface_address:
+                    self._add_addresses(spec.addresses)
+                pid = self._spawn(spec)
+                procs[spec.name] = {"pid": pid, "argv": list(spec.argv), "started": time.time()}
+                self._write(self._procs_file, procs)
+                started.append(spec.name)
+                say(f"{spec.name}: started (pid {pid}) on {', '.join(spec.addresses)}")
+            self._wait_answering(chosen, procs, say)
+        except BaseException:
+            # a start that fails leaves nothing of its own running (a half-started lab
+            # would hold its addresses and make the next start fail as "taken")
+            if started:
+                self.down(started)
+            raise
         self._wait_reloaded(reloaded)
         for spec in chosen:
             if spec.binary == "pdns_server":
@@ -558,8 +567,10 @@ class LabRunner:
             return False
         pid = int(info["pid"])
         child = self._children.get(pid)
-        if child is not None and child.poll() is not None:
-            return False
+        if child is not None:
+            # our own child: its exit status is the truth (/proc/PID/cmdline of a process
+            # that has only just started can be read before it shows the new program)
+            return child.poll() is None
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
             stat = Path(f"/proc/{pid}/stat").read_text()
