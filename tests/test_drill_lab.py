@@ -294,6 +294,11 @@ def test_record_failover_converges_over_a_population_primed_at_staggered_times(
     assert code == 0, stderr
     failover, failback = doc["steps"]
     assert failback["new"] == failover["old"] == ["192.0.2.22"]
+    # NSID (RFC 5001): each sample says which resolver instance answered (lab unbound nsid)
+    assert {v: list(seen) for v, seen in doc["instances"].items()} == {
+        v: [f"{v}.lab"] for v in LAB_RESOLVERS
+    }
+    assert all(count > 0 for seen in doc["instances"].values() for count in seen.values())
     n = len(LAB_RESOLVERS)
     for step in (failover, failback):
         pop = step["population"]

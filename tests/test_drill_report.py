@@ -351,3 +351,22 @@ def test_the_text_summary_prints_no_python_value(capsys: pytest.CaptureFixture[s
         "p95 851.67 ms, max - ms" in text
     )
     assert "iad: first correct -, converged max - (bound 5 s)" in text
+
+
+def test_resolver_instances_are_shown_per_vantage() -> None:
+    """NSID (RFC 5001) per vantage: which instance of its resolver answered, how often."""
+    from dnsops.render.drill import instance_text, instances_html, instances_md
+
+    seen = {"iad": {"iad-1.lab": 118, "iad-2.lab": 2}, "quad9": {}}
+    assert instance_text(seen["iad"]) == "iad-1.lab (118), iad-2.lab (2)"
+    assert instances_md(seen) == [
+        "",
+        "## Resolver instances (NSID)",
+        "",
+        "| vantage | answered by (samples) |",
+        "|---|---|",
+        "| iad | iad-1.lab (118), iad-2.lab (2) |",
+        "| quad9 | - |",
+    ]
+    assert "<td>quad9</td><td>-</td>" in instances_html(seen)
+    assert instances_md({"quad9": {}}) == [] and instances_html({"quad9": {}}) == ""

@@ -29,6 +29,7 @@ class Sample:
     latency: float | None  # seconds; None without an answer
     error: str | None = None  # why there was no answer (the probe engine's: "timeout", …)
     attempts: int = 1  # tries the stub needed (a retry after a timeout costs the client time)
+    nsid: str | None = None  # NSID (RFC 5001): the resolver instance (anycast site) answering
 
 
 @dataclass(frozen=True)

@@ -168,9 +168,21 @@ def build(result: RunResult) -> dict[str, Any]:
         "steps": steps_doc,
         "rollback": result.rollback.to_json(),
         "vantages": result.vantages,
+        "instances": instances(result),
         "probing": sc.probing.model_dump(),
         "timeline": timeline(result),
     }
+
+
+def instances(result: RunResult) -> dict[str, dict[str, int]]:
+    """Per vantage, which instances of its resolver answered (NSID, RFC 5001) and how
+    often: an anycast resolver's sites; empty for a vantage whose replies carry none."""
+    out: dict[str, dict[str, int]] = {v: {} for v in result.vantages}
+    for s in result.samples:
+        if s.nsid is not None:
+            seen = out.setdefault(s.vantage, {})
+            seen[s.nsid] = seen.get(s.nsid, 0) + 1
+    return {v: dict(sorted(n.items())) for v, n in out.items()}
 
 
 def timeline(result: RunResult) -> dict[str, Any]:

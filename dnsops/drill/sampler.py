@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from dnsops.drill.measure import NX_PREFIX, Sample
-from dnsops.probe import Engine, Query, Result, Target
+from dnsops.probe import Engine, Query, Result, Target, wire
 from dnsops.vantage.ssh import SshVantage
 
 
@@ -53,6 +53,7 @@ class Answer:
     latency: float | None
     error: str | None = None  # the probe engine's reason when there was no answer
     attempts: int = 1
+    nsid: str | None = None  # NSID (RFC 5001): which instance of the resolver answered
 
 
 def _answer(result: Result, timeout: float) -> Answer:
@@ -62,11 +63,13 @@ def _answer(result: Result, timeout: float) -> Answer:
         return Answer(None, (), None, result.error or "timeout", attempts)
     _ttl, values = result.served()
     latency = (result.latency or 0.0) + (attempts - 1) * timeout
-    return Answer(result.rcode_text, values, latency, None, attempts)
+    return Answer(result.rcode_text, values, latency, None, attempts, wire.nsid_of(result.message))
 
 
 def _query(vantage: Vantage, qname: str, rtype: str) -> Query:
-    return Query.make(Target(vantage.address, vantage.port, vantage.name), qname, rtype, rd=True)
+    """A recursive query with NSID (RFC 5001): the reply says which instance answered."""
+    target = Target(vantage.address, vantage.port, vantage.name)
+    return Query.make(target, qname, rtype, rd=True, options=(wire.NSID_REQUEST,))
 
 
 async def ask_all(
@@ -201,7 +204,9 @@ class Sampler:
         answers = await ask_all(asks, self.timeout, self.attempts)
         for (v, p, k), a in zip(keys, answers, strict=True):
             self._samples.append(
-                Sample(t, v.name, p.key, k, a.rcode, a.values, a.latency, a.error, a.attempts)
+                Sample(
+                    t, v.name, p.key, k, a.rcode, a.values, a.latency, a.error, a.attempts, a.nsid
+                )
             )
 
     def _qname(self, p: Probe) -> str:

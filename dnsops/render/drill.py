@@ -94,6 +94,7 @@ def markdown(doc: dict[str, Any]) -> str:
         )
     for st in doc["steps"]:
         lines += _md_step(st)
+    lines += instances_md(doc.get("instances") or {})
     rb = doc["rollback"]
     lines += ["", "## Rollback and verification", ""]
     lines += [f"- {u}" for u in rb["undone"]] or ["- nothing left to undo"]
@@ -214,6 +215,7 @@ def html(doc: dict[str, Any]) -> str:
         section = _html_step(st)
         if section:
             parts.append(section)
+    parts.append(instances_html(doc.get("instances") or {}))
     rb = doc["rollback"]
     parts.append("<h2>Rollback and verification</h2><ul>")
     parts += [f"<li>{escape(u)}</li>" for u in rb["undone"]] or ["<li>nothing left to undo</li>"]
@@ -558,3 +560,33 @@ def population_html(pop: dict[str, Any]) -> str:
         )
     out.append("</table></section>")
     return "\n".join(out)
+
+
+# -- which instance of each resolver answered (NSID, RFC 5001) ----------------------------
+
+
+def instance_text(seen: dict[str, int]) -> str:
+    """ "lhr-1 (120), lhr-2 (3)": each instance that answered and how often; "-": none said."""
+    return ", ".join(f"{n} ({c})" for n, c in seen.items()) or "-"
+
+
+def instances_md(instances: dict[str, dict[str, int]]) -> list[str]:
+    if not any(instances.values()):
+        return []
+    out = ["", "## Resolver instances (NSID)", "", "| vantage | answered by (samples) |"]
+    out.append("|---|---|")
+    out += [f"| {v} | {instance_text(seen)} |" for v, seen in instances.items()]
+    return out
+
+
+def instances_html(instances: dict[str, dict[str, int]]) -> str:
+    if not any(instances.values()):
+        return ""
+    rows = "".join(
+        f"<tr><td>{escape(v)}</td><td>{escape(instance_text(seen))}</td></tr>"
+        for v, seen in instances.items()
+    )
+    return (
+        "<h2>Resolver instances (NSID)</h2><table><tr><th>vantage</th>"
+        f"<th>answered by (samples)</th></tr>{rows}</table>"
+    )
