@@ -542,3 +542,37 @@ def test_a_server_unreachable_over_tcp_is_a_warning_and_its_transfer_check_is_no
     rows = {r["name"]: r for r in doc["nameservers"]}
     assert (rows["ns2.bind.test."]["tcp"], rows["ns2.bind.test."]["method"]) == (False, "queries")
     assert rows["ns2.bind.test."]["checked"] == 13 and rows["ns2.bind.test."]["mismatches"] == 0
+
+
+def test_a_probe_lost_under_load_is_asked_again_before_it_counts(synced: Project) -> None:
+    """A server that answered TCP for one zone but not for another in the same run (a
+    connection lost while 4,000 were in flight) is asked again, alone; one that answered
+    for no zone is not (a server that drops TCP would only cost its timeouts again)."""
+    import asyncio
+
+    from dnsops.health import driver
+    from dnsops.health.model import Nameserver, ServerObs, ZoneLayout, ZoneObs
+    from dnsops.probe import Query, Result
+
+    ns = Nameserver("bind", "ns1.bind.test.", BIND["ns1.bind.test."])
+    other = Nameserver("bind", "ns9.bind.test.", f"{TEST_NET}.9.99")  # nothing there
+
+    def zone(name: str, answered: bool) -> ZoneObs:
+        lay = ZoneLayout(name, ("pdns", "bind"), (ns, other), (), "test.")
+        obs = []
+        for i, server in enumerate(lay.nameservers):
+            q = Query.make(
+                server.target, "example.test.", "SOA", tcp=True, key=(name, i, "soa-tcp")
+            )
+            so = ServerObs(server)
+            ok = answered and server is ns
+            so.probes["soa-tcp"] = Result(q, rcode=0 if ok else None, error=None if ok else "lost")
+            obs.append(so)
+        return ZoneObs(lay, obs)
+
+    zones = [zone("a.test.", True), zone("example.test.", False)]
+    sent = asyncio.run(driver._second_opinion(zones, driver.Options(timeout=1.0, retries=0)))
+    assert sent == 1  # example.test. at ns1.bind.test.; never the silent address
+    again = zones[1].servers[0].probes["soa-tcp"]
+    assert (again.answered, again.transport, again.rcode_text) == (True, "tcp", "NOERROR")
+    assert zones[1].servers[1].probes["soa-tcp"].error == "lost"
