@@ -410,16 +410,9 @@ def _wait_answering(addr: str, proc: subprocess.Popen, home: Path) -> None:
 def test_an_open_resolver_with_open_transfers_is_flagged(
     cli, tmp_path: Path, rogue_bind: str, synced: Project
 ) -> None:
-    """A copy of the project whose BIND nameservers are pinned: ns1.bind.test. and the rogue
+    """A copy of the project whose BIND nameservers are pinned: both of BIND's and the rogue
     server (dnsops.yaml's override of what discovery would find)."""
-    root = make_project(tmp_path / "p")
-    config = root / "dnsops.yaml"
-    marker = "    lab: true\n"
-    pin = f"    nameservers: {{bind: [ns1.bind.test., ns2.bind.test., {rogue_bind}]}}\n"
-    text = config.read_text().replace(marker, marker + pin)
-    # the running lab's state (its secrets: discovery asks PowerDNS's API)
-    text = text.replace("  state: .dnsops", f"  state: {synced.state_dir}")
-    config.write_text(text)
+    root = _pinned_project(tmp_path, synced, ["ns1.bind.test.", "ns2.bind.test.", rogue_bind])
     result = run(cli, root, "health", "--format", "json", "--vantage", "iad")
     assert result.exit_code == 1, result.output
     doc = json.loads(result.stdout)

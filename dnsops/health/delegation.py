@@ -35,6 +35,7 @@ import dns.rrset
 
 from dnsops.health.judge import Judge
 from dnsops.health.model import Outcome, ParentObs, ServerObs, ZoneLayout, ZoneObs
+from dnsops.health.observe import ns_names
 from dnsops.probe import Query, Result, Target, wire
 
 PLAIN_UDP = 512  # octets a reply without EDNS may take (RFC 1035 §4.2.1)
@@ -75,20 +76,11 @@ def queries(layout: ZoneLayout, nonce: str | None = None) -> list[Query]:
     return out
 
 
-def _ns_names(r: Result | None, section: str) -> frozenset[str] | None:
-    if r is None or not r.answered:
-        return None
-    rrset = r.rrset(section, dns.rdatatype.NS)
-    if rrset is None:
-        return None
-    return frozenset(x.target.to_text().lower() for x in rrset)
-
-
 def served_sets(zo: ZoneObs) -> dict[str, dict[frozenset[str], list[ServerObs]]]:
     """Each provider's apex NS sets, as its nameservers answer them, and by whom."""
     out: dict[str, dict[frozenset[str], list[ServerObs]]] = {}
     for so in zo.servers:
-        names = _ns_names(so.probes.get("ns"), "answer") if so.up else None
+        names = ns_names(so.probes.get("ns"), "answer") if so.up else None
         if names is not None:
             out.setdefault(so.ns.provider, {}).setdefault(names, []).append(so)
     return out
@@ -106,7 +98,7 @@ def parent_set_of(r: Result | None) -> frozenset[str] | None:
         for rrset in r.message.authority:
             if rrset.rdtype == dns.rdatatype.NS and zone.is_subdomain(rrset.name):
                 return frozenset(x.target.to_text().lower() for x in rrset)
-    return _ns_names(r, "authority") or _ns_names(r, "answer")
+    return ns_names(r, "authority") or ns_names(r, "answer")
 
 
 def _list(names: Iterable[str]) -> str:

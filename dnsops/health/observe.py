@@ -62,3 +62,13 @@ def owner_text(key: bytes) -> str:
 
 def type_text(rdtype: int) -> str:
     return dns.rdatatype.to_text(dns.rdatatype.RdataType(rdtype))
+
+
+def ns_names(r: Result | None, section: str = "answer") -> frozenset[str] | None:
+    """The NS targets (lower-cased) in one section of a reply; None: no answer, no NS."""
+    if r is None or not r.answered:
+        return None
+    rrset = r.rrset(section, dns.rdatatype.NS)
+    if rrset is None:
+        return None
+    return frozenset(x.target.to_text().lower() for x in rrset)

@@ -9,27 +9,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-import dns.rdatatype
-
 from dnsops.health.judge import Judge
 from dnsops.health.model import DesiredRRset, Outcome, ParentObs, Seen, ServerObs, ZoneObs
-from dnsops.probe import Result
-
-
-def _names(r: Result | None, section: str = "answer") -> frozenset[str] | None:
-    if r is None or not r.answered:
-        return None
-    rrset = r.rrset(section, dns.rdatatype.NS)
-    if rrset is None:
-        return None
-    return frozenset(x.target.to_text().lower() for x in rrset)
+from dnsops.health.observe import ns_names
 
 
 def apex_ns_sets(zo: ZoneObs) -> dict[frozenset[str], list[ServerObs]]:
     """Each distinct apex NS set served, and by whom (servers that answered one)."""
     sets: dict[frozenset[str], list[ServerObs]] = defaultdict(list)
     for so in zo.servers:
-        names = _names(so.probes.get("ns")) if so.up else None
+        names = ns_names(so.probes.get("ns")) if so.up else None
         if names is not None:
             sets[names].append(so)
     return dict(sets)
