@@ -15,7 +15,6 @@ import json
 import socket
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,6 +32,7 @@ from dnsops.lab.runner import LabRunner
 from tests.conftest import TEST_NET, make_project, run
 from tests.ednsproxy import EdnsProxy
 from tests.test_health_lab import BIND, synced  # noqa: F401 (the module's synced lab)
+from tests.testbind import extra_bind
 
 pytestmark = pytest.mark.lab
 
@@ -93,49 +93,8 @@ def big_dnskey(
         + "\n"
         for i in range(4)
     )
-    (home / "zone").write_text(f"$ORIGIN {ZONE}\n{zone}\n{keys}")
-    (home / "named.conf").write_text(
-        f"""options {{
-    directory "{home}";
-    listen-on port 53 {{ {BIG_DNSKEY}; }};
-    listen-on-v6 {{ none; }};
-    pid-file none;
-    session-keyfile none;
-    recursion no;
-    allow-transfer {{ none; }};
-    notify no;
-}};
-controls {{ }};
-zone "example.test" {{ type primary; file "{home}/zone"; }};
-"""
-    )
-    with (home / "named.log").open("wb") as log:
-        proc = subprocess.Popen(
-            ["named", "-g", "-c", str(home / "named.conf")], stdout=log, stderr=subprocess.STDOUT
-        )
-        try:
-            _wait_answering(BIG_DNSKEY, proc, home)
-            yield BIG_DNSKEY
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
-
-
-def _wait_answering(addr: str, proc: subprocess.Popen[bytes], home: Path) -> None:
-    query = dns.message.make_query(ZONE, "SOA")
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, (home / "named.log").read_text()
-        try:
-            if dns.query.udp(query, addr, timeout=0.2).flags & dns.flags.AA:
-                return
-        except Exception:
-            time.sleep(0.1)
-    raise AssertionError("the BIND never answered:\n" + (home / "named.log").read_text())
+    with extra_bind(home, BIG_DNSKEY, ZONE, f"$ORIGIN {ZONE}\n{zone}\n{keys}") as address:
+        yield address
 
 
 def health(cli, root: Path) -> tuple[int, dict]:

@@ -10,7 +10,6 @@ import contextlib
 import json
 import os
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from dnsops.lab.runner import LabRunner
 from tests import promtool
 from tests.conftest import LAB_RESOLVERS, TEST_NET, make_project, run
 from tests.test_lab import sync_lab
+from tests.testbind import extra_bind
 
 pytestmark = pytest.mark.lab
 
@@ -351,60 +351,23 @@ ROGUE = f"{TEST_NET}.9.1"
 @pytest.fixture
 def rogue_bind(tmp_path: Path, synced: Project) -> Iterator[str]:
     """A BIND that recurses for anyone and hands out zone transfers, on its own address."""
-    home = tmp_path / "rogue"
-    home.mkdir()
     parent = next(iter(synced.lab.parent.values()))
-    (home / "example.test.zone").write_text(
+    zone = (
         "$ORIGIN example.test.\n$TTL 3600\n"
         "@ IN SOA ns2.bind.test. hostmaster.example.test. 1 3600 600 604800 60\n"
         + "".join(f"@ 86400 IN NS {ns}\n" for ns in sorted(PDNS | BIND))
         + "api 60 IN A 192.0.2.20\napi 60 IN A 192.0.2.21\n"
     )
-    (home / "named.conf").write_text(
-        f"""options {{
-    directory "{home}";
-    listen-on port 53 {{ {ROGUE}; }};
-    listen-on-v6 {{ none; }};
-    pid-file none;
-    session-keyfile none;
-    recursion yes;
-    allow-recursion {{ any; }};
-    allow-query-cache {{ any; }};
-    allow-transfer {{ any; }};
-    dnssec-validation no;
-    notify no;
-}};
-controls {{ }};
-zone "example.test" {{ type primary; file "{home}/example.test.zone"; }};
-zone "test" {{ type static-stub; server-addresses {{ {parent}; }}; }};
-"""
+    rogue = (
+        "recursion yes;",
+        "allow-recursion { any; };",
+        "allow-query-cache { any; };",
+        "allow-transfer { any; };",
+        "dnssec-validation no;",
     )
-    added = subprocess.run(["ip", "addr", "add", f"{ROGUE}/32", "dev", "lo"], capture_output=True)
-    log = (home / "named.log").open("wb")
-    proc = subprocess.Popen(
-        ["named", "-g", "-c", str(home / "named.conf")], stdout=log, stderr=subprocess.STDOUT
-    )
-    try:
-        _wait_answering(ROGUE, proc, home)
-        yield ROGUE
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
-        if added.returncode == 0:
-            subprocess.run(["ip", "addr", "del", f"{ROGUE}/32", "dev", "lo"], capture_output=True)
-
-
-def _wait_answering(addr: str, proc: subprocess.Popen, home: Path) -> None:
-    query = dns.message.make_query("example.test.", "SOA")
-    for _ in range(100):
-        assert proc.poll() is None, (home / "named.log").read_text()
-        try:
-            if dns.query.udp(query, addr, timeout=0.2).flags & dns.flags.AA:
-                return
-        except Exception:
-            time.sleep(0.1)
-    raise AssertionError("the rogue BIND never answered:\n" + (home / "named.log").read_text())
+    stub = f'zone "test" {{ type static-stub; server-addresses {{ {parent}; }}; }};\n'
+    with extra_bind(tmp_path / "rogue", ROGUE, "example.test.", zone, rogue, stub) as address:
+        yield address
 
 
 def test_an_open_resolver_with_open_transfers_is_flagged(

@@ -5,7 +5,6 @@ lab's real servers (dnsops/health/consistency.py)."""
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -30,9 +29,10 @@ from dnsops.lab.runner import LabRunner
 from dnsops.probe import Target
 from tests.conftest import SPARE_NET, TEST_NET, make_project, run, spare_lab
 from tests.test_health_core import NS, ZONE, healthy, layout, result, rr
-from tests.test_health_lab import _update, _wait_answering, by_check, health
+from tests.test_health_lab import _update, by_check, health
 from tests.test_health_lab import synced as synced  # the module's fixture: the lab, synced
 from tests.test_lab import sync_lab
+from tests.testbind import extra_bind
 
 MINE = ("soa-serial", "soa-rname", "soa-timers", "glue-matches-zone")
 NS2 = Nameserver("bind", "ns2.bind.test.", "192.0.2.3")
@@ -409,40 +409,10 @@ def stale_bind(tmp_path: Path, synced: Project) -> Iterator[int]:
     )
     current = zone.get_rdataset("@", "SOA")[0]
     home = tmp_path / "stale"
-    home.mkdir()
     with zone.writer() as txn:
         txn.replace("@", dns.rdataset.from_rdata(3600, current.replace(serial=current.serial - 1)))
-    zone.to_file(str(home / "example.test.zone"), relativize=False)
-    (home / "named.conf").write_text(
-        f"""options {{
-    directory "{home}";
-    listen-on port 53 {{ {STALE}; }};
-    listen-on-v6 {{ none; }};
-    pid-file none;
-    session-keyfile none;
-    recursion no;
-    allow-transfer {{ none; }};
-    notify no;
-    dnssec-validation no;
-}};
-controls {{ }};
-zone "example.test" {{ type primary; file "{home}/example.test.zone"; }};
-"""
-    )
-    added = subprocess.run(["ip", "addr", "add", f"{STALE}/32", "dev", "lo"], capture_output=True)
-    log = (home / "named.log").open("wb")
-    proc = subprocess.Popen(
-        ["named", "-g", "-c", str(home / "named.conf")], stdout=log, stderr=subprocess.STDOUT
-    )
-    try:
-        _wait_answering(STALE, proc, home)
+    with extra_bind(home, STALE, ZONE, zone.to_text(relativize=False)):
         yield int(current.serial)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
-        if added.returncode == 0:
-            subprocess.run(["ip", "addr", "del", f"{STALE}/32", "dev", "lo"], capture_output=True)
 
 
 @pytest.mark.lab
