@@ -264,7 +264,8 @@ class SshVantage:
             return failed_run(self, queries, "error", f"cannot run ssh: {exc.strerror or exc}")
         session = _Session(self, queries, progress)
         try:
-            await asyncio.wait_for(session.drive(proc), self.config.timeout)
+            job = program(queries, self.engine, self.config.concurrency)
+            await asyncio.wait_for(session.drive(proc, job), self.config.timeout)
         except TimeoutError:
             _kill(proc)
             session.status = "timeout"
@@ -361,7 +362,41 @@ class SshVantage:
         return " ".join(["ssh", "-o", "BatchMode=yes", *opts, self.config.host, "true"])
 
 
-class _Session:
+class _Lines:
+    """Drives one ``ssh … python3 -`` process: the program in on stdin, JSON lines out
+    (a banner or motd on stdout is skipped), ssh's stderr kept for the message."""
+
+    stderr = b""
+
+    async def drive(self, proc: asyncio.subprocess.Process, job: bytes) -> None:
+        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+        errors = asyncio.ensure_future(self._drain(proc.stderr))
+        try:
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                proc.stdin.write(job)
+                await proc.stdin.drain()
+                proc.stdin.close()
+            while line := await proc.stdout.readline():
+                try:
+                    msg = json.loads(line)
+                except ValueError:
+                    continue  # a login banner or motd on stdout: not ours
+                if isinstance(msg, dict):
+                    self.message(msg)
+            await proc.wait()
+            await errors
+        finally:
+            errors.cancel()
+
+    async def _drain(self, stream: asyncio.StreamReader) -> None:
+        while chunk := await stream.read(65536):
+            self.stderr = (self.stderr + chunk)[-STDERR_KEEP:]
+
+    def message(self, msg: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+
+class _Session(_Lines):
     """One ssh session's bookkeeping: the lines read and what they mean."""
 
     def __init__(self, v: SshVantage, queries: Sequence[Query], progress: Progress | None):
@@ -377,35 +412,7 @@ class _Session:
         self.status = "ok"
         self.problem: str | None = None
 
-    async def drive(self, proc: asyncio.subprocess.Process) -> None:
-        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
-        errors = asyncio.ensure_future(self._drain(proc.stderr))
-        try:
-            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                proc.stdin.write(program(self.queries, self.v.engine, self.v.config.concurrency))
-                await proc.stdin.drain()
-                proc.stdin.close()
-            while True:
-                line = await proc.stdout.readline()
-                if not line:
-                    break
-                self._line(line)
-            await proc.wait()
-            await errors
-        finally:
-            errors.cancel()
-
-    async def _drain(self, stream: asyncio.StreamReader) -> None:
-        while chunk := await stream.read(65536):
-            self.stderr = (self.stderr + chunk)[-STDERR_KEEP:]
-
-    def _line(self, raw: bytes) -> None:
-        try:
-            msg = json.loads(raw)
-        except ValueError:
-            return  # a login banner or motd on stdout: not ours
-        if not isinstance(msg, dict):
-            return
+    def message(self, msg: dict[str, Any]) -> None:
         if "hello" in msg:
             self.hello = msg["hello"]
         elif "i" in msg:
@@ -460,7 +467,7 @@ class _Session:
 StreamSink = Callable[[float, int, int, Result], None]
 
 
-class _Stream:
+class _Stream(_Lines):
     """One streaming session: lines in, Results out to the sink, as they arrive."""
 
     def __init__(
@@ -474,31 +481,7 @@ class _Stream:
         self.problem: str | None = None
         self.stderr = b""
 
-    async def drive(self, proc: asyncio.subprocess.Process, program: bytes) -> None:
-        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
-        errors = asyncio.ensure_future(self._drain(proc.stderr))
-        try:
-            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                proc.stdin.write(program)
-                await proc.stdin.drain()
-                proc.stdin.close()
-            while line := await proc.stdout.readline():
-                self._line(line)
-            await proc.wait()
-        finally:
-            errors.cancel()
-
-    async def _drain(self, stream: asyncio.StreamReader) -> None:
-        while chunk := await stream.read(65536):
-            self.stderr = (self.stderr + chunk)[-STDERR_KEEP:]
-
-    def _line(self, raw: bytes) -> None:
-        try:
-            msg = json.loads(raw)
-        except ValueError:
-            return
-        if not isinstance(msg, dict):
-            return
+    def message(self, msg: dict[str, Any]) -> None:
         if "hello" in msg:
             self.t0 = time.monotonic()
         elif "done" in msg:
