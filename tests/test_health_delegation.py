@@ -28,6 +28,7 @@ import pytest
 from dnsops.config import Project, load_project
 from dnsops.env import Env, NameFacts, ProviderServers, ZoneFacts
 from dnsops.health.delegation import (
+    CHECKS,
     PLAIN_UDP,
     DelegationChecks,
     lame_verdict,
@@ -53,15 +54,7 @@ NAMES = sorted([*PDNS, *BIND])
 PARENT = f"{NET}.0.1"
 ROOT = f"{NET}.0.2"  # the lab root: asked for example.test., it refers to test. (no AA)
 UNUSED = f"{NET}.0.99"  # no server: nothing answers there (and nothing leaves loopback)
-MINE = (  # the checks of dnsops.health.delegation
-    "apex-ns-providers",
-    "delegation-ns",
-    "ns-resolves",
-    "ns-not-cname",
-    "ns-distinct-addresses",
-    "delegation-lame",
-    "referral-size",
-)
+MINE = CHECKS  # the checks of dnsops.health.delegation
 
 
 # -- the pure judging -------------------------------------------------------------------

@@ -21,6 +21,7 @@ import dns.update
 import pytest
 
 from dnsops.config import Project
+from dnsops.health import delegation
 from dnsops.health.checks import CATALOGUE
 from dnsops.lab.runner import LabRunner
 from tests import promtool
@@ -34,15 +35,7 @@ PDNS = {"ns1.pdns.test.": f"{TEST_NET}.1.1", "ns2.pdns.test.": f"{TEST_NET}.1.2"
 BIND = {"ns1.bind.test.": f"{TEST_NET}.2.1", "ns2.bind.test.": f"{TEST_NET}.2.2"}
 RESOLVERS = [f"resolver-{r}" for r in LAB_RESOLVERS]
 API_LINE = 60  # zones/example.test.yaml: the api record
-DELEGATION = (  # dnsops.health.delegation's checks
-    "apex-ns-providers",
-    "delegation-ns",
-    "ns-resolves",
-    "ns-not-cname",
-    "ns-distinct-addresses",
-    "delegation-lame",
-    "referral-size",
-)
+DELEGATION = delegation.CHECKS  # dnsops.health.delegation's checks
 
 
 @pytest.fixture(scope="module")

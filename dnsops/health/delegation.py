@@ -38,6 +38,17 @@ from dnsops.health.model import Outcome, ParentObs, ServerObs, ZoneLayout, ZoneO
 from dnsops.health.observe import ns_names
 from dnsops.probe import Query, Result, Target, wire
 
+# the checks this module judges (the catalogue has their severities)
+CHECKS = (
+    "apex-ns-providers",
+    "delegation-ns",
+    "ns-resolves",
+    "ns-not-cname",
+    "ns-distinct-addresses",
+    "delegation-lame",
+    "referral-size",
+)
+
 PLAIN_UDP = 512  # octets a reply without EDNS may take (RFC 1035 §4.2.1)
 MAX_NAME = 255  # octets of the longest domain name on the wire (RFC 1035 §3.1)
 
