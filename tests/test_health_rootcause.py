@@ -96,3 +96,31 @@ def test_fold_keeps_order_and_unrelated_outcomes() -> None:
     assert [o.check for o in folded] == ["ns-udp", "ns-tcp", "delegation-ns", "ns-tcp"]
     assert folded[0].children == (b,)
     assert fold([c, d]) == [c, d]
+
+
+def test_text_shows_only_the_failed_checks_unless_verbose() -> None:
+    """At 3 am the table of 40 checks would bury the one that failed: without -v only the
+    failed checks are listed; with -v every one."""
+    import io
+
+    from rich.console import Console
+
+    from dnsops.render.health import text
+
+    zo = zone_obs()
+    for so in zo.servers:
+        so.probes = {}
+    rep = report("lab", [zo], HealthPolicy())
+
+    def render(verbose: bool) -> str:
+        console = Console(width=80, record=True, file=io.StringIO())
+        console.print(text(rep, verbose=verbose))
+        return console.export_text()
+
+    short = render(False)
+    assert "failed checks (`dnsops -v health`: all of them)" in short
+    rows = [line.split()[0] for line in short.splitlines() if line.startswith((" ns-", " zone-"))]
+    assert "zone-reachable" in rows and "ns-udp" in rows and "ns-edns-version" not in rows
+    full = render(True)
+    assert "checks (`dnsops health --list-checks` explains each)" in full
+    assert " ns-edns-version " in full
